@@ -1,0 +1,104 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Module boundaries follow I/O capability (see docs/architecture.md):
+/// Replication and Governance are pure; Storage owns SQLite; Wire owns bytes; HTTPAPI owns HTTP;
+/// Node wires them into services; `shequ` is the command line.
+let package = Package(
+    name: "shequ",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "shequ", targets: ["shequ"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: - System libraries
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+
+        // MARK: - Pure modules (no I/O, no wall clock)
+        .target(name: "Replication"),
+        .target(
+            name: "Governance",
+            dependencies: ["Replication", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+
+        // MARK: - I/O modules
+        .target(
+            name: "Storage",
+            dependencies: [
+                "Replication", "Governance",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Wire",
+            dependencies: [
+                "CLZ4", "Replication",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "HTTPAPI",
+            dependencies: [
+                "Replication", "Governance", "Storage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Node",
+            dependencies: [
+                "Replication", "Governance", "Storage", "Wire", "HTTPAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "shequ",
+            dependencies: [
+                "Node", "Storage", "Governance", "Replication", "Wire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
+        .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Replication"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "Replication"]),
+        .testTarget(
+            name: "HTTPAPITests",
+            dependencies: [
+                "HTTPAPI", "Storage", "Governance", "Replication",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "ShequCLITests",
+            dependencies: ["shequ", "Node"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Input rules for text: Unicode NFC normalization, trimming, length limits counted in characters,
+/// and no control characters other than line breaks and tabs.
+public enum Text {
+    /// Normalizes and checks a required field.
+    public static func required(_ raw: String, field: String, max: Int) throws(GovernanceError) -> String {
+        let text = try optional(raw, field: field, max: max)
+        guard !text.isEmpty else { throw .invalid(field, "must not be empty") }
+        return text
+    }
+
+    /// Normalizes and checks an optional field (empty is allowed).
+    public static func optional(_ raw: String, field: String, max: Int) throws(GovernanceError) -> String {
+        let text = raw.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.count <= max else { throw .invalid(field, "at most \(max) characters (got \(text.count))") }
+        for scalar in text.unicodeScalars where scalar.properties.generalCategory == .control {
+            if scalar != "\n" && scalar != "\t" && scalar != "\r" { throw .invalid(field, "contains a control character") }
+        }
+        return text
+    }
+
+    /// Checks a list of short references (photo ids, mention ids): count and each length.
+    public static func references(_ items: [String], field: String, maxCount: Int, maxLength: Int = 200) throws(GovernanceError) -> [String] {
+        guard items.count <= maxCount else { throw .invalid(field, "at most \(maxCount) items") }
+        var out: [String] = []
+        for item in items {
+            out.append(try required(item, field: field, max: maxLength))
+        }
+        return out
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import Governance
+import Replication
+
+/// The one path by which changes reach the merged state, local and remote alike:
+/// log the change (a duplicate is skipped), merge each cell by the rules of `Cell.merge`, then
+/// refresh the entity index for every entity the batch touched.
+struct ChangeApplier {
+    let db: Database
+    private var touched: [String: (kind: EntityKind, scope: Scope)] = [:]
+
+    init(db: Database) { self.db = db }
+
+    /// Applies one change; returns false when it was already in the log.
+    mutating func apply(_ change: Change, receivedAt: Int64) throws -> Bool {
+        guard let kind = EntityKind(rawValue: change.kind) else { throw StorageError.unknownKind(change.kind) }
+        let fields = change.fieldsJSON
+        try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO changes(origin, seq, hlc, scope, kind, entity, op, fields, author, signature, received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                change.id.origin, Int64(change.id.seq), Int64(change.hlc.rawValue), change.scope.description, change.kind,
+                change.entity, Int64(change.op.rawValue), fields, change.author, Data(change.signature), receivedAt,
+            ])
+        guard db.changesCount > 0 else { return false }
+
+        for (field, cell) in Cell.cells(of: change) {
+            try merge(entity: change.entity, field: field, cell: cell)
+        }
+        let parent = kind.parentField.flatMap { change.fields[$0]?.string }
+        try db.cachedStatement(sql: """
+            INSERT INTO entities(id, kind, scope, parent, created) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET created = min(created, excluded.created),
+                parent = coalesce(entities.parent, excluded.parent)
+            """).execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, Int64(change.hlc.rawValue)])
+        touched[change.entity] = (kind, change.scope)
+        if let parent, kind == .ticketEvent { touched[parent] = (.ticket, change.scope) }
+        return true
+    }
+
+    /// Merges one cell. Last-writer-wins and write-once cells merge inside SQLite with one upsert;
+    /// max-registers and tombstones read, merge with `Cell.merge`, and write back.
+    private func merge(entity: String, field: String, cell: Cell) throws {
+        let arguments: StatementArguments = [
+            entity, field, cell.value.canonicalJSON, Int64(cell.stamp.hlc.rawValue), cell.stamp.origin, Int64(cell.op.rawValue),
+        ]
+        switch cell.op {
+        case .assign:
+            try db.cachedStatement(sql: """
+                INSERT INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(entity, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op
+                WHERE excluded.hlc > cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin > cells.origin)
+                """).execute(arguments: arguments)
+        case .add:
+            try db.cachedStatement(sql: """
+                INSERT INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(entity, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op
+                WHERE excluded.hlc < cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin < cells.origin)
+                """).execute(arguments: arguments)
+        case .raise, .remove:
+            let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT value, hlc, origin, op FROM cells WHERE entity = ? AND field = ?"),
+                                           arguments: [entity, field]).map(ReadView.cell(from:))
+            let merged = Cell.merge(current: current, incoming: cell)
+            guard merged != current else { return }
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [entity, field, merged.value.canonicalJSON, Int64(merged.stamp.hlc.rawValue), merged.stamp.origin, Int64(merged.op.rawValue)])
+        }
+    }
+
+    /// Refreshes the derived columns of every entity the batch touched: tombstones, member status, ticket stage.
+    mutating func finish() throws {
+        let view = ReadView(db: db, store: nil)
+        for (id, entry) in touched.sorted(by: { $0.key < $1.key }) {
+            let status: String?
+            switch entry.kind {
+            case .member:
+                status = try view.cellValue(entity: id, field: "status")?.string
+            case .ticket:
+                status = try view.ticket(id).map { $0.stage.rawValue }
+            default:
+                status = nil
+            }
+            let deleted = try view.cellValue(entity: id, field: Cell.tombstoneField) == .bool(true)
+            try db.cachedStatement(sql: "UPDATE entities SET status = ?, deleted = ? WHERE id = ?").execute(arguments: [status, deleted, id])
+        }
+        touched.removeAll()
+    }
+}

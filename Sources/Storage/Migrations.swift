@@ -1,0 +1,86 @@
+import GRDB
+
+/// The schema. Migrations are frozen once shipped: a change of schema is a new migration,
+/// and none of them uses app types (GRDB's Migrations guide).
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-change-log") { db in
+            // Every change this node made or received, keyed by (origin, seq). Replicated as is.
+            try db.execute(sql: """
+                CREATE TABLE changes (
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    scope TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    op INTEGER NOT NULL,
+                    fields TEXT NOT NULL,
+                    author TEXT NOT NULL,
+                    signature BLOB NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    PRIMARY KEY (origin, seq)
+                ) WITHOUT ROWID;
+                CREATE INDEX changes_by_scope ON changes(scope, hlc);
+
+                -- The merged state: one row per (entity, field), with the stamp that won.
+                CREATE TABLE cells (
+                    entity TEXT NOT NULL,
+                    field TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    origin TEXT NOT NULL,
+                    op INTEGER NOT NULL,
+                    PRIMARY KEY (entity, field)
+                ) WITHOUT ROWID;
+
+                -- The entity index: what each entity is, where it hangs, and what lists filter on.
+                CREATE TABLE entities (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL,
+                    scope TEXT NOT NULL,
+                    parent TEXT,
+                    created INTEGER NOT NULL,
+                    deleted INTEGER NOT NULL DEFAULT 0,
+                    status TEXT
+                ) WITHOUT ROWID;
+                CREATE INDEX entities_by_scope ON entities(kind, scope, created);
+                CREATE INDEX entities_by_parent ON entities(parent, kind, created);
+                CREATE INDEX entities_by_status ON entities(kind, scope, status);
+
+                -- Local only, never turned into changes: residents' personal data (mission.md).
+                CREATE TABLE residents (
+                    member TEXT PRIMARY KEY NOT NULL,
+                    committee TEXT NOT NULL,
+                    real_name TEXT NOT NULL,
+                    phone TEXT NOT NULL,
+                    building TEXT NOT NULL,
+                    room TEXT NOT NULL,
+                    birth_year INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Local only: bearer tokens, stored as SHA-256 hashes.
+                CREATE TABLE tokens (
+                    hash TEXT PRIMARY KEY NOT NULL,
+                    member TEXT NOT NULL,
+                    created_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX tokens_by_member ON tokens(member);
+
+                -- Local only: each committee's join code (printed on its QR poster).
+                CREATE TABLE join_codes (
+                    committee TEXT PRIMARY KEY NOT NULL,
+                    code TEXT NOT NULL UNIQUE
+                ) WITHOUT ROWID;
+
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import GRDB
+import Governance
+import Replication
+
+/// Read access to a node's state, inside a read or a write transaction.
+/// Entities come back as `EntityRecord`s and typed Governance views built from them.
+public struct ReadView {
+    let db: Database
+    let store: Store?
+
+    /// Physical time now, as the store's clock sees it.
+    public var nowMillis: Int64 { store?.nowMillis ?? 0 }
+
+    static func cell(from row: Row) throws -> Cell {
+        let text: String = row["value"]
+        let value: Value
+        do { value = try Value(json: text) } catch { throw StorageError.corruptRow("cell value: \(error)") }
+        let op = FieldOp(rawValue: UInt8(clamping: row["op"] as Int64)) ?? .assign
+        return Cell(value: value, stamp: WriteStamp(hlc: HLCTimestamp(rawValue: UInt64(row["hlc"] as Int64)), origin: row["origin"]), op: op)
+    }
+
+    /// The value of one cell, if written.
+    public func cellValue(entity: String, field: String) throws -> Value? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT value, hlc, origin, op FROM cells WHERE entity = ? AND field = ?"),
+                         arguments: [entity, field]).map { try Self.cell(from: $0).value }
+    }
+
+    // MARK: - Records
+
+    /// One entity with all its cells.
+    public func record(_ id: String) throws -> EntityRecord? {
+        try records(where: "id = ?", [id], limit: 1).first
+    }
+
+    /// Entities matching a filter on the entity index, newest first (or oldest first), at most `limit`.
+    /// - Parameter beforeCreated: a pagination cursor: only entities created before (after, oldest first) this HLC.
+    public func records(where filter: String, _ arguments: StatementArguments, limit: Int, newestFirst: Bool = true,
+                        beforeCreated: Int64? = nil) throws -> [EntityRecord] {
+        var filter = filter
+        var arguments = arguments
+        if let beforeCreated {
+            filter += newestFirst ? " AND created < ?" : " AND created > ?"
+            arguments += [beforeCreated]
+        }
+        let order = newestFirst ? "created DESC, id DESC" : "created ASC, id ASC"
+        let sql = """
+            SELECT e.id AS eid, e.kind AS kind, e.scope AS scope, c.field AS field, c.value AS value, c.hlc AS hlc, c.origin AS origin, c.op AS op
+            FROM (SELECT id, kind, scope, created FROM entities WHERE \(filter) ORDER BY \(order) LIMIT ?) e
+            JOIN cells c ON c.entity = e.id
+            ORDER BY \(order.replacingOccurrences(of: "created", with: "e.created").replacingOccurrences(of: "id ", with: "e.id "))
+            """
+        arguments += [limit]
+        var result: [EntityRecord] = []
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        while let row = try rows.next() {
+            let id: String = row["eid"]
+            if result.last?.id != id {
+                let kindText: String = row["kind"]
+                let scopeText: String = row["scope"]
+                guard let kind = EntityKind(rawValue: kindText), let scope = Scope(scopeText) else {
+                    throw StorageError.corruptRow("entity \(id): kind \(kindText), scope \(scopeText)")
+                }
+                result.append(EntityRecord(id: id, kind: kind, scope: scope, cells: [:]))
+            }
+            result[result.count - 1].cells[row["field"]] = try Self.cell(from: row)
+        }
+        return result
+    }
+
+    /// Children of an entity (a post's comments, a ticket's events), oldest first.
+    public func children(of parent: String, kind: EntityKind, limit: Int = 10_000) throws -> [EntityRecord] {
+        try records(where: "parent = ? AND kind = ?", [parent, kind.rawValue], limit: limit, newestFirst: false)
+    }
+
+    // MARK: - Hierarchy and members
+
+    /// A committee hosted or replicated here.
+    public func committee(_ id: String) throws -> Committee? {
+        try record(id).flatMap(Committee.init)
+    }
+
+    /// Every committee hosted or replicated here, by id.
+    public func committees() throws -> [Committee] {
+        try records(where: "kind = 'committee'", [], limit: 100_000, newestFirst: false).compactMap(Committee.init).sorted { $0.id < $1.id }
+    }
+
+    /// A member by id.
+    public func member(_ id: String) throws -> Member? { try record(id).flatMap(Member.init) }
+
+    /// A committee's members, optionally only those with one status.
+    public func members(committee: String, status: MemberStatus? = nil, limit: Int = 100_000, beforeCreated: Int64? = nil) throws -> [Member] {
+        var filter = "kind = 'member' AND scope = ?"
+        var arguments: StatementArguments = [Scope.committee(committee).description]
+        if let status {
+            filter += " AND status = ?"
+            arguments += [status.rawValue]
+        }
+        return try records(where: filter, arguments, limit: limit, newestFirst: false, beforeCreated: beforeCreated).compactMap(Member.init)
+    }
+
+    /// The member a bearer token belongs to.
+    public func member(forToken token: String) throws -> Member? {
+        guard let id = try String.fetchOne(db.cachedStatement(sql: "SELECT member FROM tokens WHERE hash = ?"), arguments: [Digest.hex(of: token)]) else {
+            return nil
+        }
+        return try member(id)
+    }
+
+    /// A committee's join code.
+    public func joinCode(committee: String) throws -> String? {
+        try String.fetchOne(db, sql: "SELECT code FROM join_codes WHERE committee = ?", arguments: [committee])
+    }
+
+    /// A resident's personal data, held only on the street node that owns their committee.
+    public func resident(_ member: String) throws -> ResidentRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM residents WHERE member = ?", arguments: [member]).map {
+            ResidentRecord(member: $0["member"], committee: $0["committee"], realName: $0["real_name"], phone: $0["phone"],
+                           building: $0["building"], room: $0["room"], birthYear: $0["birth_year"])
+        }
+    }
+
+    // MARK: - Boards
+
+    /// A post by id.
+    public func post(_ id: String) throws -> Post? { try record(id).flatMap(Post.init) }
+
+    /// Posts on a board within the given scopes, newest first, not deleted.
+    public func posts(board: String, scopes: [Scope], limit: Int, beforeCreated: Int64? = nil) throws -> [Post] {
+        guard !scopes.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: scopes.count).joined(separator: ",")
+        // The board is a write-once field; the entity index does not carry it, so filter on the cell.
+        let filter = "kind = 'post' AND deleted = 0 AND scope IN (\(marks)) AND id IN (SELECT entity FROM cells WHERE field = 'board' AND value = ?)"
+        let arguments = StatementArguments(scopes.map(\.description)) + [Value.string(board).canonicalJSON]
+        return try records(where: filter, arguments, limit: limit, beforeCreated: beforeCreated).compactMap(Post.init)
+    }
+
+    /// A post's comments, oldest first, not deleted.
+    public func comments(post: String, limit: Int = 1_000) throws -> [Comment] {
+        try records(where: "parent = ? AND kind = 'comment' AND deleted = 0", [post], limit: limit, newestFirst: false).compactMap(Comment.init)
+    }
+
+    /// How many members like a post: counted from the like flags that are on, never a stored counter.
+    public func likeCount(post: String) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: """
+            SELECT count(*) FROM entities e JOIN cells c ON c.entity = e.id AND c.field = 'on'
+            WHERE e.parent = ? AND e.kind = 'like' AND c.value = 'true'
+            """), arguments: [post]) ?? 0
+    }
+
+    /// Whether a member currently likes a post.
+    public func likes(post: String, member: String) throws -> Bool {
+        try cellValue(entity: Like.id(post: post, member: member), field: "on") == .bool(true)
+    }
+
+    /// Private messages to or from a member, newest first.
+    public func messages(for member: String, limit: Int = 200) throws -> [Message] {
+        let filter = "kind = 'message' AND id IN (SELECT entity FROM cells WHERE (field = 'to' OR field = 'from') AND value = ?)"
+        return try records(where: filter, [Value.string(member).canonicalJSON], limit: limit).compactMap(Message.init)
+    }
+
+    /// Posts mentioning a member, newest first.
+    public func mentions(of member: String, limit: Int = 200) throws -> [Post] {
+        let filter = "kind = 'post' AND deleted = 0 AND id IN (SELECT entity FROM cells WHERE field = 'mentions' AND value LIKE ?)"
+        return try records(where: filter, ["%" + Value.string(member).canonicalJSON + "%"], limit: limit).compactMap(Post.init)
+    }
+
+    // MARK: - Polls
+
+    /// A poll by id.
+    public func poll(_ id: String) throws -> Poll? { try record(id).flatMap(Poll.init) }
+
+    /// A committee's polls, newest first.
+    public func polls(committee: String, limit: Int = 100) throws -> [Poll] {
+        try records(where: "kind = 'poll' AND scope = ?", [Scope.committee(committee).description], limit: limit).compactMap(Poll.init)
+    }
+
+    /// Every ballot cast in a poll.
+    public func ballots(poll: String) throws -> [Ballot] {
+        try children(of: poll, kind: .ballot, limit: 10_000_000).compactMap(Ballot.init)
+    }
+
+    // MARK: - Tickets and topics
+
+    /// A ticket with its history folded in.
+    public func ticket(_ id: String) throws -> Ticket? {
+        guard let record = try record(id), record.kind == .ticket else { return nil }
+        let events = try children(of: id, kind: .ticketEvent).compactMap(TicketEvent.init)
+        return Ticket(record, events: events)
+    }
+
+    /// A committee's tickets, newest first, optionally in one stage.
+    public func tickets(committee: String, stage: TicketStage? = nil, limit: Int, beforeCreated: Int64? = nil) throws -> [Ticket] {
+        var filter = "kind = 'ticket' AND scope = ?"
+        var arguments: StatementArguments = [Scope.committee(committee).description]
+        if let stage {
+            filter += " AND status = ?"
+            arguments += [stage.rawValue]
+        }
+        return try records(where: filter, arguments, limit: limit, beforeCreated: beforeCreated).compactMap { record in
+            Ticket(record, events: try children(of: record.id, kind: .ticketEvent).compactMap(TicketEvent.init))
+        }
+    }
+
+    /// A topic with its history.
+    public func topic(_ id: String) throws -> Topic? {
+        guard let record = try record(id), record.kind == .topic else { return nil }
+        return Topic(record, events: try children(of: id, kind: .topicEvent).compactMap(TopicEvent.init))
+    }
+
+    /// A committee's topics, newest first.
+    public func topics(committee: String, limit: Int = 100) throws -> [Topic] {
+        try records(where: "kind = 'topic' AND scope = ?", [Scope.committee(committee).description], limit: limit).compactMap { record in
+            Topic(record, events: try children(of: record.id, kind: .topicEvent).compactMap(TopicEvent.init))
+        }
+    }
+
+    // MARK: - Campaigns and queues
+
+    /// A campaign by id.
+    public func campaign(_ id: String) throws -> Campaign? { try record(id).flatMap(Campaign.init) }
+
+    /// A campaign's sign-ups with their stamps.
+    public func signups(campaign: String) throws -> [(member: String, stamp: WriteStamp)] {
+        try children(of: campaign, kind: .signup, limit: 1_000_000).compactMap { record in
+            record["member"].string.map { ($0, record.created) }
+        }
+    }
+
+    /// A queue by id.
+    public func queue(_ id: String) throws -> Queue? { try record(id).flatMap(Queue.init) }
+
+    /// How many numbers a queue has handed out.
+    public func bookingCount(queue: String) throws -> Int {
+        try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM entities WHERE parent = ? AND kind = 'booking'"), arguments: [queue]) ?? 0
+    }
+
+    /// A member's booking in a queue: number and slot.
+    public func booking(queue: String, member: String) throws -> (number: Int, slot: String)? {
+        guard let record = try record(Queue.bookingID(queue: queue, member: member)), let number = record["number"].int else { return nil }
+        return (Int(number), record["slot"].string ?? "")
+    }
+}
+
+/// A resident's personal data as held on the owning street node.
+public struct ResidentRecord: Hashable, Sendable {
+    public var member: String
+    public var committee: String
+    public var realName: String
+    public var phone: String
+    public var building: String
+    public var room: String
+    public var birthYear: Int
+}

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+import Governance
+import Logging
+import Replication
+import Synchronization
+
+/// One node's database: the change log, the merged CRDT state, the entity index, and the local-only
+/// tables (residents' personal data, tokens, join codes). One `Store` per database file, one writer.
+///
+/// Every write goes through `write(_:)`: the closure reads current state, asks Governance for
+/// drafts, and appends them; stamping, logging and applying happen in that one transaction.
+public final class Store: Sendable {
+    /// This node's id: the origin of every change it stamps.
+    public let nodeID: NodeID
+    let writer: any DatabaseWriter
+    let clock: Mutex<HybridLogicalClock>
+    let wallMillis: @Sendable () -> UInt64
+    let random: Mutex<any RandomNumberGenerator & Sendable>
+    let signer: (@Sendable ([UInt8]) -> [UInt8])?
+    let logger: Logger
+
+    /// Opens (creating if needed) the database at `path`, or an in-memory one for `nil`.
+    /// - Parameters:
+    ///   - wallMillis: physical time in ms since the epoch; tests and the simulator inject their own.
+    ///   - random: the source of ids, join codes and tokens; seeded in the simulator.
+    ///   - signer: signs each local change's `signedBytes` (the node's Ed25519 key); nil leaves changes unsigned.
+    public init(path: String?, nodeID: NodeID, wallMillis: @escaping @Sendable () -> UInt64 = Store.systemMillis,
+                random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+                signer: (@Sendable ([UInt8]) -> [UInt8])? = nil, logger: Logger = Logger(label: "shequ.storage")) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        if let path {
+            writer = try DatabasePool(path: path, configuration: configuration)
+        } else {
+            writer = try DatabaseQueue(configuration: configuration)
+        }
+        try Migrations.migrator.migrate(writer)
+        self.nodeID = nodeID
+        self.wallMillis = wallMillis
+        self.random = Mutex(random)
+        self.signer = signer
+        self.logger = logger
+        let last = try writer.write { db -> HLCTimestamp in
+            if let stored = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'"), stored != nodeID {
+                throw StorageError.nodeMismatch("database belongs to node \(stored), not \(nodeID)")
+            }
+            try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('node_id', ?)", arguments: [nodeID])
+            return HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0))
+        }
+        self.clock = Mutex(HybridLogicalClock(last: last))
+    }
+
+    /// The system clock in milliseconds since the Unix epoch.
+    @Sendable public static func systemMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The node's current physical time in ms, as the store sees it (injected in tests).
+    public var nowMillis: Int64 { Int64(wallMillis()) }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one write transaction; whatever it appends is stamped, logged and applied
+    /// atomically with it.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteTransaction) throws -> T) async throws -> T {
+        try await writer.write { db in
+            var transaction = WriteTransaction(db: db, store: self)
+            return try body(&transaction)
+        }
+    }
+
+    /// The same, blocking the caller: for the command line, tests and the simulator.
+    public func writeNow<T>(_ body: (inout WriteTransaction) throws -> T) throws -> T {
+        try writer.write { db in
+            var transaction = WriteTransaction(db: db, store: self)
+            return try body(&transaction)
+        }
+    }
+
+    /// Runs `body` against a consistent snapshot.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (ReadView) throws -> T) async throws -> T {
+        try await writer.read { db in try body(ReadView(db: db, store: self)) }
+    }
+
+    /// The same, blocking the caller.
+    public func readNow<T>(_ body: (ReadView) throws -> T) throws -> T {
+        try writer.read { db in try body(ReadView(db: db, store: self)) }
+    }
+
+    // MARK: - Ids and secrets
+
+    /// A fresh entity id for `kind`: its prefix and 60 random bits in base 32.
+    public func mintID(_ kind: EntityKind) -> String {
+        "\(kind.idPrefix)_\(randomString(length: 12, alphabet: Array("0123456789abcdefghjkmnpqrstvwxyz")))"
+    }
+
+    /// A random string over `alphabet`.
+    public func randomString(length: Int, alphabet: [Character]) -> String {
+        random.withLock { rng in
+            String((0..<length).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+        }
+    }
+
+    /// A bearer token: 256 random bits, hex.
+    func newToken() -> String {
+        random.withLock { rng in
+            (0..<4).map { _ in
+                let s = String(rng.next(), radix: 16)
+                return String(repeating: "0", count: 16 - s.count) + s
+            }.joined()
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import Governance
+import Replication
+
+/// A write in progress: reads see the state as of this transaction, and `append` stamps drafts as
+/// this node's changes and applies them before the transaction commits.
+public struct WriteTransaction {
+    let db: Database
+    let store: Store
+    private var nextSeq: UInt64?
+    private var applier: ChangeApplier
+
+    init(db: Database, store: Store) {
+        self.db = db
+        self.store = store
+        self.applier = ChangeApplier(db: db)
+    }
+
+    /// Reads over the transaction's state.
+    public var view: ReadView { ReadView(db: db, store: store) }
+
+    /// Physical time now, as the store's clock sees it.
+    public var nowMillis: Int64 { store.nowMillis }
+
+    /// Stamps the drafts as this node's next changes (sequence numbers without gaps, one HLC tick each),
+    /// signs them, appends them to the log and applies them. Returns the changes.
+    @discardableResult
+    public mutating func append(_ drafts: [ChangeDraft]) throws -> [Change] {
+        var seq = try nextSeq ?? (UInt64(Int64.fetchOne(db, sql: "SELECT max(seq) FROM changes WHERE origin = ?", arguments: [store.nodeID]) ?? 0) + 1)
+        var changes: [Change] = []
+        let wall = store.wallMillis()
+        for draft in drafts {
+            let hlc = store.clock.withLock { $0.tick(wallMillis: wall) }
+            var change = Change(id: ChangeID(origin: store.nodeID, seq: seq), hlc: hlc, draft: draft)
+            if let signer = store.signer { change.signature = signer(change.signedBytes) }
+            _ = try applier.apply(change, receivedAt: Int64(wall))
+            changes.append(change)
+            seq += 1
+        }
+        nextSeq = seq
+        try applier.finish()
+        return changes
+    }
+
+    /// Appends one draft.
+    @discardableResult
+    public mutating func append(_ draft: ChangeDraft) throws -> Change { try append([draft])[0] }
+
+    /// Applies changes received from other nodes, skipping those already logged.
+    /// Each stamp is first observed by the clock; one too far ahead is refused (see `HybridLogicalClock`).
+    /// Checking signatures and authority is the caller's job (Gossip), before this.
+    public mutating func applyRemote(_ changes: [Change]) throws -> RemoteApplyResult {
+        var result = RemoteApplyResult()
+        let wall = store.wallMillis()
+        for change in changes {
+            do {
+                _ = try store.clock.withLock { clock throws(ClockError) in try clock.observe(change.hlc, wallMillis: wall) }
+            } catch {
+                result.refusedClock.append(change.id)
+                continue
+            }
+            if try applier.apply(change, receivedAt: Int64(wall)) { result.applied += 1 } else { result.duplicates += 1 }
+        }
+        try applier.finish()
+        return result
+    }
+
+    // MARK: - Local-only data
+
+    /// Records a resident's personal data on this node only.
+    public func saveResident(member: String, committee: String, application: JoinApplication) throws {
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO residents(member, committee, real_name, phone, building, room, birth_year, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [member, committee, application.realName, application.phone, application.building, application.room,
+                             application.birthYear, nowMillis])
+    }
+
+    /// Issues a bearer token for a member; only its hash is kept. Returns the token.
+    public func issueToken(member: String) throws -> String {
+        let token = store.newToken()
+        try db.execute(sql: "INSERT INTO tokens(hash, member, created_at) VALUES (?, ?, ?)",
+                       arguments: [Digest.hex(of: token), member, nowMillis])
+        return token
+    }
+
+    /// Sets (or replaces) a committee's join code; returns it.
+    @discardableResult
+    public func setJoinCode(committee: String, code: String? = nil) throws -> String {
+        let code = code ?? store.randomString(length: 8, alphabet: Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"))
+        try db.execute(sql: "INSERT OR REPLACE INTO join_codes(committee, code) VALUES (?, ?)", arguments: [committee, code])
+        return code
+    }
+}
+
+/// What happened to a batch of remote changes.
+public struct RemoteApplyResult: Sendable, Hashable {
+    public var applied = 0
+    public var duplicates = 0
+    /// Changes whose stamp was too far ahead of local time; not applied, to be counted and logged.
+    public var refusedClock: [ChangeID] = []
+    public init() {}
+}
