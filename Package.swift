@@ -29,6 +29,12 @@ let package = Package(
             providers: [.apt(["liblz4-dev"])]
         ),
 
+        .systemLibrary(
+            name: "CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+
         // MARK: - Pure modules (no I/O, no wall clock)
         .target(name: "Replication"),
         .target(
@@ -56,9 +62,8 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Replication", "Governance", "Storage",
+                "Replication", "Governance", "Storage", "CQRencode",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -54,6 +54,8 @@ public struct Member: Hashable, Sendable {
     public var partyMember: Bool
     public var volunteer: Bool
     public var joinedMillis: Int64
+    /// The HLC of the first write: the order lists are sorted and paginated by.
+    public var created: HLCTimestamp
 
     public init?(_ record: EntityRecord) {
         guard record.kind == .member, let role = Role(rawValue: record["role"].string ?? ""),
@@ -69,6 +71,7 @@ public struct Member: Hashable, Sendable {
         self.partyMember = record["partyMember"].bool ?? false
         self.volunteer = record["volunteer"].bool ?? false
         self.joinedMillis = record.createdMillis
+        self.created = record.created.hlc
     }
 
     /// The acting identity of this member.

@@ -32,6 +32,8 @@ public struct Post: Hashable, Sendable {
     public var createdMillis: Int64
     public var editedMillis: Int64?
     public var deleted: Bool
+    /// The HLC of the first write: the order lists are sorted and paginated by.
+    public var created: HLCTimestamp
 
     public static let maxTitle = 100
     public static let maxBody = 5_000
@@ -50,6 +52,7 @@ public struct Post: Hashable, Sendable {
         self.mentions = record["mentions"].strings
         self.category = record["category"].string
         self.createdMillis = record.createdMillis
+        self.created = record.created.hlc
         self.editedMillis = record["editedAt"].int
         self.deleted = record.isDeleted
     }

@@ -140,6 +140,8 @@ public struct Ticket: Hashable, Sendable {
     public var photos: [String]
     public var location: Location
     public var reporter: String
+    /// The HLC of the first write: the order lists are sorted and paginated by.
+    public var created: HLCTimestamp
     public var createdMillis: Int64
     public var stage: TicketStage = .submitted
     public var level: TicketLevel = .committee
@@ -172,6 +174,7 @@ public struct Ticket: Hashable, Sendable {
         self.location = Location(record["location"])
         self.reporter = record["reporter"].string ?? ""
         self.createdMillis = record.createdMillis
+        self.created = record.created.hlc
         for event in events.filter({ $0.ticket == id }).sorted(by: { $0.stamp < $1.stamp }) { fold(event) }
     }
 

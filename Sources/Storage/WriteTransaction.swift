@@ -23,6 +23,9 @@ public struct WriteTransaction {
     /// Physical time now, as the store's clock sees it.
     public var nowMillis: Int64 { store.nowMillis }
 
+    /// A fresh id for a new entity of `kind`.
+    public func mintID(_ kind: EntityKind) -> String { store.mintID(kind) }
+
     /// Stamps the drafts as this node's next changes (sequence numbers without gaps, one HLC tick each),
     /// signs them, appends them to the log and applies them. Returns the changes.
     @discardableResult

@@ -1,0 +1,65 @@
+import Foundation
+import Governance
+import Hummingbird
+import Replication
+
+/// An error as clients see it: a status and `{"error": {"code", "message"}}` (api.md).
+public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = JSONResponse.make(.object(["error": .object(["code": .string(code), "message": .string(message)])]), status: status)
+        if status == .tooManyRequests { response.headers[.retryAfter] = "1" }
+        return response
+    }
+
+    static let unauthorized = APIError(.unauthorized, "unauthorized", "a valid bearer token is required")
+    static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
+    static func invalid(_ field: String, _ message: String) -> APIError { APIError(.unprocessableContent, "invalid_\(field)", "\(field): \(message)") }
+    static func notFound(_ what: String) -> APIError { APIError(.notFound, "not_found", "\(what) not found") }
+    static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
+
+    /// Maps a refusal from the domain to its status.
+    init(_ error: GovernanceError) {
+        switch error.code {
+        case .forbidden: self.init(.forbidden, error.reason, error.message)
+        case .notFound: self.init(.notFound, error.reason, error.message)
+        case .invalid: self.init(.unprocessableContent, error.reason, error.message)
+        case .conflict: self.init(.conflict, error.reason, error.message)
+        }
+    }
+}
+
+/// Converts every error that reaches the edge into the api.md error body, so that clients never see
+/// a bare status or a framework's own format.
+struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as GovernanceError {
+            throw APIError(error)
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound: throw APIError(.notFound, "not_found", "no route for \(request.method) \(request.uri.path)")
+            case .contentTooLarge: throw APIError(.contentTooLarge, "payload_too_large", "request body exceeds the limit")
+            case .methodNotAllowed: throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here")
+            default: throw APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
+            }
+        } catch {
+            context.logger.error("unhandled error", metadata: ["http.path": "\(request.uri.path)", "error": "\(error)"])
+            throw APIError(.internalServerError, "internal", "internal error")
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Governance
+import Hummingbird
+import Logging
+import Replication
+import Storage
+
+/// Who this node is, as /healthz reports it.
+public struct NodeIdentity: Sendable {
+    public var id: NodeID
+    /// `street`, `district` or `city`.
+    public var role: String
+    /// The base URL residents reach this node at, used in join links.
+    public var publicURL: String
+
+    public init(id: NodeID, role: String, publicURL: String) {
+        self.id = id
+        self.role = role
+        self.publicURL = publicURL
+    }
+}
+
+/// The HTTP API of one node: every route of api.md over one `Store`.
+public struct APIServer: Sendable {
+    public let store: Store
+    public let identity: NodeIdentity
+
+    public init(store: Store, identity: NodeIdentity) {
+        self.store = store
+        self.identity = identity
+    }
+
+    /// The router with every route and the middleware (error bodies, authentication).
+    public func router() -> Router<ShequRequestContext> {
+        let router = Router(context: ShequRequestContext.self)
+        router.add(middleware: ErrorBodyMiddleware())
+        router.add(middleware: AuthMiddleware(store: store))
+        router.get("/healthz") { _, _ in
+            JSONResponse.make(.object(["node": .string(identity.id), "role": .string(identity.role), "status": .string("ok")]))
+        }
+        addMemberRoutes(to: router)
+        addBoardRoutes(to: router)
+        addPollRoutes(to: router)
+        addTicketRoutes(to: router)
+        addCommunityRoutes(to: router)
+        return router
+    }
+
+    /// The application listening on `host:port`.
+    public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "shequ"), logger: logger)
+    }
+}
+
+// MARK: - Shared lookups
+
+extension ReadView {
+    /// The committee, or 404.
+    func requireCommittee(_ id: String) throws -> Committee {
+        guard let committee = try committee(id) else { throw APIError.notFound("committee \(id)") }
+        return committee
+    }
+
+    /// The committee an entity belongs to, or 404 when the entity is missing or of another kind.
+    func requireOwned(_ id: String, kind: EntityKind) throws -> (EntityRecord, Committee) {
+        guard let record = try record(id), record.kind == kind, let cid = record.scope.committee else {
+            throw APIError.notFound("\(kind.rawValue) \(id)")
+        }
+        return (record, try requireCommittee(cid))
+    }
+}
+
+extension Actor {
+    /// 404 for a committee the actor may not read: outsiders learn nothing about what is inside.
+    func requireReader(_ committee: Committee) throws {
+        guard canRead(committee) else {
+            if status == .pending { throw APIError.forbidden("your membership is waiting for a cadre's approval") }
+            throw APIError.forbidden("not a member of committee \(committee.id)")
+        }
+    }
+
+    func requireStaff(_ committee: Committee) throws {
+        guard isStaff(of: committee) else { throw APIError.forbidden("only the committee's cadres may do this") }
+    }
+}
+
+/// Wraps a Governance refusal thrown inside a transaction closure.
+func domain<T>(_ body: () throws(GovernanceError) -> T) throws -> T {
+    do { return try body() } catch { throw APIError(error) }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Governance
+import Hummingbird
+import Replication
+import Storage
+
+extension APIServer {
+    func addBoardRoutes(to router: Router<ShequRequestContext>) {
+        let store = self.store
+
+        router.get("/v1/committees/:cid/boards") { _, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let committee = try await store.read { try $0.requireCommittee(cid) }
+            try actor.requireReader(committee)
+            return JSONResponse.make(.object(["items": .list(Board.all.map(Representation.board))]))
+        }
+
+        router.get("/v1/committees/:cid/boards/:board/posts") { request, context in
+            let cid = try context.parameters.require("cid")
+            let slug = try context.parameters.require("board")
+            let actor = try context.requireActor()
+            let page = try Page(request)
+            guard let board = Board.named(slug) else { throw APIError.notFound("board \(slug)") }
+            let items = try await store.read { view -> (Value, Int64?) in
+                let committee = try view.requireCommittee(cid)
+                try actor.requireReader(committee)
+                let scope: Scope = board.districtWide ? .district(committee.district) : .committee(cid)
+                let posts = try view.posts(board: slug, scopes: [scope], limit: page.limit, beforeCreated: page.before)
+                let values = try posts.map { post in
+                    Representation.post(post, likes: try view.likeCount(post: post.id),
+                                        likedByMe: try view.likes(post: post.id, member: actor.memberID), comments: nil)
+                }
+                return (.list(values), posts.last.map { Int64($0.created.rawValue) })
+            }
+            return JSONResponse.make(page.envelope(items.0.list ?? [], lastCreated: items.1))
+        }
+
+        router.post("/v1/committees/:cid/boards/:board/posts") { request, context in
+            let cid = try context.parameters.require("cid")
+            let slug = try context.parameters.require("board")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            let input = PostInput(title: try body.string("title"), body: try body.string("body"), photos: try body.strings("photos"),
+                                  mentions: try body.strings("mentions"), category: try body.optionalString("category"))
+            guard let board = Board.named(slug) else { throw APIError.notFound("board \(slug)") }
+            let post = try await store.write { tx -> Post in
+                let committee = try tx.view.requireCommittee(cid)
+                try actor.requireReader(committee)
+                let id = tx.mintID(.post)
+                let view = tx.view
+                let draft = try domain { () throws(GovernanceError) in
+                    try Post.create(input, board: board, in: committee, by: actor, id: id) { mentioned in
+                        ((try? view.member(mentioned))??.actor.isStaff(of: committee)) ?? false
+                    }
+                }
+                try tx.append(draft)
+                return try tx.view.post(id)!
+            }
+            return JSONResponse.make(Representation.post(post, likes: 0, likedByMe: false, comments: []), status: .created)
+        }
+
+        router.get("/v1/posts/:pid") { _, context in
+            let pid = try context.parameters.require("pid")
+            let actor = try context.requireActor()
+            let value = try await store.read { view -> Value in
+                let (post, _) = try Self.visiblePost(pid, actor: actor, view: view)
+                return Representation.post(post, likes: try view.likeCount(post: pid), likedByMe: try view.likes(post: pid, member: actor.memberID),
+                                           comments: try view.comments(post: pid))
+            }
+            return JSONResponse.make(value)
+        }
+
+        router.patch("/v1/posts/:pid") { request, context in
+            let pid = try context.parameters.require("pid")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            let title = try body.optionalString("title"), text = try body.optionalString("body"), photos = try body.optionalStrings("photos")
+            let value = try await store.write { tx -> Value in
+                let (post, _) = try Self.visiblePost(pid, actor: actor, view: tx.view)
+                let now = tx.nowMillis
+                try tx.append(try domain { () throws(GovernanceError) in try post.edit(title: title, body: text, photos: photos, by: actor, nowMillis: now) })
+                let view = tx.view
+                return Representation.post(try view.post(pid)!, likes: try view.likeCount(post: pid),
+                                           likedByMe: try view.likes(post: pid, member: actor.memberID), comments: try view.comments(post: pid))
+            }
+            return JSONResponse.make(value)
+        }
+
+        router.delete("/v1/posts/:pid") { _, context in
+            let pid = try context.parameters.require("pid")
+            let actor = try context.requireActor()
+            try await store.write { tx in
+                let (post, committee) = try Self.visiblePost(pid, actor: actor, view: tx.view)
+                try tx.append(try domain { () throws(GovernanceError) in try post.delete(by: actor, in: committee) })
+            }
+            return Response(status: .noContent)
+        }
+
+        router.post("/v1/posts/:pid/comments") { request, context in
+            let pid = try context.parameters.require("pid")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            let text = try body.string("body")
+            let comment = try await store.write { tx -> Comment in
+                let (post, committee) = try Self.visiblePost(pid, actor: actor, view: tx.view)
+                let id = tx.mintID(.comment)
+                try tx.append(try domain { () throws(GovernanceError) in try Comment.create(on: post, body: text, in: committee, by: actor, id: id) })
+                return try tx.view.record(id).flatMap(Comment.init)!
+            }
+            return JSONResponse.make(Representation.comment(comment), status: .created)
+        }
+
+        for (method, on) in [(HTTPRequest.Method.put, true), (.delete, false)] {
+            router.on("/v1/posts/:pid/like", method: method) { _, context in
+                let pid = try context.parameters.require("pid")
+                let actor = try context.requireActor()
+                let count = try await store.write { tx -> Int in
+                    let (post, committee) = try Self.visiblePost(pid, actor: actor, view: tx.view)
+                    // Idempotent: liking twice (or unliking what was never liked) writes nothing.
+                    if try tx.view.likes(post: pid, member: actor.memberID) != on {
+                        try tx.append(try domain { () throws(GovernanceError) in try Like.set(on, post: post, in: committee, by: actor) })
+                    }
+                    return try tx.view.likeCount(post: pid)
+                }
+                return JSONResponse.make(.object(["post": .string(pid), "likes": .int(Int64(count)), "likedByMe": .bool(on)]))
+            }
+        }
+
+        router.post("/v1/committees/:cid/messages") { request, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            let to = try body.string("to"), text = try body.string("body")
+            let message = try await store.write { tx -> Message in
+                let committee = try tx.view.requireCommittee(cid)
+                try actor.requireReader(committee)
+                guard let recipient = try tx.view.member(to) else { throw APIError.invalid("to", "no member \(to)") }
+                let id = tx.mintID(.message)
+                try tx.append(try domain { () throws(GovernanceError) in try Message.send(to: recipient, body: text, in: committee, by: actor, id: id) })
+                return try tx.view.record(id).flatMap(Message.init)!
+            }
+            return JSONResponse.make(Representation.message(message), status: .created)
+        }
+
+        router.get("/v1/messages") { _, context in
+            let actor = try context.requireActor()
+            let (messages, mentions) = try await store.read { view in
+                (try view.messages(for: actor.memberID), try view.mentions(of: actor.memberID))
+            }
+            return JSONResponse.make(.object([
+                "items": .list(messages.map(Representation.message)),
+                "mentions": .list(mentions.map { .object(["post": .string($0.id), "title": .string($0.title), "author": .string($0.author),
+                                                          "createdAt": Time.value($0.createdMillis)]) }),
+            ]))
+        }
+    }
+
+    /// A post the actor may see, with the committee it is seen through (its own, or for a district-wide
+    /// post, the actor's committee in that district).
+    static func visiblePost(_ id: String, actor: Actor, view: ReadView) throws -> (Post, Committee) {
+        guard let post = try view.post(id), !post.deleted else { throw APIError.notFound("post \(id)") }
+        let via: Committee
+        switch post.scope {
+        case .committee(let cid):
+            via = try view.requireCommittee(cid)
+        case .district(let district):
+            if let cid = actor.committee, let own = try view.committee(cid), own.district == district {
+                via = own
+            } else {
+                // Officers read district-wide posts through the district itself.
+                via = Committee(id: "", name: "", street: actor.role == .streetOfficer ? (actor.unit ?? "") : "", district: district)
+            }
+        default:
+            throw APIError.notFound("post \(id)")
+        }
+        guard post.isVisible(to: actor, via: via) else { throw APIError.notFound("post \(id)") }
+        return (post, via)
+    }
+}

@@ -1,0 +1,176 @@
+import Foundation
+import Governance
+import Hummingbird
+import Replication
+import Storage
+
+extension APIServer {
+    func addCommunityRoutes(to router: Router<ShequRequestContext>) {
+        let store = self.store
+
+        // MARK: Topics (议题)
+
+        router.post("/v1/committees/:cid/topics") { request, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            let title = try body.string("title"), description = try body.optionalString("description") ?? ""
+            let category = try body.optionalString("category")
+            let value = try await store.write { tx -> Value in
+                let committee = try tx.view.requireCommittee(cid)
+                let id = tx.mintID(.topic)
+                try tx.append(try domain { () throws(GovernanceError) in
+                    try Topic.propose(title: title, description: description, category: category, in: committee, by: actor, id: id)
+                })
+                return Representation.topic(try tx.view.topic(id)!)
+            }
+            return JSONResponse.make(value, status: .created)
+        }
+
+        router.get("/v1/committees/:cid/topics") { _, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let topics = try await store.read { view in
+                try actor.requireReader(try view.requireCommittee(cid))
+                return try view.topics(committee: cid)
+            }
+            return JSONResponse.make(.object(["items": .list(topics.map(Representation.topic))]))
+        }
+
+        router.get("/v1/topics/:id") { _, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let topic = try await store.read { view in
+                let (_, committee) = try view.requireOwned(id, kind: .topic)
+                try actor.requireReader(committee)
+                return try view.topic(id)!
+            }
+            return JSONResponse.make(Representation.topic(topic))
+        }
+
+        router.post("/v1/topics/:id/advance") { request, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            guard let stage = TopicStage(rawValue: try body.string("stage")) else {
+                throw APIError.invalid("stage", "one of \(TopicStage.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let note = try body.optionalString("note") ?? "", pollID = try body.optionalString("pollId")
+            let topic = try await store.write { tx -> Topic in
+                let (_, committee) = try tx.view.requireOwned(id, kind: .topic)
+                let topic = try tx.view.topic(id)!
+                let poll = try pollID.map { pid in
+                    guard let poll = try tx.view.poll(pid) else { throw APIError.invalid("pollId", "no poll \(pid)") }
+                    return poll
+                }
+                let eventID = tx.mintID(.topicEvent)
+                try tx.append(try domain { () throws(GovernanceError) in
+                    try topic.advance(to: stage, note: note, poll: poll, in: committee, by: actor, id: eventID)
+                })
+                return try tx.view.topic(id)!
+            }
+            return JSONResponse.make(Representation.topic(topic))
+        }
+
+        // MARK: Volunteer campaigns (志愿者招募)
+
+        router.post("/v1/committees/:cid/campaigns") { request, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            let title = try body.string("title"), description = try body.optionalString("description") ?? ""
+            let capacity = try body.int("capacity"), startsAt = try body.optionalTime("startsAt")
+            let value = try await store.write { tx -> Value in
+                let committee = try tx.view.requireCommittee(cid)
+                let id = tx.mintID(.campaign)
+                try tx.append(try domain { () throws(GovernanceError) in
+                    try Campaign.create(title: title, description: description, capacity: capacity, startsAtMillis: startsAt, in: committee, by: actor, id: id)
+                })
+                return Representation.campaign(try tx.view.campaign(id)!, standings: [])
+            }
+            return JSONResponse.make(value, status: .created)
+        }
+
+        router.get("/v1/campaigns/:id") { _, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let value = try await store.read { view -> Value in
+                let (record, committee) = try view.requireOwned(id, kind: .campaign)
+                try actor.requireReader(committee)
+                let campaign = Campaign(record)!
+                return Representation.campaign(campaign, standings: campaign.standings(try view.signups(campaign: id)))
+            }
+            return JSONResponse.make(value)
+        }
+
+        router.post("/v1/campaigns/:id/signup") { _, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let standing = try await store.write { tx -> Campaign.Standing in
+                let (record, committee) = try tx.view.requireOwned(id, kind: .campaign)
+                let campaign = Campaign(record)!
+                let draft = try domain { () throws(GovernanceError) in try campaign.signup(in: committee, by: actor) }
+                if try tx.view.record(draft.entity) == nil { try tx.append(draft) }
+                return campaign.standings(try tx.view.signups(campaign: id)).first { $0.member == actor.memberID }!
+            }
+            return JSONResponse.make(.object([
+                "campaign": .string(id), "position": .int(Int64(standing.position)),
+                "status": .string(standing.confirmed ? "confirmed" : "waitlisted"),
+            ]))
+        }
+
+        // MARK: Appointment queues (预约排队)
+
+        router.post("/v1/committees/:cid/queues") { request, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            let title = try body.string("title")
+            guard let slotValues = body.object["slots"]?.list else { throw APIError.invalid("slots", "an array of {label, capacity}") }
+            let slots = try slotValues.map { value in
+                guard let o = value.object, let label = o["label"]?.string, let capacity = o["capacity"]?.int, let c = Int(exactly: capacity) else {
+                    throw APIError.invalid("slots", "each slot is {label: string, capacity: integer}")
+                }
+                return Queue.Slot(label: label, capacity: c)
+            }
+            let value = try await store.write { tx -> Value in
+                let committee = try tx.view.requireCommittee(cid)
+                let id = tx.mintID(.queue)
+                try tx.append(try domain { () throws(GovernanceError) in try Queue.create(title: title, slots: slots, in: committee, by: actor, id: id) })
+                return Representation.queue(try tx.view.queue(id)!, booked: 0)
+            }
+            return JSONResponse.make(value, status: .created)
+        }
+
+        router.get("/v1/queues/:id") { _, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let value = try await store.read { view -> Value in
+                let (record, committee) = try view.requireOwned(id, kind: .queue)
+                try actor.requireReader(committee)
+                var body = Representation.queue(Queue(record)!, booked: try view.bookingCount(queue: id)).object!
+                if let mine = try view.booking(queue: id, member: actor.memberID) {
+                    body["myBooking"] = .object(["number": .int(Int64(mine.number)), "slot": .string(mine.slot)])
+                }
+                return .object(body)
+            }
+            return JSONResponse.make(value)
+        }
+
+        // Numbers are handed out inside the write transaction, so a burst never gives one twice.
+        router.post("/v1/queues/:id/book") { _, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let (number, slot, created) = try await store.write { tx -> (Int, String, Bool) in
+                let (record, committee) = try tx.view.requireOwned(id, kind: .queue)
+                if let existing = try tx.view.booking(queue: id, member: actor.memberID) { return (existing.number, existing.slot, false) }
+                let booked = try tx.view.bookingCount(queue: id)
+                let result = try domain { () throws(GovernanceError) in try Queue(record)!.book(alreadyBooked: booked, in: committee, by: actor) }
+                try tx.append(result.draft)
+                return (result.number, result.slot, true)
+            }
+            return JSONResponse.make(.object(["queue": .string(id), "number": .int(Int64(number)), "slot": .string(slot)]),
+                                     status: created ? .created : .ok)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Governance
+import Hummingbird
+import Replication
+import Storage
+
+extension APIServer {
+    func addTicketRoutes(to router: Router<ShequRequestContext>) {
+        let store = self.store
+
+        router.post("/v1/committees/:cid/tickets") { request, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            guard let category = TicketCategory(rawValue: try body.string("category")) else {
+                throw APIError.invalid("category", "one of \(TicketCategory.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let location = try Self.location(body.object["location"])
+            let input = TicketInput(category: category, title: try body.string("title"), description: try body.optionalString("description") ?? "",
+                                    photos: try body.strings("photos"), location: location)
+            let value = try await store.write { tx -> Value in
+                let committee = try tx.view.requireCommittee(cid)
+                let id = tx.mintID(.ticket)
+                try tx.append(try domain { () throws(GovernanceError) in try Ticket.create(input, in: committee, by: actor, id: id) })
+                return Representation.ticket(try tx.view.ticket(id)!, nowMillis: tx.nowMillis, history: true)
+            }
+            return JSONResponse.make(value, status: .created)
+        }
+
+        router.get("/v1/committees/:cid/tickets") { request, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let page = try Page(request)
+            let query = request.uri.queryParameters
+            let stage = try query.get("stage").map { text in
+                guard let stage = TicketStage(rawValue: text) else { throw APIError.invalid("stage", "one of \(TicketStage.allCases.map(\.rawValue).joined(separator: ", "))") }
+                return stage
+            }
+            let overdue = try query.get("overdue").map { text in
+                guard let flag = Bool(text) else { throw APIError.invalid("overdue", "true or false") }
+                return flag
+            }
+            let (values, last) = try await store.read { view -> ([Value], Int64?) in
+                let committee = try view.requireCommittee(cid)
+                try actor.requireReader(committee)
+                // Residents see their own tickets; staff see the committee's.
+                let now = view.nowMillis
+                let tickets = try view.tickets(committee: cid, stage: stage, limit: page.limit, beforeCreated: page.before)
+                let shown = tickets.filter { ticket in
+                    (actor.isStaff(of: committee) || ticket.reporter == actor.memberID)
+                        && (overdue == nil || ticket.isOverdue(nowMillis: now) == overdue)
+                }
+                return (shown.map { Representation.ticket($0, nowMillis: now, history: false) }, tickets.last.map { Int64($0.created.rawValue) })
+            }
+            return JSONResponse.make(.object(["items": .list(values), "nextCursor": last.map { .string(String($0, radix: 36)) } ?? .null]))
+        }
+
+        router.get("/v1/tickets/:id") { _, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let value = try await store.read { view -> Value in
+                let (_, committee) = try view.requireOwned(id, kind: .ticket)
+                let ticket = try view.ticket(id)!
+                guard actor.isStaff(of: committee) || ticket.reporter == actor.memberID else { throw APIError.notFound("ticket \(id)") }
+                return Representation.ticket(ticket, nowMillis: view.nowMillis, history: true)
+            }
+            return JSONResponse.make(value)
+        }
+
+        router.post("/v1/tickets/:id/events") { request, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let body = try await JSONBody.read(request)
+            guard let type = TicketEventType(rawValue: try body.string("type")) else {
+                throw APIError.invalid("type", "one of \(TicketEventType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let note = try body.optionalString("note") ?? "", assignee = try body.optionalString("assignee"), rating = try body.optionalInt("rating")
+            let value = try await store.write { tx -> Value in
+                let (_, committee) = try tx.view.requireOwned(id, kind: .ticket)
+                let ticket = try tx.view.ticket(id)!
+                guard actor.isStaff(of: committee) || ticket.reporter == actor.memberID else { throw APIError.notFound("ticket \(id)") }
+                let eventID = tx.mintID(.ticketEvent)
+                try tx.append(try domain { () throws(GovernanceError) in
+                    try ticket.event(type, note: note, assignee: assignee, rating: rating, in: committee, by: actor, id: eventID)
+                })
+                return Representation.ticket(try tx.view.ticket(id)!, nowMillis: tx.nowMillis, history: true)
+            }
+            return JSONResponse.make(value, status: .created)
+        }
+    }
+
+    static func location(_ value: Value?) throws -> Location {
+        guard let value, value != .null else { return Location(address: "") }
+        if let address = value.string { return Location(address: address) }
+        guard let o = value.object else { throw APIError.invalid("location", "an object {address, lat, long} or an address") }
+        func text(_ key: String) throws -> String? {
+            switch o[key] {
+            case nil, .null?: return nil
+            case .string(let s)?: return s
+            default: throw APIError.invalid("location.\(key)", "must be a string")
+            }
+        }
+        return Location(address: try text("address") ?? "", lat: try text("lat"), long: try text("long"))
+    }
+}
