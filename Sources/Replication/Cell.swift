@@ -17,17 +17,29 @@ public struct Cell: Hashable, Sendable {
     /// returns the cell to keep. Commutative, associative and idempotent for writes of one op,
     /// which is what makes every order of delivery converge. (Shapiro et al., "Conflict-free
     /// Replicated Data Types", 2011: LWW-register, max-register, G-set, and remove-wins.)
+    ///
+    /// Governance never writes one field with two ops, but a buggy or hostile peer might; so the
+    /// merge is a lexicographic join: the higher op (`assign` < `raise` < `add` < `remove`) wins
+    /// outright, and only writes of the same op compete by that op's rule. Still a semilattice.
     public static func merge(current: Cell?, incoming: Cell) -> Cell {
         guard let current else { return incoming }
+        if current.op != incoming.op { return current.op.rawValue < incoming.op.rawValue ? incoming : current }
         switch incoming.op {
         case .assign:
-            return incoming.stamp > current.stamp ? incoming : current
+            return precedes(current, incoming) ? incoming : current
         case .add:
-            return incoming.stamp < current.stamp ? incoming : current
+            return precedes(incoming, current) ? incoming : current
         case .raise, .remove:
             if incoming.value != current.value { return current.value < incoming.value ? incoming : current }
-            return incoming.stamp > current.stamp ? incoming : current
+            return precedes(current, incoming) ? incoming : current
         }
+    }
+
+    /// Orders two writes of one field: by stamp, and — for two writes with one stamp, which only a
+    /// faulty origin produces — by the bytes of the value's canonical JSON, as SQLite compares text.
+    static func precedes(_ a: Cell, _ b: Cell) -> Bool {
+        if a.stamp != b.stamp { return a.stamp < b.stamp }
+        return Array(a.value.canonicalJSON.utf8).lexicographicallyPrecedes(b.value.canonicalJSON.utf8)
     }
 
     /// The cells a change writes: one per field, or the tombstone for `.remove`.

@@ -39,7 +39,7 @@ struct ChangeApplier {
         return true
     }
 
-    /// Merges one cell. Last-writer-wins and write-once cells merge inside SQLite with one upsert;
+    /// Merges one cell by `Cell.merge`'s rules. Last-writer-wins and write-once cells merge inside SQLite with one upsert;
     /// max-registers and tombstones read, merge with `Cell.merge`, and write back.
     private func merge(entity: String, field: String, cell: Cell) throws {
         let arguments: StatementArguments = [
@@ -50,13 +50,16 @@ struct ChangeApplier {
             try db.cachedStatement(sql: """
                 INSERT INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(entity, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op
-                WHERE excluded.hlc > cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin > cells.origin)
+                WHERE cells.op = excluded.op AND (excluded.hlc > cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin > cells.origin)
+                    OR (excluded.hlc = cells.hlc AND excluded.origin = cells.origin AND excluded.value > cells.value))
                 """).execute(arguments: arguments)
         case .add:
             try db.cachedStatement(sql: """
                 INSERT INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(entity, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op
-                WHERE excluded.hlc < cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin < cells.origin)
+                WHERE cells.op < excluded.op
+                    OR (cells.op = excluded.op AND (excluded.hlc < cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin < cells.origin)
+                    OR (excluded.hlc = cells.hlc AND excluded.origin = cells.origin AND excluded.value < cells.value)))
                 """).execute(arguments: arguments)
         case .raise, .remove:
             let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT value, hlc, origin, op FROM cells WHERE entity = ? AND field = ?"),

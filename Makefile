@@ -1,0 +1,37 @@
+# Shequ 社区 — the two commands: `make demo` and `make test`. Both install what they need.
+SWIFT ?= swift
+DATA ?= data/demo
+PORT ?= 8080
+
+.PHONY: deps build release demo test bench clean
+
+# System libraries: SQLite, LZ4 (frame API) and libqrencode headers, from Debian, when missing.
+deps:
+	@missing=""; \
+	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
+	[ -f /usr/include/lz4frame.h ] || missing="$$missing liblz4-dev"; \
+	[ -f /usr/include/qrencode.h ] || missing="$$missing libqrencode-dev"; \
+	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: release
+	.build/release/shequ demo --data $(DATA) --port $(PORT)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	.build/release/shequ bench apply
+
+clean:
+	rm -rf .build data

@@ -1,0 +1,85 @@
+import Foundation
+import Governance
+import Replication
+import Storage
+
+/// `shequ bench apply`: remote changes per second through the full apply path (log, CRDT merge,
+/// entity index, derived status) beside plain SQLite inserts of the same rows, in the same run.
+public enum ApplyBenchmark {
+    public struct Result: Sendable {
+        public var changes: Int
+        public var applySeconds: Double
+        public var plainSeconds: Double
+        public var applyRate: Double { Double(changes) / applySeconds }
+        public var plainRate: Double { Double(changes) / plainSeconds }
+        public var ratio: Double { applyRate / plainRate }
+
+        public var report: String {
+            """
+            bench apply: \(changes) remote changes, batches of 1000
+              shequ apply path : \(Int(applyRate)) changes/s (\(String(format: "%.3f", applySeconds)) s)
+              plain SQLite     : \(Int(plainRate)) rows/s (\(String(format: "%.3f", plainSeconds)) s)
+              ratio            : \(String(format: "%.2f", ratio)) of plain (target >= 0.33)
+            """
+        }
+    }
+
+    /// A realistic mix made by a real street node: posts, comments, likes, ballots, tickets and their events.
+    public static func makeChanges(count: Int, seed: UInt64 = 7) throws -> [Change] {
+        let source = try Store(path: nil, nodeID: "street.bench", random: SplitMix64(seed: seed))
+        let committee = Committee(id: "bench-01", name: "基准居委会", street: "bench", district: "bench-district")
+        let cadre = Actor(memberID: "m_cadre", role: .cadre, status: .approved, committee: committee.id, unit: nil)
+        var rng = SplitMix64(seed: seed)
+        try source.writeNow { tx in
+            try tx.append(Committee.define(committee, author: "street.bench"))
+            let pollID = tx.mintID(.poll)
+            let now = tx.nowMillis
+            try tx.append(try Poll.create(PollInput(title: "花园方案", kind: .proposal, options: ["一", "二", "三"], maxChoices: 1, secret: false,
+                                                    opensAtMillis: now, closesAtMillis: now + 86_400_000, quorum: 0),
+                                          in: committee, by: cadre, id: pollID, nowMillis: now))
+            let poll = try tx.view.poll(pollID)!
+            var posts: [Post] = [], tickets: [String] = []
+            while try tx.view.changeCount() < count {
+                let resident = Actor(memberID: "m_\(rng.next() % 5_000)", role: .resident, status: .approved, committee: committee.id, unit: nil)
+                switch rng.next() % 10 {
+                case 0:
+                    let id = tx.mintID(.post)
+                    try tx.append(try Post.create(PostInput(title: "邻里互助 \(id)", body: "周末一起打扫楼道，欢迎报名参加。", category: "environment"),
+                                                  board: Board.named("neighbours")!, in: committee, by: resident, id: id, mentionable: { _ in false }))
+                    posts.append(try tx.view.post(id)!)
+                case 1, 2, 3:
+                    guard let post = posts.randomElement(using: &rng) else { continue }
+                    try tx.append(try Like.set(rng.next() % 4 != 0, post: post, in: committee, by: resident))
+                case 4, 5:
+                    guard let post = posts.randomElement(using: &rng) else { continue }
+                    try tx.append(try Comment.create(on: post, body: "支持，希望尽快落实！", in: committee, by: resident, id: tx.mintID(.comment)))
+                case 6, 7:
+                    try tx.append(try poll.vote([poll.options[Int(rng.next() % 3)]], in: committee, by: resident, id: tx.mintID(.ballot), nowMillis: now))
+                case 8:
+                    let id = tx.mintID(.ticket)
+                    try tx.append(try Ticket.create(TicketInput(category: .greening, title: "树胶滴在车上", description: "请修剪", photos: ["p.jpg"],
+                                                                location: Location(address: "12号楼")), in: committee, by: resident, id: id))
+                    tickets.append(id)
+                default:
+                    guard let id = tickets.randomElement(using: &rng), let ticket = try tx.view.ticket(id), ticket.stage.isOpen else { continue }
+                    try tx.append(try ticket.event(.comment, note: "已记录", assignee: nil, rating: nil, in: committee, by: cadre, id: tx.mintID(.ticketEvent)))
+                }
+            }
+        }
+        return try source.readNow { try $0.changes(origin: "street.bench", afterSeq: 0, limit: count) }
+    }
+
+    /// Applies the changes at a fresh district store and inserts them plainly, timing both.
+    public static func run(changes: [Change], batch: Int, directory: String) throws -> Result {
+        let plain = try PlainInsertBaseline.insert(changes, batch: batch, path: (directory as NSString).appendingPathComponent("plain.sqlite"))
+        let district = try Store(path: (directory as NSString).appendingPathComponent("district.sqlite"), nodeID: "district.bench")
+        let start = DispatchTime.now().uptimeNanoseconds
+        var applied = 0
+        for offset in stride(from: 0, to: changes.count, by: batch) {
+            applied += try district.applyRemote(Array(changes[offset..<min(offset + batch, changes.count)])).applied
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        precondition(applied == changes.count, "applied \(applied) of \(changes.count)")
+        return Result(changes: changes.count, applySeconds: seconds, plainSeconds: plain)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import GRDB
+import Governance
+import Replication
+
+extension ReadView {
+    /// Changes of one origin with sequence numbers after `afterSeq`, oldest first, at most `limit`.
+    public func changes(origin: NodeID, afterSeq: UInt64, limit: Int) throws -> [Change] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM changes WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?"),
+                         arguments: [origin, Int64(afterSeq), limit]).map(Self.change(from:))
+    }
+
+    /// How many changes the log holds.
+    public func changeCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? 0
+    }
+
+    /// A digest of everything replicated for one committee: the merged cells of every entity in its scope,
+    /// in a canonical order. Two replicas with equal digests hold identical state for the committee.
+    public func digest(committee: String) throws -> String {
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT c.entity, c.field, c.value, c.hlc, c.origin FROM entities e JOIN cells c ON c.entity = e.id
+            WHERE e.scope = ? ORDER BY c.entity, c.field
+            """, arguments: [Scope.committee(committee).description])
+        var text = ""
+        while let row = try rows.next() {
+            let entity: String = row[0], field: String = row[1], value: String = row[2], hlc: Int64 = row[3], origin: String = row[4]
+            text += "\(entity)\u{1F}\(field)\u{1F}\(value)\u{1F}\(hlc)\u{1F}\(origin)\u{1E}"
+        }
+        return Digest.hex(of: text)
+    }
+
+    /// Runs SQLite's integrity check; "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")
+    }
+
+    static func change(from row: Row) throws -> Change {
+        let scopeText: String = row["scope"]
+        guard let scope = Scope(scopeText), let op = FieldOp(rawValue: UInt8(clamping: row["op"] as Int64)) else {
+            throw StorageError.corruptRow("change \(row["origin"] as String)#\(row["seq"] as Int64)")
+        }
+        let fieldsText: String = row["fields"]
+        guard case .object(let fields)? = try? Value(json: fieldsText) else { throw StorageError.corruptRow("change fields") }
+        let draft = ChangeDraft(scope: scope, kind: row["kind"], entity: row["entity"], op: op, fields: fields, author: row["author"])
+        let signature: Data = row["signature"]
+        return Change(id: ChangeID(origin: row["origin"], seq: UInt64(row["seq"] as Int64)), hlc: HLCTimestamp(rawValue: UInt64(row["hlc"] as Int64)),
+                      draft: draft, signature: Array(signature))
+    }
+}
+
+extension Store {
+    /// Applies changes received from other nodes in one transaction (see `WriteTransaction.applyRemote`).
+    public func applyRemote(_ changes: [Change]) throws -> RemoteApplyResult {
+        try writeNow { tx in try tx.applyRemote(changes) }
+    }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Governance
+import Replication
+import Storage
+
+/// `shequ admin ...`: administer a node's data directory (committees, join codes, staff accounts).
+struct Admin: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create committees, join codes and staff accounts on a node's data directory.",
+        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Check.self]
+    )
+
+    struct NodeOptions: ParsableArguments {
+        @Option(help: "The node's data directory (holding node.sqlite).")
+        var data: String
+        @Option(help: "The node's id, as in its configuration.")
+        var node: String
+
+        func open() throws -> Store {
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            return try Store(path: (data as NSString).appendingPathComponent("node.sqlite"), nodeID: node)
+        }
+    }
+
+    struct CreateCommittee: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "committee", abstract: "Create (or rename) a committee and print its join code.")
+        @OptionGroup var options: NodeOptions
+        @Option(help: "The committee id (letters, digits, - _ .).") var id: String
+        @Option(help: "The committee's name, e.g. 月浦七村居委会.") var name: String
+        @Option(help: "The street id.") var street: String
+        @Option(help: "The district id.") var district: String
+
+        func validate() throws {
+            guard !id.isEmpty, id.count <= 64, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw ValidationError("--id: letters, digits, - _ . (at most 64)")
+            }
+            guard !name.isEmpty, name.count <= 100 else { throw ValidationError("--name: 1 to 100 characters") }
+        }
+
+        func run() throws {
+            let store = try options.open()
+            let committee = Committee(id: id, name: name, street: street, district: district)
+            let code = try store.writeNow { tx in
+                try tx.append(Committee.define(committee, author: store.nodeID))
+                return try tx.view.joinCode(committee: id) ?? tx.setJoinCode(committee: id)
+            }
+            print("committee \(id) \(name): join code \(code)")
+        }
+    }
+
+    struct CreateStaff: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "staff", abstract: "Create a staff account (cadre, secretary, partner or officer) and print its token.")
+        @OptionGroup var options: NodeOptions
+        @Option(help: "One of: \(Role.allCases.filter { $0 != .resident }.map(\.rawValue).joined(separator: ", ")).") var role: String
+        @Option(help: "The name shown to residents.") var name: String
+        @Option(help: "The committee (committee roles).") var committee: String?
+        @Option(help: "The street or district id (officers).") var unit: String?
+
+        func run() throws {
+            guard let role = Role(rawValue: role), role != .resident else { throw ValidationError("--role: not a staff role") }
+            if role.isCommitteeRole, committee == nil { throw ValidationError("--committee is required for \(role.rawValue)") }
+            if role == .streetOfficer || role == .districtOfficer, unit == nil { throw ValidationError("--unit is required for \(role.rawValue)") }
+            let store = try options.open()
+            let id = store.mintID(.member)
+            let scope: Scope = switch role {
+            case .streetOfficer: .street(unit!)
+            case .districtOfficer: .district(unit!)
+            case .cityOfficer: .city
+            default: .committee(committee!)
+            }
+            let token = try store.writeNow { tx in
+                if let committee, try tx.view.committee(committee) == nil { throw ValidationError("no committee \(committee) on this node") }
+                try tx.append(Member.staff(id: id, role: role, displayName: name, committee: role.isCommitteeRole ? committee : nil,
+                                           unit: role.isOfficer ? unit : nil, scope: scope, author: store.nodeID))
+                return try tx.issueToken(member: id)
+            }
+            print("member \(id) (\(role.rawValue))")
+            print("token \(token)")
+        }
+    }
+
+    struct JoinCode: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "join-code", abstract: "Print a committee's join code, or issue a new one.")
+        @OptionGroup var options: NodeOptions
+        @Option(help: "The committee id.") var committee: String
+        @Flag(help: "Replace the code with a new one (old QR posters stop working).") var rotate = false
+
+        func run() throws {
+            let store = try options.open()
+            let code = try store.writeNow { tx -> String in
+                guard try tx.view.committee(committee) != nil else { throw ValidationError("no committee \(committee) on this node") }
+                if !rotate, let code = try tx.view.joinCode(committee: committee) { return code }
+                return try tx.setJoinCode(committee: committee)
+            }
+            print(code)
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "check", abstract: "Run SQLite's integrity check and print each committee's digest.")
+        @OptionGroup var options: NodeOptions
+
+        func run() throws {
+            let store = try options.open()
+            try store.readNow { view in
+                print("integrity_check: \(try view.integrityCheck())")
+                print("changes: \(try view.changeCount())")
+                for committee in try view.committees() { print("\(committee.id) \(try view.digest(committee: committee.id))") }
+            }
+        }
+    }
+}

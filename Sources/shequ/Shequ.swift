@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// The `shequ` command line (api.md): run a node, run the demo, administer a node, benchmark.
+@main
+struct Shequ: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shequ",
+        abstract: "Shequ 社区: neighbourhood governance, one node per street office.",
+        subcommands: [Serve.self, Demo.self, Admin.self, Bench.self]
+    )
+}
+
+/// Logging to standard error, level from `LOG_LEVEL` (default info).
+func bootstrapLogging() {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        return handler
+    }
+}

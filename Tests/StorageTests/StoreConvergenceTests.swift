@@ -1,0 +1,98 @@
+import Foundation
+import Governance
+import Replication
+import Storage
+import Testing
+
+/// SQLite must merge exactly as the reference model does, whatever the delivery order and batching.
+@Suite struct StoreConvergenceTests {
+    static func randomChanges(_ rng: inout SplitMix64, count: Int) -> [Change] {
+        let origins = ["street.a", "street.b", "district.x"]
+        var seqs: [String: UInt64] = [:]
+        return (0..<count).map { _ in
+            let origin = origins[Int(rng.next() % 3)]
+            seqs[origin, default: 0] += 1
+            let op = FieldOp.allCases[Int(rng.next() % 4)]
+            var fields: [String: Value] = [:]
+            for _ in 0..<(1 + rng.next() % 2) {
+                fields["f\(rng.next() % 3)"] = rng.next() % 2 == 0 ? .int(Int64(rng.next() % 5)) : .string(["甲", "乙", "丙"][Int(rng.next() % 3)])
+            }
+            let draft = ChangeDraft(scope: .committee("c1"), kind: "post", entity: "e\(rng.next() % 4)", op: op, fields: fields, author: "m1")
+            return Change(id: ChangeID(origin: origin, seq: seqs[origin]!), hlc: HLCTimestamp(millis: 1_000 + rng.next() % 4, counter: 0), draft: draft)
+        }
+    }
+
+    @Test func sqliteMergeMatchesTheModelForEveryDeliveryOrder() throws {
+        for round in 0..<40 {
+            let seed = 77_000 &+ UInt64(round)
+            var rng = SplitMix64(seed: seed)
+            let changes = Self.randomChanges(&rng, count: 2 + Int(rng.next() % 25))
+            var model = CRDTState()
+            changes.forEach { model.apply($0) }
+            var digests: Set<String> = []
+            for _ in 0..<3 {
+                var delivery = changes + changes.filter { _ in rng.next() % 4 == 0 }
+                delivery.shuffle(using: &rng)
+                let store = try Store(path: nil, nodeID: "district.test", wallMillis: { 1_000 })
+                var offset = 0
+                while offset < delivery.count {
+                    let size = 1 + Int(rng.next() % 5)
+                    _ = try store.applyRemote(Array(delivery[offset..<min(offset + size, delivery.count)]))
+                    offset += size
+                }
+                try store.readNow { view in
+                    for entity in model.entities.keys {
+                        let cells = try view.record(entity)?.cells ?? [:]
+                        #expect(cells == model.entities[entity]!, "seed \(seed), entity \(entity)")
+                    }
+                    let count = try view.changeCount()
+                    #expect(count == changes.count, "seed \(seed)")
+                    digests.insert(try view.digest(committee: "c1"))
+                }
+            }
+            #expect(digests.count == 1, "seed \(seed): digests differ")
+        }
+    }
+
+    @Test func localWritesGetGaplessSequencesAndSurviveReopening() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-store-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/node.sqlite"
+        let committee = Committee(id: "c1", name: "一村", street: "s", district: "d")
+        do {
+            let store = try Store(path: path, nodeID: "street.s")
+            try store.writeNow { tx in
+                try tx.append(Committee.define(committee, author: "street.s"))
+                try tx.append(Committee.define(committee, author: "street.s"))
+            }
+            // A failed transaction leaves no gap in the sequence.
+            #expect(throws: (any Error).self) {
+                try store.writeNow { tx in
+                    try tx.append(Committee.define(committee, author: "street.s"))
+                    throw CancellationError()
+                }
+            }
+        }
+        let reopened = try Store(path: path, nodeID: "street.s")
+        let change = try reopened.writeNow { tx in try tx.append(Committee.define(committee, author: "street.s")) }
+        #expect(change.id.seq == 3)
+        try reopened.readNow { view in
+            let seqs = try view.changes(origin: "street.s", afterSeq: 0, limit: 10).map(\.id.seq)
+            #expect(seqs == [1, 2, 3])
+            let integrity = try view.integrityCheck()
+            #expect(integrity == "ok")
+        }
+        #expect(throws: (any Error).self) { try Store(path: path, nodeID: "street.other") }
+    }
+
+    @Test func aRemoteStampTooFarAheadIsRefused() throws {
+        let store = try Store(path: nil, nodeID: "district.x", wallMillis: { 1_000_000 })
+        let draft = ChangeDraft(scope: .committee("c1"), kind: "post", entity: "p1", op: .assign, fields: ["title": .string("t")], author: "m")
+        let ahead = Change(id: ChangeID(origin: "street.a", seq: 1), hlc: HLCTimestamp(millis: 1_000_000 + 61_000, counter: 0), draft: draft)
+        let fine = Change(id: ChangeID(origin: "street.a", seq: 2), hlc: HLCTimestamp(millis: 1_000_000 + 1_000, counter: 0), draft: draft)
+        let result = try store.applyRemote([ahead, fine, fine])
+        #expect(result.refusedClock == [ahead.id])
+        #expect(result.applied == 1 && result.duplicates == 1)
+    }
+}
