@@ -1,0 +1,105 @@
+import Foundation
+import Governance
+import HTTPAPI
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Replication
+import Storage
+import Synchronization
+import Testing
+
+/// A node for tests: a store on a temporary file with an injected clock, and its API server.
+final class TestNode: Sendable {
+    let directory: String
+    let store: Store
+    let server: APIServer
+    let clock: ManualClock
+
+    init(start: UInt64 = 1_780_000_000_000) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-http-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let clock = ManualClock(start)
+        self.clock = clock
+        store = try Store(path: directory + "/node.sqlite", nodeID: "street.test", wallMillis: { clock.millis })
+        server = APIServer(store: store, identity: NodeIdentity(id: "street.test", role: "street", publicURL: "http://shequ.test"))
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+    func advance(hours: Double) { clock.advance(UInt64(hours * 3_600_000)) }
+
+    /// SQLite's own check of the database file.
+    func expectIntegrity() throws {
+        let result = try store.readNow { try $0.integrityCheck() }
+        #expect(result == "ok")
+    }
+
+    /// Creates a committee with a join code and a staff account; returns the join code and the staff token.
+    func committee(_ id: String, street: String = "s1") throws -> (code: String, secretary: String, cadre: String) {
+        let committee = Committee(id: id, name: "\(id)居委会", street: street, district: "d1")
+        return try store.writeNow { tx in
+            try tx.append(Committee.define(committee, author: "street.test"))
+            let code = try tx.setJoinCode(committee: id)
+            var tokens: [String] = []
+            for role in [Role.secretary, .cadre] {
+                let mid = tx.mintID(.member)
+                try tx.append(Member.staff(id: mid, role: role, displayName: role.label, committee: id, unit: nil, scope: .committee(id), author: "street.test"))
+                tokens.append(try tx.issueToken(member: mid))
+            }
+            return (code, tokens[0], tokens[1])
+        }
+    }
+
+    func staffToken(role: Role, unit: String?) throws -> String {
+        try store.writeNow { tx in
+            let mid = tx.mintID(.member)
+            try tx.append(Member.staff(id: mid, role: role, displayName: role.label, committee: nil, unit: unit, scope: .street(unit ?? "-"), author: "street.test"))
+            return try tx.issueToken(member: mid)
+        }
+    }
+}
+
+/// A JSON client over HummingbirdTesting's client.
+struct API {
+    let client: any TestClientProtocol
+
+    struct Reply {
+        let status: HTTPResponse.Status
+        let body: Value
+        subscript(key: String) -> Value { body.object?[key] ?? .null }
+    }
+
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Value? = nil, raw: String? = nil) async throws -> Reply {
+        var headers = HTTPFields()
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        headers[.contentType] = "application/json"
+        let bodyText = raw ?? json?.canonicalJSON
+        return try await client.execute(uri: path, method: method, headers: headers, body: bodyText.map { ByteBuffer(string: $0) }) { response in
+            let text = String(buffer: response.body)
+            return Reply(status: response.status, body: text.isEmpty ? .null : ((try? Value(json: text)) ?? .string(text)))
+        }
+    }
+
+    /// A resident joins with the code and is approved by the cadre; returns (member id, token).
+    func joinAndApprove(_ committee: String, code: String, cadre: String, name: String = "王小明", room: String = "101") async throws -> (String, String) {
+        let joined = try await call(.post, "/v1/committees/\(committee)/join", json: .object([
+            "joinCode": .string(code), "realName": .string(name), "phone": .string("13812345678"), "building": .string("12号楼"),
+            "room": .string(room), "birthYear": .int(1980), "partyMember": .bool(true),
+        ]))
+        #expect(joined.status == .accepted)
+        let id = joined["memberId"].string!, token = joined["token"].string!
+        let approved = try await call(.post, "/v1/committees/\(committee)/members/\(id)/approve", token: cadre)
+        #expect(approved.status == .ok)
+        return (id, token)
+    }
+}
+
+/// An injected wall clock that tests move by hand.
+final class ManualClock: Sendable {
+    private let state: Mutex<UInt64>
+    init(_ start: UInt64) { state = Mutex(start) }
+    var millis: UInt64 { state.withLock { $0 } }
+    func advance(_ delta: UInt64) { state.withLock { $0 += delta } }
+}
