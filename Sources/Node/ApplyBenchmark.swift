@@ -39,7 +39,8 @@ public enum ApplyBenchmark {
                                           in: committee, by: cadre, id: pollID, nowMillis: now))
             let poll = try tx.view.poll(pollID)!
             var posts: [Post] = [], tickets: [String] = []
-            while try tx.view.changeCount() < count {
+            var made = 2  // the committee and the poll
+            while made < count {
                 let resident = Actor(memberID: "m_\(rng.next() % 5_000)", role: .resident, status: .approved, committee: committee.id, unit: nil)
                 switch rng.next() % 10 {
                 case 0:
@@ -64,6 +65,7 @@ public enum ApplyBenchmark {
                     guard let id = tickets.randomElement(using: &rng), let ticket = try tx.view.ticket(id), ticket.stage.isOpen else { continue }
                     try tx.append(try ticket.event(.comment, note: "已记录", assignee: nil, rating: nil, in: committee, by: cadre, id: tx.mintID(.ticketEvent)))
                 }
+                made += 1
             }
         }
         return try source.readNow { try $0.changes(origin: "street.bench", afterSeq: 0, limit: count) }

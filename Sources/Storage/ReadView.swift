@@ -43,12 +43,12 @@ public struct ReadView {
             filter += newestFirst ? " AND created < ?" : " AND created > ?"
             arguments += [beforeCreated]
         }
-        let order = newestFirst ? "created DESC, id DESC" : "created ASC, id ASC"
+        let direction = newestFirst ? "DESC" : "ASC"
         let sql = """
             SELECT e.id AS eid, e.kind AS kind, e.scope AS scope, c.field AS field, c.value AS value, c.hlc AS hlc, c.origin AS origin, c.op AS op
-            FROM (SELECT id, kind, scope, created FROM entities WHERE \(filter) ORDER BY \(order) LIMIT ?) e
+            FROM (SELECT id, kind, scope, created FROM entities WHERE \(filter) ORDER BY created \(direction), id \(direction) LIMIT ?) e
             JOIN cells c ON c.entity = e.id
-            ORDER BY \(order.replacingOccurrences(of: "created", with: "e.created").replacingOccurrences(of: "id ", with: "e.id "))
+            ORDER BY e.created \(direction), e.id \(direction)
             """
         arguments += [limit]
         var result: [EntityRecord] = []

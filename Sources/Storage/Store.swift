@@ -31,7 +31,11 @@ public final class Store: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // WAL with NORMAL sync: a commit survives a process crash; a power cut may lose the last
+            // commits but never corrupts. Checkpoints are batched (8,192 pages) so that a burst of
+            // remote changes is not paced by checkpoint fsyncs; the page cache holds 64 MiB.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")
+            if !db.configuration.readonly { try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192") }
         }
         if let path {
             writer = try DatabasePool(path: path, configuration: configuration)
@@ -91,10 +95,21 @@ public final class Store: Sendable {
 
     // MARK: - Ids and secrets
 
-    /// A fresh entity id for `kind`: its prefix and 60 random bits in base 32.
+    /// A fresh entity id for `kind`: its prefix, the time in ms (10 base-32 digits) and 40 random bits,
+    /// as a ULID does. Ids made later sort later, so new rows land together at the right edge of each
+    /// B-tree instead of dirtying pages all over it (this alone made remote apply several times faster).
     public func mintID(_ kind: EntityKind) -> String {
-        "\(kind.idPrefix)_\(randomString(length: 12, alphabet: Array("0123456789abcdefghjkmnpqrstvwxyz")))"
+        var millis = wallMillis()
+        var time = [Character](repeating: "0", count: 10)
+        for i in (0..<10).reversed() {
+            time[i] = Self.idAlphabet[Int(millis & 31)]
+            millis >>= 5
+        }
+        return "\(kind.idPrefix)_\(String(time))\(randomString(length: 8, alphabet: Self.idAlphabet))"
     }
+
+    /// Crockford's base 32, lower case: sorts in the same order as the numbers it spells.
+    static let idAlphabet = Array("0123456789abcdefghjkmnpqrstvwxyz")
 
     /// A random string over `alphabet`.
     public func randomString(length: Int, alphabet: [Character]) -> String {

@@ -18,7 +18,9 @@ struct Bench: ParsableCommand {
 
         func run() throws {
             let total = quick ? 5_000 : 100_000
+            FileHandle.standardError.write(Data("generating \(total) changes at a street node ...\n".utf8))
             let changes = try ApplyBenchmark.makeChanges(count: total)
+            FileHandle.standardError.write(Data("applying at a district and inserting plainly ...\n".utf8))
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-bench-\(getpid())").path
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: directory) }
