@@ -12,6 +12,7 @@ deps:
 	[ -f /usr/include/lz4frame.h ] || missing="$$missing liblz4-dev"; \
 	[ -f /usr/include/qrencode.h ] || missing="$$missing libqrencode-dev"; \
 	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
+	command -v lz4 >/dev/null || missing="$$missing lz4"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

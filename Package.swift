@@ -100,6 +100,7 @@ let package = Package(
                 "HTTPAPI", "Storage", "Governance", "Replication",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(
