@@ -49,10 +49,8 @@ struct Demo: AsyncParsableCommand {
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         child.arguments = ["serve", "--config", configPath]
         try child.run()
-        let endpoints: [[String: String?]] = [["id": nodeID, "role": "street", "parent": nil, "http": "http://127.0.0.1:\(port)", "gossip": nil,
-                                                "pid": String(child.processIdentifier)]]
-        try JSONSerialization.data(withJSONObject: endpoints.map { $0.mapValues { $0 ?? NSNull() as Any } }, options: [.prettyPrinted, .sortedKeys])
-            .write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("endpoints.json")))
+        let endpoints = [Endpoint(id: nodeID, role: "street", parent: nil, http: "http://127.0.0.1:\(port)", gossip: nil, pid: child.processIdentifier)]
+        try JSONEncoder.pretty.encode(endpoints).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("endpoints.json")))
 
         guard await Self.waitHealthy("http://127.0.0.1:\(port)/healthz", seconds: 30) else {
             child.terminate()
@@ -95,6 +93,26 @@ struct Demo: AsyncParsableCommand {
                 SignalSources.keep(source)
             }
         }
+    }
+}
+
+/// One line of `endpoints.json` (api.md): where each node of a running federation listens.
+struct Endpoint: Codable {
+    var id: String
+    var role: String
+    var parent: String?
+    var http: String
+    var gossip: String?
+    var pid: Int32
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(role, forKey: .role)
+        try container.encode(parent, forKey: .parent)
+        try container.encode(http, forKey: .http)
+        try container.encode(gossip, forKey: .gossip)
+        try container.encode(pid, forKey: .pid)
     }
 }
 

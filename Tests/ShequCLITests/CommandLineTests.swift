@@ -1,0 +1,50 @@
+import Foundation
+import Node
+import Testing
+@testable import shequ
+
+@Suite struct CommandLineTests {
+    @Test func parsesEveryCommandOfTheContract() throws {
+        #expect(try Shequ.parseAsRoot(["serve", "--config", "street.yaml"]) is Serve)
+        let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", "/tmp/d", "--port", "9000"]) as? Demo)
+        #expect(demo.data == "/tmp/d" && demo.port == 9000)
+        #expect(try Shequ.parseAsRoot(["admin", "committee", "--data", "d", "--node", "street.a", "--id", "c1", "--name", "一村",
+                                       "--street", "s", "--district", "d"]) is Admin.CreateCommittee)
+        #expect(try Shequ.parseAsRoot(["admin", "staff", "--data", "d", "--node", "n", "--role", "cadre", "--name", "王主任", "--committee", "c1"]) is Admin.CreateStaff)
+        #expect(try Shequ.parseAsRoot(["bench", "apply", "--quick"]) is Bench.Apply)
+    }
+
+    @Test func refusesBadArguments() {
+        #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["serve"]) }
+        #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["demo", "--port", "eighty"]) }
+        #expect(throws: (any Error).self) {
+            try Shequ.parseAsRoot(["admin", "committee", "--data", "d", "--node", "n", "--id", "bad id!", "--name", "x", "--street", "s", "--district", "d"])
+        }
+    }
+
+    @Test func readsANodeConfigurationFromYAML() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-config-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let written = NodeConfiguration(id: "street.yuepu", role: "street", unit: "yuepu", httpPort: 18_080, dataDirectory: "nodes/yuepu")
+        let path = directory.appendingPathComponent("street.yaml").path
+        try written.yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let read = try await NodeConfiguration.load(path: path)
+        #expect(read.id == "street.yuepu" && read.role == "street" && read.unit == "yuepu" && read.httpPort == 18_080)
+        #expect(read.dataDirectory == directory.appendingPathComponent("nodes/yuepu").path)
+        try "node:\n  id: \"bad id\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        await #expect(throws: NodeConfiguration.Invalid.self) { try await NodeConfiguration.load(path: path) }
+    }
+
+    /// The quick form of `shequ bench apply`, so the benchmark cannot rot.
+    @Test func applyBenchmarkRunsAndEveryChangeLands() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-bench-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let changes = try ApplyBenchmark.makeChanges(count: 1_500)
+        #expect(changes.count == 1_500)
+        let result = try ApplyBenchmark.run(changes: changes, batch: 500, directory: directory)
+        #expect(result.applyRate > 0 && result.plainRate > 0)
+        #expect(result.report.contains("ratio"))
+    }
+}
