@@ -43,6 +43,15 @@ let package = Package(
             dependencies: ["Replication", .product(name: "Crypto", package: "swift-crypto")]
         ),
 
+        .target(
+            name: "Gossip",
+            dependencies: [
+                "Replication",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         // MARK: - I/O modules
         .target(
             name: "Storage",
@@ -61,6 +70,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "GossipNIO",
+            dependencies: [
+                "Gossip", "Replication", "Storage", "Wire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "HTTPAPI",
             dependencies: [
                 "Replication", "Governance", "Storage", "CQRencode",
@@ -71,7 +91,8 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Replication", "Governance", "Storage", "Wire", "HTTPAPI",
+                "Replication", "Governance", "Storage", "Wire", "HTTPAPI", "Gossip", "GossipNIO",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -93,7 +114,18 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
         .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Replication"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "Replication"]),
+        .testTarget(
+            name: "WireTests",
+            dependencies: [
+                "Wire", "Replication",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "GossipTests",
+            dependencies: ["Gossip", "Replication", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [

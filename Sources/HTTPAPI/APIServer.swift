@@ -24,10 +24,13 @@ public struct NodeIdentity: Sendable {
 public struct APIServer: Sendable {
     public let store: Store
     public let identity: NodeIdentity
+    /// The federation's view, on nodes that replicate.
+    public let cluster: (any ClusterStatus)?
 
-    public init(store: Store, identity: NodeIdentity) {
+    public init(store: Store, identity: NodeIdentity, cluster: (any ClusterStatus)? = nil) {
         self.store = store
         self.identity = identity
+        self.cluster = cluster
     }
 
     /// The router with every route and the middleware (error bodies, authentication).
@@ -43,6 +46,7 @@ public struct APIServer: Sendable {
         addPollRoutes(to: router)
         addTicketRoutes(to: router)
         addCommunityRoutes(to: router)
+        if let cluster { addClusterRoutes(to: router, cluster: cluster) }
         return router
     }
 

@@ -47,8 +47,8 @@ public struct DemoSeeder {
         for (cid, cname) in committees {
             let committee = Committee(id: cid, name: cname, street: street.id, district: district)
             try store.writeNow { tx in
-                try tx.append(Committee.define(committee, author: node))
-                try tx.setJoinCode(committee: cid)
+                if try tx.view.committee(cid) == nil { try tx.append(Committee.define(committee, author: node)) }
+                if try tx.view.joinCode(committee: cid) == nil { try tx.setJoinCode(committee: cid) }
             }
             let secretary = try staff(role: .secretary, name: "\(name().prefix(1))书记", committee: cid)
             let cadre = try staff(role: .cadre, name: "\(name().prefix(1))主任", committee: cid)
@@ -70,6 +70,17 @@ public struct DemoSeeder {
     }
 
     // MARK: - People
+
+    /// An officer account on a district or city node (the command centre's user).
+    public static func officer(store: Store, role: Role, unit: String?, name: String) throws -> DemoAccount {
+        let id = store.mintID(.member)
+        let scope: Scope = role == .districtOfficer ? .district(unit!) : .city
+        let token = try store.writeNow { tx in
+            try tx.append(Member.staff(id: id, role: role, displayName: name, committee: nil, unit: unit, scope: scope, author: store.nodeID))
+            return try tx.issueToken(member: id)
+        }
+        return DemoAccount(node: store.nodeID, committee: nil, role: role.rawValue, memberId: id, token: token)
+    }
 
     mutating func staff(role: Role, name: String, committee: String?, unit: String? = nil, scope: Scope? = nil) throws -> (id: String, token: String) {
         let id = store.mintID(.member)

@@ -17,8 +17,18 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var dataDirectory: String
     /// The URL residents reach the node at (for join links).
     public var publicURL: String
+    /// The federation's topology file; nil runs the node alone.
+    public var topologyPath: String?
+    /// The node's Ed25519 private key (base64 of the 32-byte raw key); required with a topology.
+    public var keyPath: String?
+    /// Whether `PUT /v1/cluster/faults` may cut links (chaos tests only).
+    public var faultInjection: Bool
 
-    public init(id: String, role: String, unit: String?, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String, publicURL: String? = nil) {
+    public init(id: String, role: String, unit: String?, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String, publicURL: String? = nil,
+                topologyPath: String? = nil, keyPath: String? = nil, faultInjection: Bool = false) {
+        self.topologyPath = topologyPath
+        self.keyPath = keyPath
+        self.faultInjection = faultInjection
         self.id = id
         self.role = role
         self.unit = unit
@@ -55,12 +65,18 @@ public struct NodeConfiguration: Sendable, Hashable {
         guard ["street", "district", "city"].contains(role) else { throw Invalid(description: "node.role must be street, district or city") }
         let port = reader.int(forKey: "http.port", default: 8080)
         guard (1...65535).contains(port) else { throw Invalid(description: "http.port must be 1-65535") }
-        var data = reader.string(forKey: "data.directory", default: "data/\(id)")
-        if !data.hasPrefix("/") { data = (base as NSString).appendingPathComponent(data) }
+        func path(_ key: String) -> String? {
+            guard let value = reader.string(forKey: ConfigKey(key)), !value.isEmpty else { return nil }
+            return value.hasPrefix("/") ? value : (base as NSString).appendingPathComponent(value)
+        }
+        let topology = path("gossip.topology"), key = path("gossip.key")
+        if topology != nil, key == nil { throw Invalid(description: "gossip.key is required with gossip.topology") }
         return NodeConfiguration(
             id: id, role: role, unit: reader.string(forKey: "node.unit"),
             httpHost: reader.string(forKey: "http.host", default: "127.0.0.1"), httpPort: port,
-            dataDirectory: data, publicURL: reader.string(forKey: "http.publicURL"))
+            dataDirectory: path("data.directory") ?? (base as NSString).appendingPathComponent("data/\(id)"),
+            publicURL: reader.string(forKey: "http.publicURL"), topologyPath: topology, keyPath: key,
+            faultInjection: reader.bool(forKey: "faults.enabled", default: false))
     }
 
     /// The YAML form `load` reads.
@@ -75,7 +91,7 @@ public struct NodeConfiguration: Sendable, Hashable {
           publicURL: \(publicURL)
         data:
           directory: \(dataDirectory)
-
+        \(topologyPath.map { "gossip:\n  topology: \($0)\n  key: \(keyPath ?? "")\n" } ?? "")\(faultInjection ? "faults:\n  enabled: true\n" : "")
         """
     }
 }

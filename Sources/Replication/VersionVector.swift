@@ -56,6 +56,9 @@ public struct VersionVector: Hashable, Sendable, Codable {
         origins[id.origin, default: OriginProgress()].insert(id.seq)
     }
 
+    /// Replaces the progress recorded for one origin.
+    public mutating func replace(_ origin: NodeID, with progress: OriginProgress) { origins[origin] = progress }
+
     /// The progress for one origin (empty if never heard of).
     public subscript(origin: NodeID) -> OriginProgress { origins[origin] ?? OriginProgress() }
 

@@ -81,6 +81,16 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v2-coverage") { db in
+            // Per origin: what this node holds, or knows it need not hold (see Gossip's SyncPlanner).
+            try db.execute(sql: """
+                CREATE TABLE coverage (
+                    origin TEXT PRIMARY KEY NOT NULL,
+                    contiguous INTEGER NOT NULL,
+                    beyond TEXT NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

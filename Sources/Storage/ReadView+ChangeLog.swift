@@ -10,6 +10,26 @@ extension ReadView {
                          arguments: [origin, Int64(afterSeq), limit]).map(Self.change(from:))
     }
 
+    /// Changes of one origin with sequence numbers in `seqs`, oldest first, at most `limit`.
+    public func changes(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int) throws -> [Change] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?"),
+                         arguments: [origin, Int64(seqs.lowerBound), Int64(seqs.upperBound), limit]).map(Self.change(from:))
+    }
+
+    /// What this node holds or knows it need not hold, per origin; its own origin from its log.
+    public func coverage() throws -> VersionVector {
+        var vector = VersionVector()
+        for row in try Row.fetchAll(db, sql: "SELECT origin, contiguous, beyond FROM coverage") {
+            let beyondText: String = row["beyond"]
+            let beyond = Set(((try? Value(json: beyondText))?.list ?? []).compactMap { $0.int.map(UInt64.init) })
+            vector.replace(row["origin"], with: OriginProgress(contiguous: UInt64(row["contiguous"] as Int64), beyond: beyond))
+        }
+        if let store, let own = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM changes WHERE origin = ?", arguments: [store.nodeID]) {
+            vector.replace(store.nodeID, with: OriginProgress(contiguous: UInt64(own)))
+        }
+        return vector
+    }
+
     /// How many changes the log holds.
     public func changeCount() throws -> Int {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? 0

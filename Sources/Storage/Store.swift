@@ -19,6 +19,9 @@ public final class Store: Sendable {
     let random: Mutex<any RandomNumberGenerator & Sendable>
     let signer: (@Sendable ([UInt8]) -> [UInt8])?
     let logger: Logger
+    let localChangesContinuation: AsyncStream<[Change]>.Continuation
+    /// Every batch of changes this node makes, after its transaction commits: what eager push sends.
+    public let localChanges: AsyncStream<[Change]>
 
     /// Opens (creating if needed) the database at `path`, or an in-memory one for `nil`.
     /// - Parameters:
@@ -56,6 +59,7 @@ public final class Store: Sendable {
             return HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0))
         }
         self.clock = Mutex(HybridLogicalClock(last: last))
+        (localChanges, localChangesContinuation) = AsyncStream.makeStream(of: [Change].self, bufferingPolicy: .bufferingNewest(10_000))
     }
 
     /// The system clock in milliseconds since the Unix epoch.
@@ -69,18 +73,25 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction; whatever it appends is stamped, logged and applied
     /// atomically with it.
     public func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteTransaction) throws -> T) async throws -> T {
-        try await writer.write { db in
+        let (result, made) = try await writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
-            return try body(&transaction)
+            return (try body(&transaction), transaction.made)
         }
+        if !made.isEmpty { localChangesContinuation.yield(made) }
+        return result
     }
 
     /// The same, blocking the caller: for the command line, tests and the simulator.
     public func writeNow<T>(_ body: (inout WriteTransaction) throws -> T) throws -> T {
-        try writer.write { db in
+        var made: [Change] = []
+        let result = try writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
-            return try body(&transaction)
+            let result = try body(&transaction)
+            made = transaction.made
+            return result
         }
+        if !made.isEmpty { localChangesContinuation.yield(made) }
+        return result
     }
 
     /// Runs `body` against a consistent snapshot.

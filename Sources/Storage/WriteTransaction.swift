@@ -10,6 +10,8 @@ public struct WriteTransaction {
     let store: Store
     private var nextSeq: UInt64?
     private var applier: ChangeApplier
+    /// The changes this transaction made here, announced once it commits.
+    private(set) var made: [Change] = []
 
     init(db: Database, store: Store) {
         self.db = db
@@ -43,6 +45,7 @@ public struct WriteTransaction {
         }
         nextSeq = seq
         try applier.finish()
+        made += changes
         return changes
     }
 
@@ -67,6 +70,15 @@ public struct WriteTransaction {
         }
         try applier.finish()
         return result
+    }
+
+    /// Records what this node covers for the given origins (in the transaction that applied the changes).
+    public func saveCoverage(_ coverage: VersionVector, origins: Set<NodeID>) throws {
+        for origin in origins.sorted() {
+            let progress = coverage[origin]
+            try db.execute(sql: "INSERT OR REPLACE INTO coverage(origin, contiguous, beyond) VALUES (?, ?, ?)",
+                           arguments: [origin, Int64(progress.contiguous), Value.list(progress.beyond.sorted().map { .int(Int64($0)) }).canonicalJSON])
+        }
     }
 
     // MARK: - Local-only data

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Governance
+import Node
 import Replication
 import Storage
 
@@ -8,7 +9,7 @@ import Storage
 struct Admin: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create committees, join codes and staff accounts on a node's data directory.",
-        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Check.self]
+        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Check.self, Keygen.self]
     )
 
     struct NodeOptions: ParsableArguments {
@@ -94,6 +95,16 @@ struct Admin: ParsableCommand {
                 return try tx.setJoinCode(committee: committee)
             }
             print(code)
+        }
+    }
+
+    struct Keygen: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a node's Ed25519 key; prints the public key for the topology.")
+        @Option(help: "Where to write the private key (created with mode 0600).") var out: String
+
+        func run() throws {
+            guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; refusing to overwrite a node key") }
+            print(try NodeKey.generate(path: out))
         }
     }
 

@@ -1,83 +1,68 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import Gossip
+import Governance
 import Logging
 import Node
+import Replication
 import Storage
 
-/// `shequ demo`: the embedded default. Seeds a street node with realistic data (once), starts it as a
-/// separate process on loopback, writes `endpoints.json` and `demo-accounts.json`, and stops it on Ctrl-C.
+/// `shequ demo`: the embedded default. A whole local federation — 1 city, 2 districts, 4 streets,
+/// 24 committees — as separate processes on loopback, seeded (once) with realistic Chinese data;
+/// writes `endpoints.json` and `demo-accounts.json`; Ctrl-C or SIGTERM stops it all.
 struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the demo on loopback with seeded data; Ctrl-C stops it.")
+    static let configuration = CommandConfiguration(abstract: "Run the demo federation on loopback with seeded data; Ctrl-C stops it.")
 
     @Option(help: "Where the demo keeps its data.") var data = "data/demo"
-    @Option(help: "The HTTP port of the street node.") var port = 8080
+    @Option(help: "The demo topology.") var topology = "cluster/topologies/demo.yaml"
+    @Option(help: "The demo's node keys; default: keys/<topology name> beside the topology.") var keys: String?
     @Option(help: "Seed for the generated residents and activity.") var seed: UInt64 = 2019
     @Flag(help: "Seed and write the files, then exit without serving.") var seedOnly = false
 
-    static let street = (id: "yuepu", name: "月浦镇")
-    static let district = "baoshan"
-    static let committees: [(id: String, name: String)] = [
-        ("yuepu-01", "月浦一村居委会"), ("yuepu-02", "月浦二村居委会"), ("yuepu-07", "月浦七村居委会"),
-        ("shengqiao-01", "盛桥一村居委会"), ("jindi", "金地艺境居委会"), ("juyuanqiao", "聚源桥居委会"),
-    ]
-
     func run() async throws {
-        bootstrapLogging()
         let directory = URL(fileURLWithPath: data).standardizedFileURL.path
-        let nodeID = "street.\(Self.street.id)"
-        let configuration = NodeConfiguration(id: nodeID, role: "street", unit: Self.street.id, httpPort: port,
-                                              dataDirectory: (directory as NSString).appendingPathComponent(nodeID))
+        let keys = keys ?? Cluster.defaultKeys(for: topology)
+        let topology = try Topology(yaml: String(contentsOfFile: self.topology, encoding: .utf8))
         let accountsPath = (directory as NSString).appendingPathComponent("demo-accounts.json")
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 
         if !FileManager.default.fileExists(atPath: accountsPath) {
-            print("seeding \(Self.committees.count) committees of \(Self.street.name) into \(directory) ...")
-            let store = try Store(path: configuration.databasePath, nodeID: nodeID)
-            var seeder = DemoSeeder(store: store, street: Self.street, district: Self.district, seed: seed)
-            let accounts = try seeder.seed(committees: Self.committees)
-            try JSONEncoder.pretty.encode(accounts).write(to: URL(fileURLWithPath: accountsPath))
-            print("seeded: \(try store.readNow { try $0.changeCount() }) changes")
+            say("seeding \(topology.committeeOwner.count) committees on \(topology.nodes.count) nodes into \(directory) ...")
+            var accounts: [DemoAccount] = []
+            for node in topology.nodes.values.sorted(by: { $0.id < $1.id }) {
+                let configuration = try ClusterLauncher.configuration(for: node, topologyPath: self.topology, keysDirectory: keys, data: directory, faults: false)
+                try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+                let store = try Store(path: configuration.databasePath, nodeID: node.id, signer: try NodeKey.signer(path: configuration.keyPath!))
+                switch node.role {
+                case .city:
+                    accounts.append(try DemoSeeder.officer(store: store, role: .cityOfficer, unit: nil, name: "上海市 指挥中心"))
+                case .district:
+                    accounts.append(try DemoSeeder.officer(store: store, role: .districtOfficer, unit: node.unit, name: "\(node.unit ?? "") 区网格化平台"))
+                case .street:
+                    try FederationBootstrap.defineCommittees(store: store, topology: topology, node: node.id)
+                    let names = Dictionary(uniqueKeysWithValues: TopologyGeneratorNames.streets)
+                    var seeder = DemoSeeder(store: store, street: (node.unit!, names[node.unit!] ?? node.unit!),
+                                            district: topology.district(of: node.id)!.unit!, seed: seed &+ UInt64(accounts.count))
+                    accounts += try seeder.seed(committees: node.committees.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                }
+            }
+            try JSONEncoder.sorted.encode(accounts).write(to: URL(fileURLWithPath: accountsPath))
         }
-        let configPath = (directory as NSString).appendingPathComponent("\(nodeID).yaml")
-        try configuration.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         if seedOnly { return }
 
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        child.arguments = ["serve", "--config", configPath]
-        try child.run()
-        let endpoints = [Endpoint(id: nodeID, role: "street", parent: nil, http: "http://127.0.0.1:\(port)", gossip: nil, pid: child.processIdentifier)]
-        try JSONEncoder.pretty.encode(endpoints).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("endpoints.json")))
-
-        guard await Self.waitHealthy("http://127.0.0.1:\(port)/healthz", seconds: 30) else {
-            child.terminate()
-            throw ValidationError("the street node did not answer on port \(port) within 30 s (is the port free?)")
-        }
-        print("""
-
-        Shequ demo is running.
-          street node \(nodeID) (\(Self.street.name)): http://127.0.0.1:\(port)   e.g. curl http://127.0.0.1:\(port)/v1/committees
-          accounts (tokens for every role): \(accountsPath)
+        let endpoints = try await ClusterLauncher.up(topologyPath: self.topology, keysDirectory: keys, data: directory, executable: Cluster.executable, progress: say)
+        let city = endpoints.first { $0.role == "city" }!
+        say("\nShequ demo federation is running:")
+        for endpoint in endpoints { say("  \(endpoint.role.padding(toLength: 9, withPad: " ", startingAt: 0)) \(endpoint.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(endpoint.http)") }
+        say("""
+          city node (command centre): \(city.http)
+          accounts (a token for every role): \(accountsPath)
         Ctrl-C stops it.
         """)
         await Self.waitForSignal()
-        print("stopping ...")
-        child.terminate()
-        child.waitUntilExit()
-    }
-
-    /// Polls a health URL until it answers 200, for at most `seconds`.
-    static func waitHealthy(_ url: String, seconds: Int) async -> Bool {
-        for _ in 0..<(seconds * 10) {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: url)!), (response as? HTTPURLResponse)?.statusCode == 200 {
-                return true
-            }
-            try? await Task.sleep(for: .milliseconds(100))
-        }
-        return false
+        say("stopping ...")
+        let stopped = try await ClusterLauncher.down(data: directory)
+        say("stopped \(stopped) of \(endpoints.count) nodes gracefully")
     }
 
     /// Returns when SIGINT or SIGTERM arrives.
@@ -96,26 +81,6 @@ struct Demo: AsyncParsableCommand {
     }
 }
 
-/// One line of `endpoints.json` (api.md): where each node of a running federation listens.
-struct Endpoint: Codable {
-    var id: String
-    var role: String
-    var parent: String?
-    var http: String
-    var gossip: String?
-    var pid: Int32
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(role, forKey: .role)
-        try container.encode(parent, forKey: .parent)
-        try container.encode(http, forKey: .http)
-        try container.encode(gossip, forKey: .gossip)
-        try container.encode(pid, forKey: .pid)
-    }
-}
-
 /// Keeps dispatch signal sources alive for the life of the process.
 enum SignalSources {
     nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
@@ -131,13 +96,5 @@ final class OnceFlag: @unchecked Sendable {
         if claimed { return false }
         claimed = true
         return true
-    }
-}
-
-extension JSONEncoder {
-    static var pretty: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

@@ -8,8 +8,13 @@ struct Shequ: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shequ",
         abstract: "Shequ 社区: neighbourhood governance, one node per street office.",
-        subcommands: [Serve.self, Demo.self, Admin.self, Bench.self]
+        subcommands: [Serve.self, Demo.self, Cluster.self, Admin.self, Bench.self]
     )
+}
+
+/// Writes a line to standard output at once (unbuffered, so progress shows even through a pipe).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// Logging to standard error, level from `LOG_LEVEL` (default info).

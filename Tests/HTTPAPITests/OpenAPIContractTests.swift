@@ -1,4 +1,5 @@
 import Foundation
+import Replication
 import HTTPAPI
 import Hummingbird
 import Testing
@@ -21,9 +22,18 @@ import Yams
             for method in methods { documented.insert("\(method.uppercased()) \(path)") }
         }
         let node = try TestNode()
-        let served = Set(node.server.router().routes.map { "\($0.method) \($0.path)" })
+        // A replicating node serves the cluster routes too.
+        let federated = APIServer(store: node.store, identity: node.server.identity, cluster: NoCluster())
+        let served = Set(federated.router().routes.map { "\($0.method) \($0.path)" })
         #expect(served.subtracting(documented).sorted() == [], "served but not documented")
         #expect(documented.subtracting(served).sorted() == [], "documented but not served")
         #expect(served.count > 30)
     }
+}
+
+/// A cluster view with nothing in it, for checking routes.
+struct NoCluster: ClusterStatus {
+    func members() async -> Value { .object(["items": .list([])]) }
+    func replication() async -> Value { .object([:]) }
+    var faultInjection: (@Sendable ([String]) async -> Void)? { nil }
 }

@@ -6,8 +6,10 @@ import Testing
 @Suite struct CommandLineTests {
     @Test func parsesEveryCommandOfTheContract() throws {
         #expect(try Shequ.parseAsRoot(["serve", "--config", "street.yaml"]) is Serve)
-        let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", "/tmp/d", "--port", "9000"]) as? Demo)
-        #expect(demo.data == "/tmp/d" && demo.port == 9000)
+        let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", "/tmp/d", "--seed", "9"]) as? Demo)
+        #expect(demo.data == "/tmp/d" && demo.seed == 9 && demo.topology == "cluster/topologies/demo.yaml")
+        #expect(try Shequ.parseAsRoot(["cluster", "up", "t.yaml", "--data", "d"]) is Cluster.Up)
+        #expect(try Shequ.parseAsRoot(["cluster", "down", "--data", "d"]) is Cluster.Down)
         #expect(try Shequ.parseAsRoot(["admin", "committee", "--data", "d", "--node", "street.a", "--id", "c1", "--name", "一村",
                                        "--street", "s", "--district", "d"]) is Admin.CreateCommittee)
         #expect(try Shequ.parseAsRoot(["admin", "staff", "--data", "d", "--node", "n", "--role", "cadre", "--name", "王主任", "--committee", "c1"]) is Admin.CreateStaff)
@@ -16,7 +18,8 @@ import Testing
 
     @Test func refusesBadArguments() {
         #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["serve"]) }
-        #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["demo", "--port", "eighty"]) }
+        #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["demo", "--seed", "eighty"]) }
+        #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["cluster", "up", "--data", "d"]) }
         #expect(throws: (any Error).self) {
             try Shequ.parseAsRoot(["admin", "committee", "--data", "d", "--node", "n", "--id", "bad id!", "--name", "x", "--street", "s", "--district", "d"])
         }

@@ -1,0 +1,150 @@
+import Foundation
+import Replication
+
+/// The messages two nodes exchange over a replication link (docs/protocol.md). Each is one frame's
+/// payload, encoded as canonical JSON.
+public enum GossipMessage: Hashable, Sendable {
+    /// The dialer introduces itself with a fresh nonce.
+    case hello(node: NodeID, nonce: [UInt8])
+    /// The listener introduces itself, proves its key over the dialer's nonce, and sends its own nonce.
+    case welcome(node: NodeID, nonce: [UInt8], proof: [UInt8])
+    /// The dialer proves its key over the listener's nonce.
+    case proof([UInt8])
+    /// "This is what I hold or know I need not hold; send me what I lack."
+    case sync(VersionVector)
+    /// A batch of changes, oldest first per origin, and, per origin, the sequence number through which the
+    /// sender has sent every change the receiver holds (only an origin's own node or an ancestor may claim it).
+    case changes([Change], through: [NodeID: UInt64])
+    /// Liveness probe and its answer.
+    case ping(UInt64)
+    case ack(UInt64)
+
+    // MARK: - Limits
+
+    /// At most this many changes in one `changes` message.
+    public static let maxChangesPerMessage = 500
+    /// At most this many origins in a version vector, and gap entries per origin.
+    public static let maxOrigins = 4_096
+    public static let maxGapsPerOrigin = 10_000
+
+    /// The text both sides sign in the handshake: binds the nonce to the signer and the peer.
+    public static func handshakeText(nonce: [UInt8], signer: NodeID, peer: NodeID) -> [UInt8] {
+        Array("shequ-hello-v1|\(Data(nonce).base64EncodedString())|\(signer)|\(peer)".utf8)
+    }
+
+    /// Why bytes were not a message.
+    public struct DecodeError: Error, Hashable, CustomStringConvertible {
+        public let description: String
+    }
+}
+
+// MARK: - Encoding
+
+extension GossipMessage {
+    /// The canonical JSON payload.
+    public var payload: [UInt8] { Array(value.canonicalJSON.utf8) }
+
+    var value: Value {
+        switch self {
+        case .hello(let node, let nonce):
+            return .object(["t": "hello", "node": .string(node), "nonce": .string(Data(nonce).base64EncodedString())])
+        case .welcome(let node, let nonce, let proof):
+            return .object(["t": "welcome", "node": .string(node), "nonce": .string(Data(nonce).base64EncodedString()),
+                            "proof": .string(Data(proof).base64EncodedString())])
+        case .proof(let proof):
+            return .object(["t": "proof", "proof": .string(Data(proof).base64EncodedString())])
+        case .sync(let vector):
+            return .object(["t": "sync", "vv": Self.encode(vector)])
+        case .changes(let changes, let through):
+            return .object(["t": "changes", "items": .list(changes.map(Self.encode)),
+                            "through": .object(through.mapValues { .int(Int64($0)) })])
+        case .ping(let n): return .object(["t": "ping", "n": .int(Int64(n))])
+        case .ack(let n): return .object(["t": "ack", "n": .int(Int64(n))])
+        }
+    }
+
+    static func encode(_ vector: VersionVector) -> Value {
+        .object(vector.origins.mapValues { progress in
+            .object(["c": .int(Int64(progress.contiguous)), "b": .list(progress.beyond.sorted().map { .int(Int64($0)) })])
+        })
+    }
+
+    static func encode(_ change: Change) -> Value {
+        .object([
+            "o": .string(change.id.origin), "s": .int(Int64(change.id.seq)), "h": .int(Int64(change.hlc.rawValue)),
+            "sc": .string(change.scope.description), "k": .string(change.kind), "e": .string(change.entity),
+            "op": .int(Int64(change.op.rawValue)), "f": .object(change.fields), "a": .string(change.author),
+            "sig": .string(Data(change.signature).base64EncodedString()),
+        ])
+    }
+
+    /// Decodes a payload, refusing anything malformed or over the limits.
+    public init(payload: some Collection<UInt8>) throws(DecodeError) {
+        let value: Value
+        do { value = try Value(jsonBytes: payload) } catch { throw DecodeError(description: "not JSON: \(error)") }
+        guard let o = value.object, let type = o["t"]?.string else { throw DecodeError(description: "no message type") }
+        func string(_ key: String) throws(DecodeError) -> String {
+            guard let s = o[key]?.string, s.utf8.count <= 4_096 else { throw DecodeError(description: "\(type): bad \(key)") }
+            return s
+        }
+        func bytes(_ key: String) throws(DecodeError) -> [UInt8] {
+            guard let data = Data(base64Encoded: try string(key)) else { throw DecodeError(description: "\(type): \(key) is not base64") }
+            return Array(data)
+        }
+        func number(_ key: String) throws(DecodeError) -> UInt64 {
+            guard let i = o[key]?.int, i >= 0 else { throw DecodeError(description: "\(type): bad \(key)") }
+            return UInt64(i)
+        }
+        switch type {
+        case "hello": self = .hello(node: try string("node"), nonce: try bytes("nonce"))
+        case "welcome": self = .welcome(node: try string("node"), nonce: try bytes("nonce"), proof: try bytes("proof"))
+        case "proof": self = .proof(try bytes("proof"))
+        case "ping": self = .ping(try number("n"))
+        case "ack": self = .ack(try number("n"))
+        case "sync":
+            guard let vv = o["vv"]?.object, vv.count <= Self.maxOrigins else { throw DecodeError(description: "sync: bad vector") }
+            var origins: [NodeID: OriginProgress] = [:]
+            for (origin, entry) in vv {
+                guard let e = entry.object, let c = e["c"]?.int, c >= 0, let gaps = e["b"]?.list, gaps.count <= Self.maxGapsPerOrigin else {
+                    throw DecodeError(description: "sync: bad entry for \(origin)")
+                }
+                var beyond: Set<UInt64> = []
+                for gap in gaps {
+                    guard let g = gap.int, g > c + 1 else { throw DecodeError(description: "sync: bad gap for \(origin)") }
+                    beyond.insert(UInt64(g))
+                }
+                origins[origin] = OriginProgress(contiguous: UInt64(c), beyond: beyond)
+            }
+            self = .sync(VersionVector(origins: origins))
+        case "changes":
+            guard let items = o["items"]?.list, items.count <= Self.maxChangesPerMessage, let through = o["through"]?.object,
+                  through.count <= Self.maxOrigins else { throw DecodeError(description: "changes: bad batch") }
+            var changes: [Change] = []
+            for item in items { changes.append(try Self.decodeChange(item)) }
+            var marks: [NodeID: UInt64] = [:]
+            for (origin, seq) in through {
+                guard let s = seq.int, s >= 0 else { throw DecodeError(description: "changes: bad through") }
+                marks[origin] = UInt64(s)
+            }
+            self = .changes(changes, through: marks)
+        default:
+            throw DecodeError(description: "unknown message type \(type)")
+        }
+    }
+
+    static func decodeChange(_ value: Value) throws(DecodeError) -> Change {
+        guard let o = value.object, let origin = o["o"]?.string, let seq = o["s"]?.int, seq > 0, let hlc = o["h"]?.int, hlc >= 0,
+              let scopeText = o["sc"]?.string, let scope = Scope(scopeText), let kind = o["k"]?.string, let entity = o["e"]?.string,
+              let opCode = o["op"]?.int, let op = FieldOp(rawValue: UInt8(clamping: opCode)), let fields = o["f"]?.object,
+              let author = o["a"]?.string, let sigText = o["sig"]?.string, let signature = Data(base64Encoded: sigText),
+              origin.utf8.count <= 128, entity.utf8.count <= 256, kind.utf8.count <= 64, author.utf8.count <= 256 else {
+            throw DecodeError(description: "malformed change")
+        }
+        let draft = ChangeDraft(scope: scope, kind: kind, entity: entity, op: op, fields: fields, author: author)
+        return Change(id: ChangeID(origin: origin, seq: UInt64(seq)), hlc: HLCTimestamp(rawValue: UInt64(hlc)), draft: draft, signature: Array(signature))
+    }
+}
+
+extension Value: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}

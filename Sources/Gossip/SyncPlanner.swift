@@ -1,0 +1,53 @@
+import Replication
+
+/// Anti-entropy (as Scuttlebutt and Cassandra do it, with Corrosion's version vectors): given what I
+/// hold and what my peer says it holds, which ranges of which origins' logs to scan and send, and
+/// whether I may claim to have sent everything in a range.
+public struct SyncPlanner: Sendable {
+    public let topology: Topology
+    public let local: NodeID
+
+    public init(topology: Topology, local: NodeID) {
+        self.topology = topology
+        self.local = local
+    }
+
+    /// One range to scan: `origin`'s changes with sequence numbers in `seqs`.
+    public struct Range: Hashable, Sendable {
+        public var origin: NodeID
+        public var seqs: ClosedRange<UInt64>
+    }
+
+    /// Whether I may tell `peer` "you now have everything of `origin` you hold, through N": only the origin
+    /// itself (it has all of its own changes) or an ancestor of the peer (it holds a superset of the peer's scopes).
+    public func mayClaim(origin: NodeID, to peer: NodeID) -> Bool {
+        origin == local || topology.isAncestor(local, of: peer)
+    }
+
+    /// Whether a claim about `origin` received from `sender` is to be believed.
+    public func acceptsClaim(origin: NodeID, from sender: NodeID) -> Bool {
+        origin == sender || topology.isAncestor(sender, of: local)
+    }
+
+    /// The ranges to send `peer`, oldest first per origin: for each origin I may claim, from just past the
+    /// peer's contiguous mark through mine.
+    public func ranges(mine: VersionVector, theirs: VersionVector, peer: NodeID) -> [Range] {
+        mine.origins.keys.sorted().compactMap { origin in
+            guard mayClaim(origin: origin, to: peer) else { return nil }
+            let from = theirs[origin].contiguous + 1, to = mine[origin].contiguous
+            return from <= to ? Range(origin: origin, seqs: from...to) : nil
+        }
+    }
+}
+
+extension VersionVector {
+    /// Records that every sequence number of `origin` through `seq` is held or known not to be needed here.
+    public mutating func cover(_ origin: NodeID, through seq: UInt64) {
+        var progress = self[origin]
+        guard seq > progress.contiguous else { return }
+        progress.contiguous = seq
+        progress.beyond = progress.beyond.filter { $0 > seq }
+        while progress.beyond.remove(progress.contiguous + 1) != nil { progress.contiguous += 1 }
+        replace(origin, with: progress)
+    }
+}

@@ -1,0 +1,168 @@
+import Replication
+
+/// One node of the federation as the topology file names it.
+public struct TopologyNode: Hashable, Sendable {
+    /// `street`, `district` or `city`.
+    public enum Role: String, Sendable, Hashable, CaseIterable {
+        case street, district, city
+    }
+
+    public var id: NodeID
+    public var role: Role
+    /// The district of a street, the city of a district; nil for the city.
+    public var parent: NodeID?
+    /// The street or district id this node serves (e.g. `yuepu`, `baoshan`); nil for the city.
+    public var unit: String?
+    /// `host:port` of the gossip listener.
+    public var gossip: String
+    /// `host:port` of the HTTP listener.
+    public var http: String
+    /// The node's Ed25519 public key, 32 bytes, base64.
+    public var publicKey: String
+    /// For a street: the committees it owns, id → name.
+    public var committees: [String: String]
+
+    public init(id: NodeID, role: Role, parent: NodeID?, unit: String?, gossip: String, http: String, publicKey: String, committees: [String: String] = [:]) {
+        self.id = id
+        self.role = role
+        self.parent = parent
+        self.unit = unit
+        self.gossip = gossip
+        self.http = http
+        self.publicKey = publicKey
+        self.committees = committees
+    }
+}
+
+/// The whole federation: who exists, who owns which committee, who may write what, who holds what.
+/// Pure: parsing and questions, no I/O.
+public struct Topology: Sendable {
+    public let nodes: [NodeID: TopologyNode]
+    /// committee id → owning street node id.
+    public let committeeOwner: [String: NodeID]
+
+    /// Why a topology was refused.
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    public init(nodes: [TopologyNode]) throws(Invalid) {
+        var byID: [NodeID: TopologyNode] = [:]
+        var owner: [String: NodeID] = [:]
+        for node in nodes {
+            guard byID[node.id] == nil else { throw Invalid(description: "node \(node.id) is listed twice") }
+            byID[node.id] = node
+            for committee in node.committees.keys {
+                guard owner[committee] == nil else { throw Invalid(description: "committee \(committee) has two owners") }
+                owner[committee] = node.id
+            }
+        }
+        let cities = nodes.filter { $0.role == .city }
+        guard cities.count == 1 else { throw Invalid(description: "a topology has exactly one city node (found \(cities.count))") }
+        for node in nodes {
+            switch node.role {
+            case .city:
+                guard node.parent == nil else { throw Invalid(description: "the city \(node.id) has no parent") }
+            case .district:
+                guard let parent = node.parent, byID[parent]?.role == .city else { throw Invalid(description: "district \(node.id) must have the city as parent") }
+                guard node.unit != nil else { throw Invalid(description: "district \(node.id) needs a unit (its district id)") }
+            case .street:
+                guard let parent = node.parent, byID[parent]?.role == .district else { throw Invalid(description: "street \(node.id) must have a district as parent") }
+                guard node.unit != nil else { throw Invalid(description: "street \(node.id) needs a unit (its street id)") }
+            }
+            if node.role != .street, !node.committees.isEmpty { throw Invalid(description: "only streets own committees (\(node.id))") }
+        }
+        self.nodes = byID
+        self.committeeOwner = owner
+    }
+
+    /// The city node.
+    public var city: TopologyNode { nodes.values.first { $0.role == .city }! }
+
+    /// The district node above a node (itself for a district; nil for the city).
+    public func district(of id: NodeID) -> TopologyNode? {
+        guard let node = nodes[id] else { return nil }
+        switch node.role {
+        case .city: return nil
+        case .district: return node
+        case .street: return node.parent.flatMap { nodes[$0] }
+        }
+    }
+
+    /// The nodes `id` keeps a replication link with: a street with its district and the city,
+    /// a district with the city and its streets, the city with every district and street.
+    public func peers(of id: NodeID) -> [NodeID] {
+        guard let node = nodes[id] else { return [] }
+        switch node.role {
+        case .street: return [node.parent, city.id].compactMap { $0 }
+        case .district: return [city.id] + nodes.values.filter { $0.parent == id }.map(\.id).sorted()
+        case .city: return nodes.keys.filter { $0 != id }.sorted()
+        }
+    }
+
+    /// The peers `id` dials (the others dial it): streets dial their district and the city; districts dial the city.
+    public func dialed(by id: NodeID) -> [NodeID] {
+        guard let node = nodes[id] else { return [] }
+        switch node.role {
+        case .street: return [node.parent, city.id].compactMap { $0 }
+        case .district: return [city.id]
+        case .city: return []
+        }
+    }
+
+    /// Whether `ancestor` is above `node` in the hierarchy (the city above all; a district above its streets).
+    public func isAncestor(_ ancestor: NodeID, of node: NodeID) -> Bool {
+        guard let a = nodes[ancestor], let n = nodes[node], ancestor != node else { return false }
+        switch a.role {
+        case .city: return true
+        case .district: return n.parent == ancestor
+        case .street: return false
+        }
+    }
+
+    // MARK: - Scopes
+
+    /// The street id and district id a committee belongs to.
+    public func location(ofCommittee committee: String) -> (street: TopologyNode, district: TopologyNode)? {
+        guard let streetID = committeeOwner[committee], let street = nodes[streetID], let district = district(of: streetID) else { return nil }
+        return (street, district)
+    }
+
+    /// Whether node `id` holds a replica of `scope`: the street its own committees and street scope, its district's
+    /// and the city's scopes; a district everything of its streets, itself and the city; the city everything.
+    public func holds(_ id: NodeID, _ scope: Scope) -> Bool {
+        guard let node = nodes[id] else { return false }
+        if node.role == .city { return true }
+        let district = self.district(of: id)
+        switch scope {
+        case .city:
+            return true
+        case .district(let unit):
+            return district?.unit == unit
+        case .street(let unit):
+            if node.role == .street { return node.unit == unit }
+            return nodes.values.contains { $0.role == .street && $0.unit == unit && $0.parent == id }
+        case .committee(let committee):
+            guard let owner = committeeOwner[committee] else { return false }
+            return owner == id || (node.role == .district && nodes[owner]?.parent == id)
+        }
+    }
+
+    /// Whether `origin` has authority to write changes in `scope` (mission.md): a street for its own
+    /// committees and street; a district for its streets' committees, its streets and itself; the city for all.
+    public func mayWrite(_ origin: NodeID, _ scope: Scope) -> Bool {
+        guard let node = nodes[origin] else { return false }
+        switch node.role {
+        case .city: return true
+        case .district:
+            if case .city = scope { return false }
+            return holds(origin, scope)
+        case .street:
+            switch scope {
+            case .committee(let committee): return committeeOwner[committee] == origin
+            case .street(let unit): return node.unit == unit
+            default: return false
+            }
+        }
+    }
+}

@@ -1,0 +1,279 @@
+@preconcurrency import Crypto
+import Foundation
+import Gossip
+import Logging
+import NIOCore
+import NIOPosix
+import Replication
+import ServiceLifecycle
+import Storage
+import Synchronization
+import Wire
+
+/// The TCP shell of replication, as a Service: it listens for peers, dials the ones it should
+/// (a street its district and the city; a district the city) with backoff, proves its key in a
+/// mutual handshake, pushes each local write at once to the peers that hold its scope, and runs
+/// anti-entropy with every connected peer every 1–5 s (jittered).
+public final class ReplicationService: Service, Sendable {
+    public let replicator: Replicator
+    public let topology: Topology
+    public let local: NodeID
+    let key: Curve25519.Signing.PrivateKey
+    let store: Store
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup
+    let sessions = Mutex<[NodeID: Session]>([:])
+    /// Peers whose links are cut by the fault-injection switch (tests only; off unless enabled).
+    public let blocked = Mutex<Set<NodeID>>([])
+
+    /// One live connection's outbound side.
+    struct Session: Sendable {
+        let id: UInt64
+        let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        let channel: any Channel
+    }
+
+    public init(topology: Topology, local: NodeID, key: Curve25519.Signing.PrivateKey, store: Store, logger: Logger) throws {
+        self.topology = topology
+        self.local = local
+        self.key = key
+        self.store = store
+        self.logger = logger
+        self.replicator = try Replicator(store: store, topology: topology, local: local, logger: logger)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    }
+
+    deinit { try? group.syncShutdownGracefully() }
+
+    public func run() async throws {
+        guard let me = topology.nodes[local] else { throw LinkError("node \(local) is not in the topology") }
+        let (host, port) = try Self.split(me.gossip)
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await self.runLinks(host: host, port: port)
+            }
+        } catch is CancellationError {
+            logger.info("gossip stopped", metadata: ["gossip.node": "\(local)"])
+        }
+    }
+
+    func runLinks(host: String, port: Int) async throws {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.listen(host: host, port: port) }
+                for peer in self.topology.dialed(by: self.local) {
+                    group.addTask { await self.dialForever(peer) }
+                }
+                group.addTask { await self.pushLocalChanges() }
+                group.addTask { await self.antiEntropyForever() }
+            }
+    }
+
+    static func split(_ address: String) throws -> (String, Int) {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw LinkError("address \(address) is not host:port")
+        }
+        return (String(address[..<colon]), port)
+    }
+
+    // MARK: - Connections
+
+    typealias Connection = NIOAsyncChannel<[UInt8], ByteBuffer>
+
+    static func configure(_ channel: any Channel) -> EventLoopFuture<Connection> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+            return try Connection(wrappingChannelSynchronously: channel, configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 64)))
+        }
+    }
+
+    func listen(host: String, port: Int) async throws {
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in Self.configure(channel) }
+        logger.info("gossip listening", metadata: ["gossip.address": "\(host):\(port)"])
+        try await withThrowingDiscardingTaskGroup { tasks in
+            try await server.executeThenClose { inbound in
+                for try await connection in inbound {
+                    tasks.addTask { await self.serve(connection, dialed: nil) }
+                }
+            }
+        }
+    }
+
+    /// Keeps a link to `peer` up: dial, run the session, and after a failure wait 0.2 s doubling to 5 s.
+    func dialForever(_ peer: NodeID) async {
+        var backoff: Duration = .milliseconds(200)
+        while !Task.isCancelled {
+            if !blocked.withLock({ $0.contains(peer) }), let address = topology.nodes[peer]?.gossip, let (host, port) = try? Self.split(address) {
+                do {
+                    let connection = try await ClientBootstrap(group: group)
+                        .connectTimeout(.seconds(2))
+                        .connect(host: host, port: port) { channel in Self.configure(channel) }
+                    backoff = .milliseconds(200)
+                    await serve(connection, dialed: peer)
+                } catch {
+                    logger.debug("dial failed", metadata: ["gossip.peer": "\(peer)", "error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    /// Runs one connection: handshake, then messages until it closes.
+    func serve(_ connection: Connection, dialed: NodeID?) async {
+        let sessionID = UInt64.random(in: 1...UInt64.max)
+        var peer: NodeID?
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var messages = inbound.makeAsyncIterator()
+                let who = try await handshake(&messages, outbound, dialed: dialed)
+                guard !blocked.withLock({ $0.contains(who) }) else { return }
+                peer = who
+                let session = Session(id: sessionID, outbound: outbound, channel: connection.channel)
+                let previous = sessions.withLock { sessions in
+                    let old = sessions[who]
+                    sessions[who] = session
+                    return old
+                }
+                previous?.channel.close(promise: nil)
+                await replicator.connected(who, true)
+                logger.info("peer connected", metadata: ["gossip.peer": "\(who)"])
+                try await send(.sync(replicator.coverage), to: who, via: outbound)
+                while let payload = try await messages.next() {
+                    guard !blocked.withLock({ $0.contains(who) }) else { return }
+                    await replicator.heard(who, wireBytes: payload.count)
+                    try await handle(try GossipMessage(payload: payload), from: who, outbound: outbound)
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["gossip.peer": "\(peer ?? dialed ?? "?")", "error": "\(error)"])
+        }
+        if let peer {
+            let wasCurrent = sessions.withLock { sessions in
+                guard sessions[peer]?.id == sessionID else { return false }
+                sessions[peer] = nil
+                return true
+            }
+            if wasCurrent {
+                await replicator.connected(peer, false)
+                logger.info("peer disconnected", metadata: ["gossip.peer": "\(peer)"])
+            }
+        }
+    }
+
+    /// The mutual handshake: each side signs the other's fresh nonce with its node key.
+    func handshake(_ messages: inout NIOAsyncChannelInboundStream<[UInt8]>.AsyncIterator, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                   dialed: NodeID?) async throws -> NodeID {
+        func next() async throws -> GossipMessage {
+            guard let payload = try await messages.next() else { throw LinkError("closed during handshake") }
+            return try GossipMessage(payload: payload)
+        }
+        func verify(_ proof: [UInt8], nonce: [UInt8], signer: NodeID) throws {
+            guard let base64 = topology.nodes[signer]?.publicKey, let key = ChangeSignature.publicKey(base64: base64),
+                  key.isValidSignature(proof, for: GossipMessage.handshakeText(nonce: nonce, signer: signer, peer: local)) else {
+                throw LinkError("peer \(signer) failed to prove its key")
+            }
+        }
+        let myNonce = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        if let dialed {
+            try await write(.hello(node: local, nonce: myNonce), outbound)
+            guard case .welcome(let node, let theirNonce, let proof) = try await next(), node == dialed else {
+                throw LinkError("expected welcome from \(dialed)")
+            }
+            try verify(proof, nonce: myNonce, signer: node)
+            try await write(.proof(try key.signature(for: GossipMessage.handshakeText(nonce: theirNonce, signer: local, peer: node)).map { $0 }), outbound)
+            return node
+        }
+        guard case .hello(let node, let theirNonce) = try await next(), topology.nodes[node] != nil, node != local,
+              topology.peers(of: local).contains(node) else {
+            throw LinkError("hello from an unknown node")
+        }
+        let proof = try key.signature(for: GossipMessage.handshakeText(nonce: theirNonce, signer: local, peer: node))
+        try await write(.welcome(node: local, nonce: myNonce, proof: Array(proof)), outbound)
+        guard case .proof(let theirs) = try await next() else { throw LinkError("expected proof") }
+        try verify(theirs, nonce: myNonce, signer: node)
+        return node
+    }
+
+    // MARK: - Messages
+
+    func handle(_ message: GossipMessage, from peer: NodeID, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        switch message {
+        case .sync(let theirs):
+            for batch in try await replicator.batches(for: peer, theirs: theirs) { try await send(batch, to: peer, via: outbound) }
+        case .changes(let changes, let through):
+            let result = try await replicator.receive(changes, through: through, from: peer)
+            if result.applied > 0 { logger.debug("applied", metadata: ["gossip.peer": "\(peer)", "changes.applied": "\(result.applied)"]) }
+        case .ping(let n):
+            try await send(.ack(n), to: peer, via: outbound)
+        case .ack:
+            break
+        case .hello, .welcome, .proof:
+            throw LinkError("handshake message after the handshake")
+        }
+    }
+
+    func write(_ message: GossipMessage, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        var buffer = ByteBuffer()
+        try Frame.write(message.payload, into: &buffer)
+        try await outbound.write(buffer)
+    }
+
+    func send(_ message: GossipMessage, to peer: NodeID, via outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+        let payload = message.payload
+        var buffer = ByteBuffer()
+        try Frame.write(payload, into: &buffer)
+        let wire = buffer.readableBytes
+        try await outbound.write(buffer)
+        if case .changes(let changes, _) = message {
+            await replicator.sent(peer, changes: changes.count, payloadBytes: payload.count, wireBytes: wire)
+        } else {
+            await replicator.sent(peer, changes: 0, payloadBytes: payload.count, wireBytes: wire)
+        }
+    }
+
+    // MARK: - Push and anti-entropy
+
+    /// Eager push: every committed local write goes at once to each connected peer that holds its scope.
+    func pushLocalChanges() async {
+        for await changes in store.localChanges {
+            let pushes = await replicator.pushes(for: changes)
+            for (peer, batch) in pushes {
+                guard let session = sessions.withLock({ $0[peer] }) else { continue }
+                for chunk in stride(from: 0, to: batch.count, by: GossipMessage.maxChangesPerMessage) {
+                    let slice = Array(batch[chunk..<min(chunk + GossipMessage.maxChangesPerMessage, batch.count)])
+                    try? await send(.changes(slice, through: [:]), to: peer, via: session.outbound)
+                }
+            }
+        }
+    }
+
+    /// Every 1–5 s (jittered), tells each connected peer what this node covers, so that it sends what is missing.
+    func antiEntropyForever() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(Int.random(in: 1_000...5_000)))
+            let current = sessions.withLock { $0 }
+            let coverage = await replicator.coverage
+            for (peer, session) in current {
+                if blocked.withLock({ $0.contains(peer) }) {
+                    session.channel.close(promise: nil)
+                    continue
+                }
+                try? await send(.sync(coverage), to: peer, via: session.outbound)
+            }
+        }
+    }
+
+    /// Cuts (or restores) the links to `peers`, as the fault-injection switch asks.
+    public func setBlocked(_ peers: Set<NodeID>) {
+        blocked.withLock { $0 = peers }
+        for (peer, session) in sessions.withLock({ $0 }) where peers.contains(peer) { session.channel.close(promise: nil) }
+    }
+}
+
+/// Why a replication link was closed or could not be set up.
+public struct LinkError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

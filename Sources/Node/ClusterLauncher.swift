@@ -1,0 +1,145 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Gossip
+import Governance
+import Replication
+import Storage
+
+/// One line of `endpoints.json` (api.md): where each node of a running federation listens.
+public struct Endpoint: Codable, Sendable, Hashable {
+    public var id: String
+    public var role: String
+    public var parent: String?
+    public var http: String
+    public var gossip: String?
+    public var pid: Int32
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(role, forKey: .role)
+        try container.encode(parent, forKey: .parent)
+        try container.encode(http, forKey: .http)
+        try container.encode(gossip, forKey: .gossip)
+        try container.encode(pid, forKey: .pid)
+    }
+}
+
+/// `shequ cluster up/down`: one `shequ serve` process per node of a topology, in the background.
+public enum ClusterLauncher {
+    /// Why the cluster could not be started or stopped.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The configuration each node is started with.
+    public static func configuration(for node: TopologyNode, topologyPath: String, keysDirectory: String, data: String, faults: Bool) throws -> NodeConfiguration {
+        let http = node.http.split(separator: ":")
+        guard http.count == 2, let port = Int(http[1]) else { throw Failure(description: "node \(node.id): http is not host:port") }
+        return NodeConfiguration(id: node.id, role: node.role.rawValue, unit: node.unit, httpHost: String(http[0]), httpPort: port,
+                                 dataDirectory: (data as NSString).appendingPathComponent(node.id), topologyPath: topologyPath,
+                                 keyPath: (keysDirectory as NSString).appendingPathComponent("\(node.id).key"), faultInjection: faults)
+    }
+
+    /// Starts every node, waits until each answers /healthz, and writes `DIR/endpoints.json`.
+    @discardableResult
+    public static func up(topologyPath: String, keysDirectory: String, data: String, executable: String, faults: Bool = false,
+                          progress: (String) -> Void) async throws -> [Endpoint] {
+        let topologyPath = URL(fileURLWithPath: topologyPath).standardizedFileURL.path
+        let keysDirectory = URL(fileURLWithPath: keysDirectory).standardizedFileURL.path
+        let data = URL(fileURLWithPath: data).standardizedFileURL.path
+        let topology = try Topology(yaml: String(contentsOfFile: topologyPath, encoding: .utf8))
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var endpoints: [Endpoint] = []
+        let order: [TopologyNode.Role] = [.city, .district, .street]
+        for node in topology.nodes.values.sorted(by: { (order.firstIndex(of: $0.role)!, $0.id) < (order.firstIndex(of: $1.role)!, $1.id) }) {
+            let configuration = try configuration(for: node, topologyPath: topologyPath, keysDirectory: keysDirectory, data: data, faults: faults)
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            let configPath = (configuration.dataDirectory as NSString).appendingPathComponent("node.yaml")
+            try configuration.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+            let logPath = (configuration.dataDirectory as NSString).appendingPathComponent("node.log")
+            FileManager.default.createFile(atPath: logPath, contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            log.seekToEndOfFile()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = ["serve", "--config", configPath]
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            endpoints.append(Endpoint(id: node.id, role: node.role.rawValue, parent: node.parent, http: "http://\(node.http)", gossip: node.gossip,
+                                      pid: process.processIdentifier))
+        }
+        try JSONEncoder.sorted.encode(endpoints).write(to: URL(fileURLWithPath: (data as NSString).appendingPathComponent("endpoints.json")))
+        progress("started \(endpoints.count) nodes; waiting for them to answer ...")
+        let deadline = Date().addingTimeInterval(60 + Double(endpoints.count) * 0.25)
+        var waiting = Set(endpoints.map(\.id))
+        while !waiting.isEmpty, Date() < deadline {
+            for endpoint in endpoints where waiting.contains(endpoint.id) {
+                if await healthy(endpoint.http) { waiting.remove(endpoint.id) }
+                else if kill(endpoint.pid, 0) != 0 { throw Failure(description: "node \(endpoint.id) exited; see \(data)/\(endpoint.id)/node.log") }
+            }
+            if !waiting.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        guard waiting.isEmpty else { throw Failure(description: "nodes did not answer in time: \(waiting.sorted().joined(separator: ", "))") }
+        return endpoints
+    }
+
+    static func healthy(_ base: String) async -> Bool {
+        guard let url = URL(string: base + "/healthz") else { return false }
+        var request = URLRequest(url: url)
+        request.timeoutInterval = 1
+        guard let (_, response) = try? await URLSession.shared.data(for: request) else { return false }
+        return (response as? HTTPURLResponse)?.statusCode == 200
+    }
+
+    /// Stops every node of `DIR/endpoints.json`: SIGTERM, then SIGKILL for any still running after 15 s.
+    public static func down(data: String) async throws -> Int {
+        let path = (data as NSString).appendingPathComponent("endpoints.json")
+        guard let bytes = FileManager.default.contents(atPath: path) else { throw Failure(description: "no \(path): nothing was started there") }
+        let endpoints = try JSONDecoder().decode([Endpoint].self, from: bytes)
+        for endpoint in endpoints where kill(endpoint.pid, 0) == 0 { kill(endpoint.pid, SIGTERM) }
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, endpoints.contains(where: { kill($0.pid, 0) == 0 && !isZombie($0.pid) }) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        var killed = 0
+        for endpoint in endpoints where kill(endpoint.pid, 0) == 0 && !isZombie(endpoint.pid) {
+            kill(endpoint.pid, SIGKILL)
+            killed += 1
+        }
+        return endpoints.count - killed
+    }
+
+    /// Whether a process has exited but not been reaped (its parent still holds it).
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+}
+
+/// What a node does with its topology at start: a street defines the committees it owns.
+public enum FederationBootstrap {
+    public static func defineCommittees(store: Store, topology: Topology, node: NodeID) throws {
+        guard let me = topology.nodes[node], me.role == .street, let unit = me.unit, let district = topology.district(of: node)?.unit else { return }
+        try store.writeNow { tx in
+            for (id, name) in me.committees.sorted(by: { $0.key < $1.key }) where try tx.view.committee(id) == nil {
+                try tx.append(Committee.define(Committee(id: id, name: name, street: unit, district: district), author: node))
+                if try tx.view.joinCode(committee: id) == nil { try tx.setJoinCode(committee: id) }
+            }
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// Pretty, sorted keys, slashes left alone: the files humans read.
+    public static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,98 @@
+import NIOCore
+
+/// The frame of the replication protocol (docs/protocol.md):
+///
+///     [u32 length][u8 flags][u32 crc32][payload]
+///
+/// `length` counts flags, checksum and payload (big-endian). Flag bit 0 says the payload is an LZ4
+/// frame; the CRC-32 (IEEE) covers the payload as sent. Frames and decompressed payloads are bounded.
+public enum Frame {
+    /// The largest frame accepted on the wire (4 MiB).
+    public static let maxFrameBytes = 4 * 1024 * 1024
+    /// The largest payload after decompression (16 MiB).
+    public static let maxPayloadBytes = 16 * 1024 * 1024
+    /// Payloads this large or larger are compressed.
+    public static let compressionThreshold = 512
+    static let compressedFlag: UInt8 = 1
+    static let headerBytes = 4 + 1 + 4
+
+    /// Why a frame was refused. The connection is closed after any of them.
+    public struct Failure: Error, Hashable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Writes one frame, compressing the payload when it is large enough and compression helps.
+    public static func write(_ payload: [UInt8], into buffer: inout ByteBuffer) throws {
+        var body = payload
+        var flags: UInt8 = 0
+        if payload.count >= compressionThreshold, let compressed = try? LZ4Frame.compress(payload), compressed.count < payload.count {
+            body = compressed
+            flags |= compressedFlag
+        }
+        guard body.count + 5 <= maxFrameBytes, payload.count <= maxPayloadBytes else {
+            throw Failure(description: "payload of \(payload.count) bytes is over the frame limit")
+        }
+        buffer.writeInteger(UInt32(body.count + 5))
+        buffer.writeInteger(flags)
+        buffer.writeInteger(CRC32.checksum(body))
+        buffer.writeBytes(body)
+    }
+
+    /// Reads one frame if the buffer holds a whole one; nil if more bytes are needed.
+    public static func read(from buffer: inout ByteBuffer) throws -> [UInt8]? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        guard length >= 5, Int(length) <= maxFrameBytes else { throw Failure(description: "frame length \(length) out of bounds") }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let flags: UInt8 = buffer.readInteger()!
+        let checksum: UInt32 = buffer.readInteger()!
+        let body = buffer.readBytes(length: Int(length) - 5)!
+        guard CRC32.checksum(body) == checksum else { throw Failure(description: "frame checksum mismatch") }
+        guard flags & ~compressedFlag == 0 else { throw Failure(description: "unknown frame flags \(flags)") }
+        if flags & compressedFlag != 0 {
+            do { return try LZ4Frame.decompress(body, maxOutput: maxPayloadBytes) } catch { throw Failure(description: "\(error)") }
+        }
+        return body
+    }
+}
+
+/// Splits a byte stream into frame payloads.
+public struct FrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = [UInt8]
+    public init() {}
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let payload = try Frame.read(from: &buffer) else { return .needMoreData }
+        context.fireChannelRead(Self.wrapInboundOut(payload))
+        return .continue
+    }
+
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try decode(context: context, buffer: &buffer)
+    }
+}
+
+/// Frames outgoing payloads.
+public struct FrameEncoder: MessageToByteEncoder {
+    public typealias OutboundIn = [UInt8]
+    public init() {}
+
+    public func encode(data: [UInt8], out: inout ByteBuffer) throws {
+        try Frame.write(data, into: &out)
+    }
+}
+
+/// CRC-32 (IEEE 802.3, as zlib computes it).
+public enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { index in
+        var c = UInt32(index)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        return c
+    }
+
+    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
+        return crc ^ 0xFFFF_FFFF
+    }
+}
