@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ShequCLITests",
-            dependencies: ["shequ", "Node"]
+            dependencies: ["shequ", "Node", "Gossip", "Governance", "Storage", "Replication"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -16,6 +16,11 @@ public struct SyncPlanner: Sendable {
     public struct Range: Hashable, Sendable {
         public var origin: NodeID
         public var seqs: ClosedRange<UInt64>
+
+        public init(origin: NodeID, seqs: ClosedRange<UInt64>) {
+            self.origin = origin
+            self.seqs = seqs
+        }
     }
 
     /// Whether I may tell `peer` "you now have everything of `origin` you hold, through N": only the origin

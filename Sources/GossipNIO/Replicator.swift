@@ -61,6 +61,10 @@ public actor Replicator {
     /// The batches to send `peer`, given what it says it covers: oldest first, at most `maxBatches`.
     func batches(for peer: NodeID, theirs: VersionVector, maxBatches: Int = 20) throws -> [GossipMessage] {
         peers[peer, default: PeerStats()].theirCoverage = theirs
+        // This node's own changes are all in its log: read the mark there, so that anti-entropy never
+        // depends on the push loop having seen every local write.
+        let own = try store.readNow { try $0.coverage()[local] }
+        if own.contiguous > coverage[local].contiguous { coverage.replace(local, with: own) }
         var messages: [GossipMessage] = []
         for range in planner.ranges(mine: coverage, theirs: theirs, peer: peer) {
             var from = range.seqs.lowerBound

@@ -34,6 +34,14 @@ public enum TopologyGenerator {
         public var gossipBasePort: Int
         public var httpBasePort: Int
 
+        public init(districts: Int, streetsPerDistrict: [Int], committeesPerStreet: [Int], gossipBasePort: Int, httpBasePort: Int) {
+            self.districts = districts
+            self.streetsPerDistrict = streetsPerDistrict
+            self.committeesPerStreet = committeesPerStreet
+            self.gossipBasePort = gossipBasePort
+            self.httpBasePort = httpBasePort
+        }
+
         /// The demo: 1 city, 2 districts, 4 streets, 24 committees.
         public static let demo = Shape(districts: 2, streetsPerDistrict: [2, 2], committeesPerStreet: Array(repeating: 6, count: 4),
                                        gossipBasePort: 7080, httpBasePort: 8080)

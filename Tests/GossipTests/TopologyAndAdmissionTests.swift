@@ -1,0 +1,120 @@
+@preconcurrency import Crypto
+import Foundation
+import Gossip
+import Replication
+import Testing
+
+@Suite struct TopologyAndAdmissionTests {
+    static let keys: [String: Curve25519.Signing.PrivateKey] = Dictionary(uniqueKeysWithValues:
+        ["city", "district.a", "district.b", "street.a1", "street.a2", "street.b1"].map { ($0, Curve25519.Signing.PrivateKey()) })
+
+    static let topology: Topology = {
+        func node(_ id: String, _ role: TopologyNode.Role, _ parent: String?, _ unit: String?, _ committees: [String: String] = [:]) -> TopologyNode {
+            TopologyNode(id: id, role: role, parent: parent, unit: unit, gossip: "127.0.0.1:1", http: "127.0.0.1:2",
+                         publicKey: keys[id]!.publicKey.rawRepresentation.base64EncodedString(), committees: committees)
+        }
+        return try! Topology(nodes: [
+            node("city", .city, nil, nil), node("district.a", .district, "city", "a"), node("district.b", .district, "city", "b"),
+            node("street.a1", .street, "district.a", "a1", ["c-a1": "甲一"]), node("street.a2", .street, "district.a", "a2", ["c-a2": "甲二"]),
+            node("street.b1", .street, "district.b", "b1", ["c-b1": "乙一"]),
+        ])
+    }()
+
+    static func change(_ origin: String, _ seq: UInt64, _ scope: Scope, signer: String? = nil) -> Change {
+        var change = Change(id: ChangeID(origin: origin, seq: seq), hlc: HLCTimestamp(millis: 1_000, counter: 0),
+                            draft: ChangeDraft(scope: scope, kind: "post", entity: "p\(seq)", op: .assign, fields: ["title": "t"], author: "m"))
+        change.signature = ChangeSignature.sign(change.signedBytes, with: keys[signer ?? origin]!)
+        return change
+    }
+
+    @Test func holdingFollowsTheHierarchy() {
+        let t = Self.topology
+        #expect(t.holds("street.a1", .committee("c-a1")) && !t.holds("street.a1", .committee("c-a2")))
+        #expect(t.holds("district.a", .committee("c-a2")) && !t.holds("district.a", .committee("c-b1")))
+        #expect(t.holds("city", .committee("c-b1")))
+        #expect(t.holds("street.a2", .district("a")) && !t.holds("street.b1", .district("a")))
+        #expect(t.holds("street.b1", .city))
+        #expect(t.peers(of: "street.a1") == ["district.a", "city"])
+        #expect(t.dialed(by: "district.b") == ["city"])
+        #expect(t.isAncestor("district.a", of: "street.a2") && !t.isAncestor("district.b", of: "street.a2") && t.isAncestor("city", of: "street.b1"))
+    }
+
+    @Test func authorityIsStreetForItsCommitteesDistrictForItsStreetsCityForAll() {
+        let t = Self.topology
+        #expect(t.mayWrite("street.a1", .committee("c-a1")))
+        #expect(!t.mayWrite("street.a1", .committee("c-a2")))
+        #expect(!t.mayWrite("street.a1", .district("a")))
+        #expect(t.mayWrite("district.a", .committee("c-a2")) && t.mayWrite("district.a", .district("a")))
+        #expect(!t.mayWrite("district.a", .committee("c-b1")) && !t.mayWrite("district.a", .city))
+        #expect(t.mayWrite("city", .committee("c-b1")) && t.mayWrite("city", .city))
+    }
+
+    @Test func everyNodeRejectsForgedChanges() {
+        let forgedKey = Self.change("street.a1", 1, .committee("c-a1"), signer: "street.a2")
+        let otherStreet = Self.change("street.a2", 1, .committee("c-a1"))
+        let unknown = Change(id: ChangeID(origin: "street.zz", seq: 1), hlc: .zero,
+                             draft: ChangeDraft(scope: .committee("c-a1"), kind: "post", entity: "x", op: .assign, fields: [:], author: "m"))
+        var tampered = Self.change("street.a1", 2, .committee("c-a1"))
+        tampered.fields["title"] = "改过"
+        for node in ["street.a1", "district.a", "city"] {
+            let admission = ChangeAdmission(topology: Self.topology, localNode: node)
+            #expect(admission.check(forgedKey) == .badSignature, "\(node)")
+            #expect(admission.check(tampered) == .badSignature, "\(node)")
+            #expect(admission.check(unknown) == .unknownOrigin, "\(node)")
+            #expect(admission.check(Self.change("street.a1", 3, .committee("c-a1"))) == nil, "\(node)")
+        }
+        #expect(ChangeAdmission(topology: Self.topology, localNode: "city").check(otherStreet) == .outsideAuthority)
+        #expect(ChangeAdmission(topology: Self.topology, localNode: "district.b").check(Self.change("street.a1", 4, .committee("c-a1"))) == .notHeldHere)
+    }
+
+    @Test func claimsComeOnlyFromTheOriginOrAnAncestor() {
+        let street = SyncPlanner(topology: Self.topology, local: "street.a1")
+        #expect(street.acceptsClaim(origin: "city", from: "district.a"))
+        #expect(street.acceptsClaim(origin: "street.a2", from: "city"))
+        let district = SyncPlanner(topology: Self.topology, local: "district.a")
+        #expect(district.acceptsClaim(origin: "street.a1", from: "street.a1"))
+        #expect(!district.acceptsClaim(origin: "city", from: "street.a1"))
+        var mine = VersionVector()
+        for seq in 1...9 { mine.insert(ChangeID(origin: "street.a1", seq: UInt64(seq))); mine.insert(ChangeID(origin: "city", seq: UInt64(seq))) }
+        var theirs = VersionVector()
+        theirs.insert(ChangeID(origin: "street.a1", seq: 1))
+        // Upward, a street claims only its own changes.
+        #expect(street.ranges(mine: mine, theirs: theirs, peer: "district.a") == [.init(origin: "street.a1", seqs: 2...9)])
+        // Downward, an ancestor claims everything.
+        let down = SyncPlanner(topology: Self.topology, local: "district.a").ranges(mine: mine, theirs: theirs, peer: "street.a1")
+        #expect(Set(down) == [.init(origin: "street.a1", seqs: 2...9), .init(origin: "city", seqs: 1...9)])
+    }
+
+    @Test func coveringThroughASequenceAbsorbsGaps() {
+        var vector = VersionVector()
+        for seq: UInt64 in [1, 2, 7, 9] { vector.insert(ChangeID(origin: "o", seq: seq)) }
+        vector.cover("o", through: 6)
+        #expect(vector["o"].contiguous == 7 && vector["o"].beyond == [9])
+    }
+
+    @Test func messagesRoundTripAndHostileOnesAreRefused() throws {
+        var vector = VersionVector()
+        vector.insert(ChangeID(origin: "street.a1", seq: 1))
+        vector.insert(ChangeID(origin: "street.a1", seq: 5))
+        let messages: [GossipMessage] = [
+            .hello(node: "street.a1", nonce: [1, 2, 3]), .welcome(node: "city", nonce: [4], proof: [5, 6]), .proof([7]),
+            .sync(vector), .changes([Self.change("street.a1", 1, .committee("c-a1"))], through: ["street.a1": 1]), .ping(9), .ack(9),
+        ]
+        for message in messages { #expect(try GossipMessage(payload: message.payload) == message) }
+        for junk in ["{}", "[]", "{\"t\":\"nope\"}", "{\"t\":\"sync\",\"vv\":{\"o\":{\"c\":3,\"b\":[2]}}}", "{\"t\":\"changes\",\"items\":[{}],\"through\":{}}"] {
+            #expect(throws: GossipMessage.DecodeError.self) { try GossipMessage(payload: Array(junk.utf8)) }
+        }
+        let tooMany = GossipMessage.changes(Array(repeating: Self.change("street.a1", 1, .committee("c-a1")), count: GossipMessage.maxChangesPerMessage + 1), through: [:])
+        #expect(throws: GossipMessage.DecodeError.self) { try GossipMessage(payload: tooMany.payload) }
+    }
+
+    @Test func topologyFilesRoundTripAndBadOnesAreRefused() throws {
+        let again = try Topology(yaml: Self.topology.yaml)
+        #expect(again.nodes == Self.topology.nodes)
+        #expect(throws: (any Error).self) { try Topology(yaml: "nodes:\n  - id: s\n    role: street\n    gossip: a\n    http: b\n    publicKey: k\n") }
+        let demo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("cluster/topologies/demo.yaml")
+        let topology = try Topology(yaml: String(contentsOf: demo, encoding: .utf8))
+        #expect(topology.nodes.count == 7 && topology.committeeOwner.count == 24)
+    }
+}
