@@ -23,6 +23,7 @@ public final class ReplicationService: Service, Sendable {
     let logger: Logger
     let group: MultiThreadedEventLoopGroup
     let sessions = Mutex<[NodeID: Session]>([:])
+    let captured = Mutex(0)
     /// Peers whose links are cut by the fault-injection switch (tests only; off unless enabled).
     public let blocked = Mutex<Set<NodeID>>([])
 
@@ -225,12 +226,27 @@ public final class ReplicationService: Service, Sendable {
         var buffer = ByteBuffer()
         try Frame.write(payload, into: &buffer)
         let wire = buffer.readableBytes
+        captureIfAsked(buffer, peer: peer)
         try await outbound.write(buffer)
         if case .changes(let changes, _) = message {
             await replicator.sent(peer, changes: changes.count, payloadBytes: payload.count, wireBytes: wire)
         } else {
             await replicator.sent(peer, changes: 0, payloadBytes: payload.count, wireBytes: wire)
         }
+    }
+
+    /// With `SHEQU_CAPTURE_DIR` set, the first few compressed frames sent are written there as they went on
+    /// the wire, body only (`<peer>-<n>.lz4`), for checking with the `lz4` tool. Off by default.
+    func captureIfAsked(_ frame: ByteBuffer, peer: NodeID) {
+        guard let directory = ProcessInfo.processInfo.environment["SHEQU_CAPTURE_DIR"],
+              frame.getInteger(at: 4, as: UInt8.self) == 1 else { return }
+        let n = captured.withLock { count -> Int? in
+            guard count < 5 else { return nil }
+            count += 1
+            return count
+        }
+        guard let n, let body = frame.getBytes(at: 9, length: frame.readableBytes - 9) else { return }
+        FileManager.default.createFile(atPath: "\(directory)/\(local)-to-\(peer)-\(n).lz4", contents: Data(body))
     }
 
     // MARK: - Push and anti-entropy

@@ -50,6 +50,11 @@ extension ReadView {
         return Digest.hex(of: text)
     }
 
+    /// How many residents' personal records this node holds (only a street node holds any).
+    public func residentCount() throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT count(*) FROM residents") ?? 0
+    }
+
     /// Runs SQLite's integrity check; "ok" when the file is sound.
     public func integrityCheck() throws -> String {
         try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")

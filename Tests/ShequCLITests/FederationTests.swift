@@ -18,6 +18,14 @@ import Testing
         let x = federation.committee
         let (street, district, city) = (federation.street, federation.district, federation.city)
 
+        // A resident joins at the street and is approved: their personal data must stay there.
+        let code = try await federation.call(street, "GET", "/v1/committees/\(x)/join-code", token: federation.cadre)
+        let joined = try await federation.call(street, "POST", "/v1/committees/\(x)/join", token: nil, json: [
+            "joinCode": code["joinCode"] as! String, "realName": "赵桂英", "phone": "13600001111", "building": "5号楼", "room": "302", "birthYear": 1950,
+        ])
+        let residentID = try #require(joined["memberId"] as? String)
+        _ = try await federation.call(street, "POST", "/v1/committees/\(x)/members/\(residentID)/approve", token: federation.cadre)
+
         // A post written at a street is readable at its district and at the city.
         let post = try await federation.call(street, "POST", "/v1/committees/\(x)/boards/announcements/posts", token: federation.cadre,
                                              json: ["title": "停水通知", "body": "本周四停水清洗水箱。"])
@@ -87,6 +95,29 @@ import Testing
         try await federation.eventually("digests equal after restart", seconds: 30) { try await federation.converged(x) }
         let integrity = try federation.integrity(street)
         #expect(integrity == "ok")
+
+        // Residents' personal data stays on the street: the replicas hold none.
+        #expect(try federation.residentRows(street) == 1)
+        #expect(try federation.residentRows(district) == 0 && federation.residentRows(city) == 0)
+        let replicated = try await federation.call(city, "GET", "/v1/committees/\(x)/members", token: federation.cityOfficer)
+        let names = ((replicated["items"] as? [[String: Any]]) ?? []).compactMap { $0["displayName"] as? String }
+        #expect(names.contains("赵**") && !names.contains("赵桂英"))
+
+        // A compressed payload captured from a real connection decodes with the lz4 tool into a message.
+        let captures = try FileManager.default.contentsOfDirectory(atPath: federation.directory + "/capture").filter { $0.hasSuffix(".lz4") }
+        #expect(!captures.isEmpty)
+        if let first = captures.sorted().first, FileManager.default.isExecutableFile(atPath: "/usr/bin/lz4") {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/lz4")
+            process.arguments = ["-d", "-c", federation.directory + "/capture/" + first]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let decoded = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            #expect(try GossipMessage(payload: Array(decoded)) != .ping(0))
+        }
     }
 }
 
@@ -124,6 +155,8 @@ final class TestFederation: @unchecked Sendable {
         try topology.yaml.write(toFile: directory + "/topology.yaml", atomically: true, encoding: .utf8)
         let federation = TestFederation(directory: directory, topology: topology)
         try federation.makeAccounts()
+        try FileManager.default.createDirectory(atPath: directory + "/capture", withIntermediateDirectories: true)
+        setenv("SHEQU_CAPTURE_DIR", directory + "/capture", 1)
         let endpoints = try await ClusterLauncher.up(topologyPath: directory + "/topology.yaml", keysDirectory: directory + "/keys",
                                                      data: directory + "/data", executable: executable, faults: true, progress: { _ in })
         for endpoint in endpoints { federation.pids[endpoint.id] = endpoint.pid }
@@ -228,6 +261,10 @@ final class TestFederation: @unchecked Sendable {
         try process.run()
         pids[node.id] = process.processIdentifier
         try await eventually("\(node.id) back up") { try await self.request(node, "GET", "/healthz", token: nil, json: nil).0 == 200 }
+    }
+
+    func residentRows(_ node: Node) throws -> Int {
+        try Store(path: "\(directory)/data/\(node.id)/node.sqlite", nodeID: node.id).readNow { try $0.residentCount() }
     }
 
     func integrity(_ node: Node) throws -> String {
