@@ -15,9 +15,8 @@ public enum GossipMessage: Hashable, Sendable {
     /// A batch of changes, oldest first per origin, and, per origin, the sequence number through which the
     /// sender has sent every change the receiver holds (only an origin's own node or an ancestor may claim it).
     case changes([Change], through: [NodeID: UInt64])
-    /// Liveness probe and its answer.
-    case ping(UInt64)
-    case ack(UInt64)
+    /// Failure detection (SWIM with Lifeguard), with membership news piggybacked.
+    case swim(SWIM.Message)
 
     // MARK: - Limits
 
@@ -58,8 +57,17 @@ extension GossipMessage {
         case .changes(let changes, let through):
             return .object(["t": "changes", "items": .list(changes.map(Self.encode)),
                             "through": .object(through.mapValues { .int(Int64($0)) })])
-        case .ping(let n): return .object(["t": "ping", "n": .int(Int64(n))])
-        case .ack(let n): return .object(["t": "ack", "n": .int(Int64(n))])
+        case .swim(let message):
+            func updates(_ list: [SWIM.Update]) -> Value {
+                .list(list.map { .list([.string($0.node), .string($0.status.rawValue), .int(Int64($0.incarnation))]) })
+            }
+            switch message {
+            case .ping(let seq, let u): return .object(["t": "swim", "k": "ping", "seq": .int(Int64(seq)), "u": updates(u)])
+            case .ack(let seq, let target, let u): return .object(["t": "swim", "k": "ack", "seq": .int(Int64(seq)), "target": .string(target), "u": updates(u)])
+            case .nack(let seq): return .object(["t": "swim", "k": "nack", "seq": .int(Int64(seq))])
+            case .pingRequest(let seq, let target, let u):
+                return .object(["t": "swim", "k": "ping-req", "seq": .int(Int64(seq)), "target": .string(target), "u": updates(u)])
+            }
         }
     }
 
@@ -99,8 +107,21 @@ extension GossipMessage {
         case "hello": self = .hello(node: try string("node"), nonce: try bytes("nonce"))
         case "welcome": self = .welcome(node: try string("node"), nonce: try bytes("nonce"), proof: try bytes("proof"))
         case "proof": self = .proof(try bytes("proof"))
-        case "ping": self = .ping(try number("n"))
-        case "ack": self = .ack(try number("n"))
+        case "swim":
+            let seq = try number("seq")
+            var updates: [SWIM.Update] = []
+            for entry in o["u"]?.list ?? [] {
+                guard let e = entry.list, e.count == 3, let node = e[0].string, let status = e[1].string.flatMap(SWIM.Status.init(rawValue:)),
+                      let inc = e[2].int, inc >= 0, updates.count < 64 else { throw DecodeError(description: "swim: bad update") }
+                updates.append(SWIM.Update(node: node, status: status, incarnation: UInt64(inc)))
+            }
+            switch o["k"]?.string {
+            case "ping": self = .swim(.ping(seq: seq, updates: updates))
+            case "ack": self = .swim(.ack(seq: seq, target: try string("target"), updates: updates))
+            case "nack": self = .swim(.nack(seq: seq))
+            case "ping-req": self = .swim(.pingRequest(seq: seq, target: try string("target"), updates: updates))
+            default: throw DecodeError(description: "swim: unknown kind")
+            }
         case "sync":
             guard let vv = o["vv"]?.object, vv.count <= Self.maxOrigins else { throw DecodeError(description: "sync: bad vector") }
             var origins: [NodeID: OriginProgress] = [:]

@@ -24,6 +24,8 @@ public final class ReplicationService: Service, Sendable {
     let group: MultiThreadedEventLoopGroup
     let sessions = Mutex<[NodeID: Session]>([:])
     let captured = Mutex(0)
+    /// The failure detector; its directives are carried out by `runFailureDetector`.
+    let swim: Mutex<SWIM>
     /// Peers whose links are cut by the fault-injection switch (tests only; off unless enabled).
     public let blocked = Mutex<Set<NodeID>>([])
 
@@ -42,7 +44,12 @@ public final class ReplicationService: Service, Sendable {
         self.logger = logger
         self.replicator = try Replicator(store: store, topology: topology, local: local, logger: logger)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.swim = Mutex(SWIM(local: local, members: Array(topology.nodes.keys), peers: topology.peers(of: local),
+                               seed: UInt64.random(in: 0...UInt64.max)))
     }
+
+    /// Every member's status as this node's failure detector believes it.
+    public var memberView: [NodeID: SWIM.Status] { swim.withLock { $0.view } }
 
     deinit { try? group.syncShutdownGracefully() }
 
@@ -66,6 +73,7 @@ public final class ReplicationService: Service, Sendable {
                 }
                 group.addTask { await self.pushLocalChanges() }
                 group.addTask { await self.antiEntropyForever() }
+                group.addTask { await self.runFailureDetector() }
             }
     }
 
@@ -139,6 +147,7 @@ public final class ReplicationService: Service, Sendable {
                 }
                 previous?.channel.close(promise: nil)
                 await replicator.connected(who, true)
+                swim.withLock { $0.link(who, up: true) }
                 logger.info("peer connected", metadata: ["gossip.peer": "\(who)"])
                 try await send(.sync(replicator.coverage), to: who, via: outbound)
                 while let payload = try await messages.next() {
@@ -157,6 +166,7 @@ public final class ReplicationService: Service, Sendable {
                 return true
             }
             if wasCurrent {
+                swim.withLock { $0.link(peer, up: false) }
                 await replicator.connected(peer, false)
                 logger.info("peer disconnected", metadata: ["gossip.peer": "\(peer)"])
             }
@@ -206,10 +216,9 @@ public final class ReplicationService: Service, Sendable {
         case .changes(let changes, let through):
             let result = try await replicator.receive(changes, through: through, from: peer)
             if result.applied > 0 { logger.debug("applied", metadata: ["gossip.peer": "\(peer)", "changes.applied": "\(result.applied)"]) }
-        case .ping(let n):
-            try await send(.ack(n), to: peer, via: outbound)
-        case .ack:
-            break
+        case .swim(let message):
+            let directives = swim.withLock { $0.receive(message, from: peer, now: Self.millis()) }
+            await carryOut(directives)
         case .hello, .welcome, .proof:
             throw LinkError("handshake message after the handshake")
         }
@@ -280,6 +289,31 @@ public final class ReplicationService: Service, Sendable {
             }
         }
     }
+
+    // MARK: - Failure detection
+
+    /// Ticks the failure detector every 100 ms and carries out what it asks.
+    func runFailureDetector() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            let directives = swim.withLock { $0.tick(now: Self.millis()) }
+            await carryOut(directives)
+        }
+    }
+
+    func carryOut(_ directives: [SWIM.Directive]) async {
+        for directive in directives {
+            switch directive {
+            case .send(let peer, let message):
+                guard !blocked.withLock({ $0.contains(peer) }), let session = sessions.withLock({ $0[peer] }) else { continue }
+                try? await send(.swim(message), to: peer, via: session.outbound)
+            case .statusChanged(let node, let status):
+                logger.notice("member status changed", metadata: ["swim.member": "\(node)", "swim.status": "\(status.rawValue)"])
+            }
+        }
+    }
+
+    static func millis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Cuts (or restores) the links to `peers`, as the fault-injection switch asks.
     public func setBlocked(_ peers: Set<NodeID>) {

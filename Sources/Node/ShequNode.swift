@@ -89,14 +89,20 @@ struct ReplicationStatus: ClusterStatus {
         self.faultInjection = enabled ? { @Sendable peers in service.setBlocked(Set(peers)) } : nil
     }
 
+    /// Every member of the federation as this node's failure detector sees it (SWIM with Lifeguard), and,
+    /// for the peers it links to, whether the link is up.
     func members() async -> Value {
         let (_, peers, _) = await service.replicator.snapshot()
+        let view = service.memberView
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return .object(["items": .list(peers.keys.sorted().map { id in
-            let stats = peers[id]!
-            let state = stats.connected ? "alive" : (stats.connects > 0 ? "suspect" : "unreachable")
-            return .object(["node": .string(id), "state": .string(state), "connects": .int(Int64(stats.connects)),
-                            "lastContactMsAgo": stats.lastContactMillis > 0 ? .int(now - stats.lastContactMillis) : .null])
+        return .object(["node": .string(service.local), "items": .list(view.keys.sorted().map { id in
+            var entry: [String: Value] = ["node": .string(id), "state": .string(view[id]!.rawValue), "peer": .bool(peers[id] != nil)]
+            if let stats = peers[id] {
+                entry["linked"] = .bool(stats.connected)
+                entry["connects"] = .int(Int64(stats.connects))
+                entry["lastContactMsAgo"] = stats.lastContactMillis > 0 ? .int(now - stats.lastContactMillis) : .null
+            }
+            return .object(entry)
         })])
     }
 

@@ -96,6 +96,13 @@ import Testing
         let integrity = try federation.integrity(street)
         #expect(integrity == "ok")
 
+        // The failure detector sees every member alive again once the restarted street is back.
+        try await federation.eventually("every member alive in the city's view", seconds: 40) {
+            let members = try await federation.call(city, "GET", "/v1/cluster/members", token: federation.cityOfficer)
+            let states = ((members["items"] as? [[String: Any]]) ?? []).compactMap { $0["state"] as? String }
+            return states.count == federation.topology.nodes.count - 1 && states.allSatisfy { $0 == "alive" }
+        }
+
         // Residents' personal data stays on the street: the replicas hold none.
         #expect(try federation.residentRows(street) == 1)
         #expect(try federation.residentRows(district) == 0 && federation.residentRows(city) == 0)
@@ -116,7 +123,7 @@ import Testing
             let decoded = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
-            #expect(try GossipMessage(payload: Array(decoded)) != .ping(0))
+            #expect(try GossipMessage(payload: Array(decoded)) != .swim(.nack(seq: 0)))
         }
     }
 }
