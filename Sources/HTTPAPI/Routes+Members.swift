@@ -56,22 +56,14 @@ extension APIServer {
         router.get("/v1/committees/:cid/join-code") { _, context in
             let cid = try context.parameters.require("cid")
             let actor = try context.requireActor()
-            let code = try await store.read { view -> String in
-                try actor.requireStaff(try view.requireCommittee(cid))
-                guard let code = try view.joinCode(committee: cid) else { throw APIError(.conflict, "not_hosted", "committee \(cid) is not hosted here") }
-                return code
-            }
+            let code = try await Self.hostedJoinCode(cid, for: actor, in: store)
             return JSONResponse.make(.object(["joinCode": .string(code), "joinUrl": .string(Self.joinURL(identity, cid, code))]))
         }
 
         router.get("/v1/committees/:cid/qr") { _, context in
             let cid = try context.parameters.require("cid")
             let actor = try context.requireActor()
-            let code = try await store.read { view -> String in
-                try actor.requireStaff(try view.requireCommittee(cid))
-                guard let code = try view.joinCode(committee: cid) else { throw APIError(.conflict, "not_hosted", "committee \(cid) is not hosted here") }
-                return code
-            }
+            let code = try await Self.hostedJoinCode(cid, for: actor, in: store)
             guard let svg = QRCode.svg(for: Self.joinURL(identity, cid, code)) else {
                 throw APIError(.internalServerError, "qr_failed", "the QR code could not be made")
             }
@@ -129,6 +121,15 @@ extension APIServer {
                 return try tx.view.member(actor.memberID)!
             }
             return JSONResponse.make(Representation.member(member))
+        }
+    }
+
+    /// The join code of a committee this node hosts, for its staff; 409 on a node that only replicates it.
+    static func hostedJoinCode(_ cid: String, for actor: Actor, in store: Store) async throws -> String {
+        try await store.read { view -> String in
+            try actor.requireStaff(try view.requireCommittee(cid))
+            guard let code = try view.joinCode(committee: cid) else { throw APIError(.conflict, "not_hosted", "committee \(cid) is not hosted here") }
+            return code
         }
     }
 

@@ -282,17 +282,13 @@ final class TestFederation: @unchecked Sendable {
     func stop() {
         for pid in pids.values { Foundation.kill(pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, pids.values.contains(where: { Foundation.kill($0, 0) == 0 && !Self.isZombie($0) }) { usleep(100_000) }
+        while Date() < deadline, pids.values.contains(where: { Foundation.kill($0, 0) == 0 && !ClusterLauncher.isZombie($0) }) { usleep(100_000) }
         for pid in pids.values where Foundation.kill(pid, 0) == 0 { Foundation.kill(pid, SIGKILL) }
         if Self.failedToConverge { print("node logs kept in \(directory)/data") } else { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     nonisolated(unsafe) static var failedToConverge = false
 
-    static func isZombie(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
-        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
-    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
