@@ -27,6 +27,10 @@ public actor Replicator {
         public var payloadBytesSent = 0
         public var theirCoverage = VersionVector()
         public var connects = 0
+        /// Changes this node could claim to the peer that the peer's last `sync` did not cover.
+        public var lagChanges = 0
+        /// When the peer's last `sync` showed it had everything this node could send it.
+        public var caughtUpMillis: Int64 = 0
     }
     private(set) var peers: [NodeID: PeerStats] = [:]
     private(set) var rejections: [RejectionReason: Int] = [:]
@@ -65,6 +69,9 @@ public actor Replicator {
         // depends on the push loop having seen every local write.
         let own = try store.readNow { try $0.coverage()[local] }
         if own.contiguous > coverage[local].contiguous { coverage.replace(local, with: own) }
+        let lag = planner.ranges(mine: coverage, theirs: theirs, peer: peer).reduce(0) { $0 + $1.seqs.count }
+        peers[peer, default: PeerStats()].lagChanges = lag
+        if lag == 0 { peers[peer, default: PeerStats()].caughtUpMillis = store.nowMillis }
         var messages: [GossipMessage] = []
         for range in planner.ranges(mine: coverage, theirs: theirs, peer: peer) {
             var from = range.seqs.lowerBound

@@ -117,18 +117,16 @@ struct ReplicationStatus: ClusterStatus {
             "rejected": .object(Dictionary(uniqueKeysWithValues: rejections.map { ($0.key.rawValue, Value.int(Int64($0.value))) })),
             "peers": .list(peers.keys.sorted().map { id in
                 let s = peers[id]!
-                // Lag: how many changes this node covers that the peer's last sync did not.
-                var lag: Int64 = 0
-                let planner = SyncPlanner(topology: service.topology, local: service.local)
-                for (origin, progress) in coverage.origins where planner.mayClaim(origin: origin, to: id) {
-                    lag += Int64(progress.contiguous) - Int64(min(progress.contiguous, s.theirCoverage[origin].contiguous))
-                }
+                // Lag: changes this node could claim to the peer that its last sync did not cover, and for how long
+                // the peer has not been caught up.
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let lagSeconds: Value = s.lagChanges == 0 ? .int(0) : (s.caughtUpMillis > 0 ? .int((now - s.caughtUpMillis) / 1000) : .null)
                 return .object([
                     "node": .string(id), "connected": .bool(s.connected), "changesSent": .int(Int64(s.changesSent)),
                     "changesReceived": .int(Int64(s.changesReceived)), "bytesSent": .int(Int64(s.bytesSent)),
                     "bytesReceived": .int(Int64(s.bytesReceived)), "payloadBytesSent": .int(Int64(s.payloadBytesSent)),
                     "compressionRatio": s.bytesSent > 0 ? .string(String(format: "%.2f", Double(s.payloadBytesSent) / Double(s.bytesSent))) : .null,
-                    "lagChanges": .int(lag), "theirCoverage": vector(s.theirCoverage),
+                    "lagChanges": .int(Int64(s.lagChanges)), "lagSeconds": lagSeconds, "theirCoverage": vector(s.theirCoverage),
                 ])
             }),
         ])
