@@ -8,7 +8,9 @@ import Replication
 /// refresh the entity index for every entity the batch touched.
 struct ChangeApplier {
     let db: Database
-    private var touched: [String: (kind: EntityKind, scope: Scope)] = [:]
+    /// Entities whose derived columns need refreshing at `finish()`: members (status), tickets (stage)
+    /// and anything tombstoned. Other kinds have none, so they cost nothing there.
+    private var touched: [String: EntityKind] = [:]
 
     init(db: Database) { self.db = db }
 
@@ -34,8 +36,8 @@ struct ChangeApplier {
             ON CONFLICT(id) DO UPDATE SET created = min(created, excluded.created),
                 parent = coalesce(entities.parent, excluded.parent)
             """).execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, Int64(change.hlc.rawValue)])
-        touched[change.entity] = (kind, change.scope)
-        if let parent, kind == .ticketEvent { touched[parent] = (.ticket, change.scope) }
+        if kind == .member || kind == .ticket || change.op == .remove { touched[change.entity] = kind }
+        if let parent, kind == .ticketEvent { touched[parent] = .ticket }
         return true
     }
 
@@ -74,9 +76,9 @@ struct ChangeApplier {
     /// Refreshes the derived columns of every entity the batch touched: tombstones, member status, ticket stage.
     mutating func finish() throws {
         let view = ReadView(db: db, store: nil)
-        for (id, entry) in touched.sorted(by: { $0.key < $1.key }) {
+        for (id, kind) in touched.sorted(by: { $0.key < $1.key }) {
             let status: String?
-            switch entry.kind {
+            switch kind {
             case .member:
                 status = try view.cellValue(entity: id, field: "status")?.string
             case .ticket:
