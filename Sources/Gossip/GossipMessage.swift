@@ -71,9 +71,12 @@ extension GossipMessage {
         }
     }
 
+    /// A vector on the wire. Past `maxGapsPerOrigin` out-of-order entries only the lowest are sent: the peer
+    /// then resends a few changes this node already has, which applying ignores, instead of refusing the message.
     static func encode(_ vector: VersionVector) -> Value {
         .object(vector.origins.mapValues { progress in
-            .object(["c": .int(Int64(progress.contiguous)), "b": .list(progress.beyond.sorted().map { .int(Int64($0)) })])
+            .object(["c": .int(Int64(progress.contiguous)),
+                     "b": .list(progress.beyond.sorted().prefix(maxGapsPerOrigin).map { .int(Int64($0)) })])
         })
     }
 
