@@ -90,6 +90,10 @@ public final class ReplicationService: Service, Sendable {
 
     static func configure(_ channel: any Channel) -> EventLoopFuture<Connection> {
         channel.eventLoop.makeCompletedFuture {
+            // Every live link carries a sync at least every 5 s; one silent for 30 s (a peer that connects and
+            // says nothing, or a dead half-open socket) is closed.
+            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
+            try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
             return try Connection(wrappingChannelSynchronously: channel, configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 64)))
         }
@@ -319,6 +323,20 @@ public final class ReplicationService: Service, Sendable {
     public func setBlocked(_ peers: Set<NodeID>) {
         blocked.withLock { $0 = peers }
         for (peer, session) in sessions.withLock({ $0 }) where peers.contains(peer) { session.channel.close(promise: nil) }
+    }
+}
+
+/// Closes the channel when `IdleStateHandler` reports a read timeout.
+final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }
 
