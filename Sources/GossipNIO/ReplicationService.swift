@@ -156,7 +156,7 @@ public final class ReplicationService: Service, Sendable {
                 try await send(.sync(replicator.coverage), to: who, via: outbound)
                 while let payload = try await messages.next() {
                     guard !blocked.withLock({ $0.contains(who) }) else { return }
-                    await replicator.heard(who, wireBytes: payload.count)
+                    await replicator.heard(who, payloadBytes: payload.count)
                     try await handle(try GossipMessage(payload: payload), from: who, outbound: outbound)
                 }
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Gossip
 import Logging
+import Metrics
 import Replication
 import Storage
 
@@ -23,7 +24,7 @@ public actor Replicator {
         public var changesSent = 0
         public var changesReceived = 0
         public var bytesSent = 0
-        public var bytesReceived = 0
+        public var payloadBytesReceived = 0
         public var payloadBytesSent = 0
         public var theirCoverage = VersionVector()
         public var connects = 0
@@ -104,6 +105,7 @@ public actor Replicator {
         for change in changes {
             if let reason = admission.check(change) {
                 rejections[reason, default: 0] += 1
+                GossipMetrics.rejected(reason).increment()
                 if reason == .notHeldHere {
                     next.insert(change.id)
                 } else {
@@ -128,6 +130,7 @@ public actor Replicator {
         }
         coverage = updated
         rejections[.clockAhead, default: 0] += result.refusedClock.count
+        if !result.refusedClock.isEmpty { GossipMetrics.rejected(.clockAhead).increment(by: Int64(result.refusedClock.count)) }
         peers[peer, default: PeerStats()].changesReceived += result.applied
         peers[peer, default: PeerStats()].lastContactMillis = store.nowMillis
         return result
@@ -144,15 +147,28 @@ public actor Replicator {
         peers[peer, default: PeerStats()].changesSent += changes
         peers[peer, default: PeerStats()].payloadBytesSent += payloadBytes
         peers[peer, default: PeerStats()].bytesSent += wireBytes
+        GossipMetrics.bytesOut.increment(by: Int64(wireBytes))
+        GossipMetrics.payloadBytesOut.increment(by: Int64(payloadBytes))
     }
 
-    func heard(_ peer: NodeID, wireBytes: Int) {
-        peers[peer, default: PeerStats()].bytesReceived += wireBytes
+    func heard(_ peer: NodeID, payloadBytes: Int) {
+        peers[peer, default: PeerStats()].payloadBytesReceived += payloadBytes
+        GossipMetrics.payloadBytesIn.increment(by: Int64(payloadBytes))
         peers[peer, default: PeerStats()].lastContactMillis = store.nowMillis
     }
 
     /// The figures for /v1/cluster/replication.
     public func snapshot() -> (coverage: VersionVector, peers: [NodeID: PeerStats], rejections: [RejectionReason: Int]) {
         (coverage, peers, rejections)
+    }
+}
+
+/// Replication metrics (swift-metrics).
+enum GossipMetrics {
+    static let bytesOut = Counter(label: "shequ_gossip_bytes_total", dimensions: [("direction", "out")])
+    static let payloadBytesIn = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "in")])
+    static let payloadBytesOut = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "out")])
+    static func rejected(_ reason: RejectionReason) -> Counter {
+        Counter(label: "shequ_changes_rejected_total", dimensions: [("reason", reason.rawValue)])
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Governance
 import Hummingbird
 import Logging
+import Prometheus
 import Replication
 import Storage
 
@@ -26,21 +27,27 @@ public struct APIServer: Sendable {
     public let identity: NodeIdentity
     /// The federation's view, on nodes that replicate.
     public let cluster: (any ClusterStatus)?
+    /// Where /metrics reads from: the registry the node's metrics factory writes to.
+    public let registry: PrometheusCollectorRegistry
 
-    public init(store: Store, identity: NodeIdentity, cluster: (any ClusterStatus)? = nil) {
+    public init(store: Store, identity: NodeIdentity, cluster: (any ClusterStatus)? = nil,
+                registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry) {
         self.store = store
         self.identity = identity
         self.cluster = cluster
+        self.registry = registry
     }
 
     /// The router with every route and the middleware (error bodies, authentication).
     public func router() -> Router<ShequRequestContext> {
         let router = Router(context: ShequRequestContext.self)
+        router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())
         router.add(middleware: AuthMiddleware(store: store))
         router.get("/healthz") { _, _ in
             JSONResponse.make(.object(["node": .string(identity.id), "role": .string(identity.role), "status": .string("ok")]))
         }
+        addMetricsRoute(to: router)
         addMemberRoutes(to: router)
         addBoardRoutes(to: router)
         addPollRoutes(to: router)

@@ -1,6 +1,7 @@
 import Foundation
 import Governance
 import Hummingbird
+import Prometheus
 import Replication
 
 /// What the HTTP API shows of the federation; implemented by the node over its replication service.
@@ -11,6 +12,8 @@ public protocol ClusterStatus: Sendable {
     func replication() async -> Value
     /// The fault-injection switch: cut the links to these peers (empty heals). Nil when the switch is off.
     var faultInjection: (@Sendable ([String]) async -> Void)? { get }
+    /// Sets the replication gauges (lag, compression, member states) in `registry` before a scrape.
+    func refreshGauges(_ registry: PrometheusCollectorRegistry) async
 }
 
 extension APIServer {

@@ -5,6 +5,7 @@ import GossipNIO
 import HTTPAPI
 import Hummingbird
 import Logging
+import Prometheus
 import Replication
 import ServiceLifecycle
 import Storage
@@ -106,6 +107,24 @@ struct ReplicationStatus: ClusterStatus {
         })])
     }
 
+    func refreshGauges(_ registry: PrometheusCollectorRegistry) async {
+        let (_, peers, _) = await service.replicator.snapshot()
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for (id, s) in peers {
+            registry.makeGauge(name: "shequ_replication_lag_changes", labels: [("peer", id)], help: "Changes the peer's last sync lacked").set(Double(s.lagChanges))
+            let seconds = s.lagChanges == 0 ? 0 : (s.caughtUpMillis > 0 ? (now - s.caughtUpMillis) / 1000 : -1)
+            registry.makeGauge(name: "shequ_replication_lag_seconds", labels: [("peer", id)], help: "Seconds since the peer was last caught up (-1: never)").set(seconds)
+            registry.makeGauge(name: "shequ_gossip_compression_ratio", labels: [("peer", id)], help: "Payload bytes per wire byte sent")
+                .set(s.bytesSent > 0 ? Double(s.payloadBytesSent) / Double(s.bytesSent) : 1)
+            registry.makeGauge(name: "shequ_gossip_link_up", labels: [("peer", id)], help: "1 while the link to the peer is up").set(s.connected ? 1.0 : 0.0)
+        }
+        let view = service.memberView
+        for state in [SWIM.Status.alive, .suspect, .dead] {
+            registry.makeGauge(name: "shequ_swim_members", labels: [("state", state.rawValue)], help: "Members in each state, as this node sees them")
+                .set(Double(view.values.filter { $0 == state }.count))
+        }
+    }
+
     func replication() async -> Value {
         let (coverage, peers, rejections) = await service.replicator.snapshot()
         func vector(_ v: VersionVector) -> Value {
@@ -124,7 +143,7 @@ struct ReplicationStatus: ClusterStatus {
                 return .object([
                     "node": .string(id), "connected": .bool(s.connected), "changesSent": .int(Int64(s.changesSent)),
                     "changesReceived": .int(Int64(s.changesReceived)), "bytesSent": .int(Int64(s.bytesSent)),
-                    "bytesReceived": .int(Int64(s.bytesReceived)), "payloadBytesSent": .int(Int64(s.payloadBytesSent)),
+                    "payloadBytesReceived": .int(Int64(s.payloadBytesReceived)), "payloadBytesSent": .int(Int64(s.payloadBytesSent)),
                     "compressionRatio": s.bytesSent > 0 ? .string(String(format: "%.2f", Double(s.payloadBytesSent) / Double(s.bytesSent))) : .null,
                     "lagChanges": .int(Int64(s.lagChanges)), "lagSeconds": lagSeconds, "theirCoverage": vector(s.theirCoverage),
                 ])

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Governance
 import Logging
+import Metrics
 import Replication
 import Synchronization
 
@@ -73,6 +74,8 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction; whatever it appends is stamped, logged and applied
     /// atomically with it.
     public func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteTransaction) throws -> T) async throws -> T {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
         let (result, made) = try await writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
             return (try body(&transaction), transaction.made)
@@ -83,6 +86,8 @@ public final class Store: Sendable {
 
     /// The same, blocking the caller: for the command line, tests and the simulator.
     public func writeNow<T>(_ body: (inout WriteTransaction) throws -> T) throws -> T {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
         var made: [Change] = []
         let result = try writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
@@ -138,4 +143,12 @@ public final class Store: Sendable {
             }.joined()
         }
     }
+}
+
+/// The storage metrics (swift-metrics; the node exports them in the Prometheus format).
+enum StoreMetrics {
+    static let writeDuration = Metrics.Timer(label: "shequ_sqlite_write_duration_seconds")
+    static let appliedLocal = Counter(label: "shequ_changes_applied_total", dimensions: [("source", "local")])
+    static let appliedRemote = Counter(label: "shequ_changes_applied_total", dimensions: [("source", "remote")])
+    static let duplicates = Counter(label: "shequ_changes_duplicate_total")
 }

@@ -46,6 +46,7 @@ public struct WriteTransaction {
         nextSeq = seq
         try applier.finish()
         made += changes
+        StoreMetrics.appliedLocal.increment(by: Int64(changes.count))
         return changes
     }
 
@@ -69,6 +70,8 @@ public struct WriteTransaction {
             if try applier.apply(change, receivedAt: Int64(wall)) { result.applied += 1 } else { result.duplicates += 1 }
         }
         try applier.finish()
+        StoreMetrics.appliedRemote.increment(by: Int64(result.applied))
+        StoreMetrics.duplicates.increment(by: Int64(result.duplicates))
         return result
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
 import Node
 
 /// `shequ serve --config FILE`: run one node until SIGTERM.
@@ -12,6 +13,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         bootstrapLogging()
+        MetricsSystem.bootstrap(NodeMetricsFactory())
         let configuration = try await NodeConfiguration.load(path: config)
         let node = try ShequNode(configuration: configuration, logger: Logger(label: "shequ.node"))
         try await node.run()

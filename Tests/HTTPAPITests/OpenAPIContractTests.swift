@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import Replication
 import HTTPAPI
 import Hummingbird
@@ -36,4 +37,5 @@ struct NoCluster: ClusterStatus {
     func members() async -> Value { .object(["items": .list([])]) }
     func replication() async -> Value { .object([:]) }
     var faultInjection: (@Sendable ([String]) async -> Void)? { nil }
+    func refreshGauges(_ registry: PrometheusCollectorRegistry) async {}
 }

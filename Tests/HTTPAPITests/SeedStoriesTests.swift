@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Replication
 import Storage
+import Prometheus
 import Testing
 
 /// The seed stories of mission.md, driven over HTTP against a real listening server.
@@ -67,6 +68,35 @@ import Testing
             #expect(malformed.status == .badRequest && malformed["error"].object?["code"] == .string("bad_request"))
         }
         try node.expectIntegrity()
+    }
+
+    @Test func metricsAreInThePrometheusTextFormatAndPassPromtool() async throws {
+        let node = try TestNode()
+        let registry = PrometheusCollectorRegistry()
+        let server = APIServer(store: node.store, identity: node.server.identity, registry: registry)
+        let app = Application(router: server.router())
+        try await app.test(.live) { client in
+            let text = try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                return String(buffer: response.body)
+            }
+            #expect(text.contains("# TYPE shequ_change_log_size gauge"))
+            let promtool = "/usr/bin/promtool"
+            guard FileManager.default.isExecutableFile(atPath: promtool) else { return }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: promtool)
+            process.arguments = ["check", "metrics"]
+            let input = Pipe(), output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            input.fileHandleForWriting.write(Data(text.utf8))
+            try input.fileHandleForWriting.close()
+            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "promtool: \(report)")
+        }
     }
 
     @Test func fiveHundredResidentsVoteOnThreeGardenDesigns() async throws {

@@ -103,6 +103,30 @@ import Testing
             return states.count == federation.topology.nodes.count - 1 && states.allSatisfy { $0 == "alive" }
         }
 
+        // The city's /metrics, from a real process, is valid for promtool and carries replication figures.
+        var metricsRequest = URLRequest(url: URL(string: city.http + "/metrics")!)
+        metricsRequest.timeoutInterval = 5
+        let metrics = String(decoding: try await URLSession.shared.data(for: metricsRequest).0, as: UTF8.self)
+        for name in ["shequ_gossip_bytes_total", "shequ_changes_applied_total", "shequ_sqlite_write_duration_seconds_bucket",
+                     "shequ_swim_members", "shequ_replication_lag_changes", "shequ_http_requests_total", "shequ_gossip_compression_ratio"] {
+            #expect(metrics.contains(name), "missing \(name)")
+        }
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+            let check = Process()
+            check.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+            check.arguments = ["check", "metrics"]
+            let input = Pipe(), output = Pipe()
+            check.standardInput = input
+            check.standardOutput = output
+            check.standardError = output
+            try check.run()
+            input.fileHandleForWriting.write(Data(metrics.utf8))
+            try input.fileHandleForWriting.close()
+            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            check.waitUntilExit()
+            #expect(check.terminationStatus == 0, "promtool: \(report)")
+        }
+
         // Residents' personal data stays on the street: the replicas hold none.
         #expect(try federation.residentRows(street) == 1)
         #expect(try federation.residentRows(district) == 0 && federation.residentRows(city) == 0)
