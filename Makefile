@@ -1,7 +1,6 @@
 # Shequ 社区 — the two commands: `make demo` and `make test`. Both install what they need.
 SWIFT ?= swift
 DATA ?= data/demo
-PORT ?= 8080
 
 .PHONY: deps build release demo test bench clean
 
@@ -26,7 +25,7 @@ release: deps
 	$(SWIFT) build -c release
 
 demo: release
-	.build/release/shequ demo --data $(DATA) --port $(PORT)
+	.build/release/shequ demo --data $(DATA)
 
 test: deps
 	$(SWIFT) build --build-tests
