@@ -1,5 +1,6 @@
 import Foundation
 import Node
+import Storage
 import Testing
 @testable import shequ
 
@@ -49,5 +50,27 @@ import Testing
         let result = try ApplyBenchmark.run(changes: changes, batch: 500, directory: directory)
         #expect(result.applyRate > 0 && result.plainRate > 0)
         #expect(result.report.contains("ratio"))
+    }
+}
+
+@Suite struct DemoSeedingTests {
+    /// `shequ demo --seed-only` on the committed demo topology: accounts for every role, data on every street.
+    @Test func demoSeedsEveryCommitteeAndWritesAccountsForEveryRole() async throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-demo-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", directory, "--seed-only",
+                                                        "--topology", repo.appendingPathComponent("cluster/topologies/demo.yaml").path]) as? Demo)
+        try await demo.run()
+        let accounts = try JSONDecoder().decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/demo-accounts.json")))
+        let committees = Set(accounts.compactMap(\.committee))
+        #expect(committees.count == 24)
+        for committee in committees {
+            #expect(Set(accounts.filter { $0.committee == committee }.map(\.role)) == ["resident", "cadre", "secretary"], "\(committee)")
+        }
+        #expect(accounts.filter { $0.role == "street_officer" }.count == 4)
+        #expect(accounts.filter { $0.role == "district_officer" }.count == 2)
+        #expect(accounts.filter { $0.role == "city_officer" }.count == 1)
+        #expect(Set(accounts.map(\.token)).count == accounts.count)
     }
 }
