@@ -36,7 +36,7 @@ struct ChangeApplier {
             ON CONFLICT(id) DO UPDATE SET created = min(created, excluded.created),
                 parent = coalesce(entities.parent, excluded.parent)
             """).execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, Int64(change.hlc.rawValue)])
-        if kind == .member || kind == .ticket || change.op == .remove { touched[change.entity] = kind }
+        if kind == .member || kind == .ticket || kind == .committee || change.op == .remove { touched[change.entity] = kind }
         if let parent, kind == .ticketEvent { touched[parent] = .ticket }
         return true
     }
@@ -82,7 +82,12 @@ struct ChangeApplier {
             case .member:
                 status = try view.cellValue(entity: id, field: "status")?.string
             case .ticket:
-                status = try view.ticket(id).map { $0.stage.rawValue }
+                let ticket = try view.ticket(id)
+                if let ticket { try TicketRollups.update(ticket: ticket, db: db) }
+                status = ticket.map { $0.stage.rawValue }
+            case .committee:
+                if let committee = try view.committee(id) { try TicketRollups.update(committee: committee, db: db) }
+                status = nil
             default:
                 status = nil
             }

@@ -91,6 +91,60 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-ticket-rollups") { db in
+            // Maintained in the transaction that applies changes (ChangeApplier), never recomputed on a request.
+            try db.execute(sql: """
+                -- Where each committee sits, for grouping by street and district.
+                CREATE TABLE committee_units (
+                    committee TEXT PRIMARY KEY NOT NULL,
+                    street TEXT NOT NULL,
+                    district TEXT NOT NULL
+                ) WITHOUT ROWID;
+
+                -- One row per ticket: what it contributes to the rollups now.
+                CREATE TABLE ticket_facts (
+                    ticket TEXT PRIMARY KEY NOT NULL,
+                    committee TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    level INTEGER NOT NULL,
+                    created_ms INTEGER NOT NULL,
+                    first_response_ms INTEGER,
+                    resolved INTEGER NOT NULL,
+                    waiting INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX ticket_facts_waiting ON ticket_facts(waiting, created_ms);
+
+                -- Tickets by committee, category, day of creation (Shanghai time) and stage.
+                CREATE TABLE rollup_tickets (
+                    committee TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (committee, category, day, stage)
+                ) WITHOUT ROWID;
+
+                -- Per committee: first responses within the 15-hour SLA, resolutions, and where they were solved.
+                CREATE TABLE rollup_sla (
+                    committee TEXT PRIMARY KEY NOT NULL,
+                    tickets INTEGER NOT NULL,
+                    responded INTEGER NOT NULL,
+                    responded_in_time INTEGER NOT NULL,
+                    resolved INTEGER NOT NULL,
+                    resolved_in_committee INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Per committee: first-response times in minutes, in power-of-two buckets, for p50 and p90.
+                CREATE TABLE rollup_first_response (
+                    committee TEXT NOT NULL,
+                    bucket INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (committee, bucket)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

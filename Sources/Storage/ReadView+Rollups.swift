@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+import Governance
+import Replication
+
+/// How a rollup groups committees.
+public enum RollupGrouping: String, Sendable, CaseIterable {
+    case committee, street, district, category
+}
+
+/// Which committees a rollup covers: the reader's street, district, or the whole city.
+public enum RollupScope: Sendable, Hashable {
+    case committee(String)
+    case street(String)
+    case district(String)
+    case city
+
+    var predicate: (sql: String, arguments: StatementArguments) {
+        switch self {
+        case .committee(let id): ("u.committee = ?", [id])
+        case .street(let id): ("u.street = ?", [id])
+        case .district(let id): ("u.district = ?", [id])
+        case .city: ("1 = 1", [])
+        }
+    }
+}
+
+/// One row of the ticket rollup: a unit and its tickets per stage.
+public struct TicketRollupRow: Hashable, Sendable {
+    public var key: String
+    public var byStage: [String: Int]
+    public var total: Int { byStage.values.reduce(0, +) }
+}
+
+/// One row of the SLA rollup.
+public struct SLARollupRow: Hashable, Sendable {
+    public var key: String
+    public var tickets: Int
+    public var responded: Int
+    public var respondedInTime: Int
+    public var resolved: Int
+    public var resolvedInCommittee: Int
+    /// Open tickets with no first response after 15 hours, at the time asked.
+    public var overdue: Int
+    /// First-response time quantiles in minutes (upper bounds of power-of-two buckets); nil with no responses.
+    public var firstResponseP50Minutes: Int?
+    public var firstResponseP90Minutes: Int?
+    /// Share of resolved tickets solved at the committee level (the seeds report 90%).
+    public var solvedInCommitteeShare: Double? { resolved > 0 ? Double(resolvedInCommittee) / Double(resolved) : nil }
+}
+
+extension ReadView {
+    /// Tickets per unit and stage, created on days in `since...until` (YYYY-MM-DD, Shanghai time), from the rollup table.
+    public func ticketRollup(groupBy: RollupGrouping, scope: RollupScope, since: String? = nil, until: String? = nil) throws -> [TicketRollupRow] {
+        let key = groupBy == .category ? "r.category" : "u.\(groupBy.rawValue)"
+        let (predicate, scopeArguments) = scope.predicate
+        var arguments = scopeArguments
+        var sql = """
+            SELECT \(key) AS k, r.stage AS stage, SUM(r.count) AS n FROM rollup_tickets r JOIN committee_units u ON u.committee = r.committee
+            WHERE \(predicate)
+            """
+        if let since { sql += " AND r.day >= ?"; arguments += [since] }
+        if let until { sql += " AND r.day <= ?"; arguments += [until] }
+        sql += " GROUP BY k, r.stage HAVING n != 0 ORDER BY k"
+        var rows: [String: [String: Int]] = [:]
+        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+            rows[row["k"], default: [:]][row["stage"]] = row["n"]
+        }
+        return rows.keys.sorted().map { TicketRollupRow(key: $0, byStage: rows[$0]!) }
+    }
+
+    /// First response, resolution and overdue figures per unit (not by category), from the rollup tables.
+    public func slaRollup(groupBy: RollupGrouping, scope: RollupScope, nowMillis: Int64) throws -> [SLARollupRow] {
+        let key = "u.\(groupBy == .category ? "committee" : groupBy.rawValue)"
+        let (predicate, arguments) = scope.predicate
+        var result: [String: SLARollupRow] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT \(key) AS k, SUM(s.tickets) AS tickets, SUM(s.responded) AS responded, SUM(s.responded_in_time) AS in_time,
+                   SUM(s.resolved) AS resolved, SUM(s.resolved_in_committee) AS in_committee
+            FROM rollup_sla s JOIN committee_units u ON u.committee = s.committee WHERE \(predicate) GROUP BY k
+            """, arguments: arguments) {
+            result[row["k"]] = SLARollupRow(key: row["k"], tickets: row["tickets"], responded: row["responded"], respondedInTime: row["in_time"],
+                                            resolved: row["resolved"], resolvedInCommittee: row["in_committee"], overdue: 0)
+        }
+        // Overdue depends on the time asked: count the waiting tickets past their due time (an index range, not a scan).
+        for row in try Row.fetchAll(db, sql: """
+            SELECT \(key) AS k, COUNT(*) AS n FROM ticket_facts f JOIN committee_units u ON u.committee = f.committee
+            WHERE f.waiting = 1 AND f.created_ms < ? AND \(predicate) GROUP BY k
+            """, arguments: [nowMillis - Ticket.responseSLAMillis] + arguments) {
+            result[row["k"]]?.overdue = row["n"]
+        }
+        var buckets: [String: [Int: Int]] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT \(key) AS k, h.bucket AS bucket, SUM(h.count) AS n FROM rollup_first_response h JOIN committee_units u ON u.committee = h.committee
+            WHERE \(predicate) GROUP BY k, h.bucket
+            """, arguments: arguments) {
+            buckets[row["k"], default: [:]][row["bucket"]] = row["n"]
+        }
+        for (k, histogram) in buckets {
+            result[k]?.firstResponseP50Minutes = Self.quantile(0.5, histogram)
+            result[k]?.firstResponseP90Minutes = Self.quantile(0.9, histogram)
+        }
+        return result.keys.sorted().map { result[$0]! }
+    }
+
+    /// The upper bound (minutes) of the bucket holding the q-quantile.
+    static func quantile(_ q: Double, _ histogram: [Int: Int]) -> Int? {
+        let total = histogram.values.reduce(0, +)
+        guard total > 0 else { return nil }
+        let rank = Int((q * Double(total)).rounded(.up))
+        var seen = 0
+        for bucket in histogram.keys.sorted() {
+            seen += histogram[bucket]!
+            if seen >= max(rank, 1) { return bucket == 0 ? 1 : (1 << bucket) - 1 }
+        }
+        return nil
+    }
+}
+
+/// The quantile rule of the SLA rollup, exposed for tests.
+public enum TicketRollupQuantile {
+    public static func of(_ q: Double, _ histogram: [Int: Int]) -> Int? { ReadView.quantile(q, histogram) }
+}
