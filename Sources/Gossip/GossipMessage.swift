@@ -168,7 +168,3 @@ extension GossipMessage {
         return Change(id: ChangeID(origin: origin, seq: UInt64(seq)), hlc: HLCTimestamp(rawValue: UInt64(hlc)), draft: draft, signature: Array(signature))
     }
 }
-
-extension Value: ExpressibleByStringLiteral {
-    public init(stringLiteral value: String) { self = .string(value) }
-}

@@ -53,6 +53,7 @@ public struct APIServer: Sendable {
         addPollRoutes(to: router)
         addTicketRoutes(to: router)
         addCommunityRoutes(to: router)
+        addRollupRoutes(to: router)
         if let cluster { addClusterRoutes(to: router, cluster: cluster) }
         return router
     }

@@ -34,6 +34,11 @@ extension Value {
     public static func optional(_ i: Int64?) -> Value { i.map { .int($0) } ?? .null }
 }
 
+extension Value: ExpressibleByStringLiteral {
+    /// `"text"` is `.string("text")`.
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
 // MARK: - Ordering
 
 extension Value: Comparable {

@@ -193,6 +193,18 @@ import Testing
             #expect(overdue["items"].list?.compactMap { $0.object?["id"]?.string } == [ignored])
             let closed = try await api.call(.get, "/v1/committees/c-ticket/tickets?stage=closed", token: cadre)
             #expect(closed["items"].list?.compactMap { $0.object?["id"]?.string } == [lamp])
+
+            // The street officer's rollups: three tickets, one acknowledged within the SLA, one overdue, one solved at
+            // the street (not inside the committee); residents may not read rollups.
+            let rollup = try await api.call(.get, "/v1/rollups/tickets?groupBy=street", token: officer)
+            #expect(rollup["items"] == .list([.object(["key": "yuepu", "total": .int(3),
+                                                       "byStage": .object(["acknowledged": .int(1), "closed": .int(1), "submitted": .int(1)])])]))
+            let sla = try await api.call(.get, "/v1/rollups/sla", token: officer)
+            let row = sla["items"].list?.first?.object ?? [:]
+            #expect(row["tickets"] == .int(3) && row["respondedInTime"] == .int(2) && row["overdue"] == .int(1))
+            #expect(row["resolved"] == .int(1) && row["resolvedInCommittee"] == .int(0) && row["firstResponseP50Minutes"] == .int(127))
+            #expect(try await api.call(.get, "/v1/rollups/sla", token: resident).status == .forbidden)
+            #expect(try await api.call(.get, "/v1/rollups/tickets?groupBy=planet", token: officer).status == .unprocessableContent)
         }
         try node.expectIntegrity()
     }
