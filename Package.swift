@@ -119,9 +119,10 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication"]),
+        .target(name: "ShequTestSupport", dependencies: ["Replication"], path: "Tests/ShequTestSupport"),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "ShequTestSupport"]),
         .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Replication"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication", "ShequTestSupport"]),
         .testTarget(
             name: "WireTests",
             dependencies: [
@@ -137,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
-                "HTTPAPI", "Storage", "Governance", "Replication",
+                "HTTPAPI", "Storage", "Governance", "Replication", "ShequTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -146,7 +147,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ShequCLITests",
-            dependencies: ["shequ", "Node", "Gossip", "Governance", "Storage", "Replication"]
+            dependencies: ["shequ", "Node", "Gossip", "Governance", "Storage", "Replication", "ShequTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Replication
 import Storage
 import Prometheus
+import ShequTestSupport
 import Testing
 
 /// The seed stories of mission.md, driven over HTTP against a real listening server.
@@ -81,21 +82,7 @@ import Testing
                 return String(buffer: response.body)
             }
             #expect(text.contains("# TYPE shequ_change_log_size gauge"))
-            let promtool = "/usr/bin/promtool"
-            guard FileManager.default.isExecutableFile(atPath: promtool) else { return }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: promtool)
-            process.arguments = ["check", "metrics"]
-            let input = Pipe(), output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            input.fileHandleForWriting.write(Data(text.utf8))
-            try input.fileHandleForWriting.close()
-            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "promtool: \(report)")
+            if let (passed, report) = try Promtool.check(text) { #expect(passed, "promtool: \(report)") }
         }
     }
 

@@ -1,35 +1,15 @@
 import Replication
+import ShequTestSupport
 import Testing
 
 /// Property: every permutation of any multiset of changes, duplicates included, yields the same state.
 @Suite struct ConvergenceTests {
-    /// Random changes over few entities and fields, with every op, colliding stamps and origins.
-    static func randomChanges(_ rng: inout SplitMix64, count: Int) -> [Change] {
-        let origins = ["street.a", "street.b", "district.x"]
-        var seqs: [String: UInt64] = [:]
-        return (0..<count).map { _ in
-            let origin = origins[Int(rng.next() % 3)]
-            seqs[origin, default: 0] += 1
-            let op = FieldOp.allCases[Int(rng.next() % 4)]
-            let entity = "e\(rng.next() % 4)"
-            var fields: [String: Value] = [:]
-            for _ in 0..<(1 + rng.next() % 2) {
-                let value: Value = rng.next() % 2 == 0 ? .int(Int64(rng.next() % 5)) : .string(["甲", "乙", "丙"][Int(rng.next() % 3)])
-                fields["f\(rng.next() % 3)"] = op == .raise ? .int(Int64(rng.next() % 5)) : value
-            }
-            // Few distinct stamps, so ties between origins happen and the tie-break matters.
-            let hlc = HLCTimestamp(millis: 1_000 + rng.next() % 4, counter: UInt16(rng.next() % 2))
-            let draft = ChangeDraft(scope: .committee("c1"), kind: "post", entity: entity, op: op, fields: fields, author: "m1")
-            return Change(id: ChangeID(origin: origin, seq: seqs[origin]!), hlc: hlc, draft: draft)
-        }
-    }
-
     @Test func everyPermutationWithDuplicatesConverges() {
         let baseSeed: UInt64 = 20_260_522
         for round in 0..<300 {
             let seed = baseSeed &+ UInt64(round)
             var rng = SplitMix64(seed: seed)
-            let changes = Self.randomChanges(&rng, count: 1 + Int(rng.next() % 20))
+            let changes = RandomChanges.make(&rng, count: 1 + Int(rng.next() % 20))
             var reference = CRDTState()
             changes.forEach { reference.apply($0) }
             for _ in 0..<5 {

@@ -6,6 +6,7 @@ import Gossip
 import Governance
 import Node
 import Replication
+import ShequTestSupport
 import Storage
 import Testing
 
@@ -111,21 +112,7 @@ import Testing
                      "shequ_swim_members", "shequ_replication_lag_changes", "shequ_http_requests_total", "shequ_gossip_compression_ratio"] {
             #expect(metrics.contains(name), "missing \(name)")
         }
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
-            let check = Process()
-            check.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-            check.arguments = ["check", "metrics"]
-            let input = Pipe(), output = Pipe()
-            check.standardInput = input
-            check.standardOutput = output
-            check.standardError = output
-            try check.run()
-            input.fileHandleForWriting.write(Data(metrics.utf8))
-            try input.fileHandleForWriting.close()
-            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            check.waitUntilExit()
-            #expect(check.terminationStatus == 0, "promtool: \(report)")
-        }
+        if let (passed, report) = try Promtool.check(metrics) { #expect(passed, "promtool: \(report)") }
 
         // Residents' personal data stays on the street: the replicas hold none.
         #expect(try federation.residentRows(street) == 1)

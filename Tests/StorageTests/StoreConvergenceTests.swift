@@ -1,32 +1,17 @@
 import Foundation
 import Governance
 import Replication
+import ShequTestSupport
 import Storage
 import Testing
 
 /// SQLite must merge exactly as the reference model does, whatever the delivery order and batching.
 @Suite struct StoreConvergenceTests {
-    static func randomChanges(_ rng: inout SplitMix64, count: Int) -> [Change] {
-        let origins = ["street.a", "street.b", "district.x"]
-        var seqs: [String: UInt64] = [:]
-        return (0..<count).map { _ in
-            let origin = origins[Int(rng.next() % 3)]
-            seqs[origin, default: 0] += 1
-            let op = FieldOp.allCases[Int(rng.next() % 4)]
-            var fields: [String: Value] = [:]
-            for _ in 0..<(1 + rng.next() % 2) {
-                fields["f\(rng.next() % 3)"] = rng.next() % 2 == 0 ? .int(Int64(rng.next() % 5)) : .string(["甲", "乙", "丙"][Int(rng.next() % 3)])
-            }
-            let draft = ChangeDraft(scope: .committee("c1"), kind: "post", entity: "e\(rng.next() % 4)", op: op, fields: fields, author: "m1")
-            return Change(id: ChangeID(origin: origin, seq: seqs[origin]!), hlc: HLCTimestamp(millis: 1_000 + rng.next() % 4, counter: 0), draft: draft)
-        }
-    }
-
     @Test func sqliteMergeMatchesTheModelForEveryDeliveryOrder() throws {
         for round in 0..<40 {
             let seed = 77_000 &+ UInt64(round)
             var rng = SplitMix64(seed: seed)
-            let changes = Self.randomChanges(&rng, count: 2 + Int(rng.next() % 25))
+            let changes = RandomChanges.make(&rng, count: 2 + Int(rng.next() % 25))
             var model = CRDTState()
             changes.forEach { model.apply($0) }
             var digests: Set<String> = []
