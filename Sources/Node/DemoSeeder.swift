@@ -134,7 +134,6 @@ public struct DemoSeeder {
     ]
 
     mutating func seedActivity(_ committee: Committee, secretary: String, cadre: String, partners: [Role: String], residents: [String]) throws {
-        let node = store.nodeID
         func actor(_ id: String, _ role: Role) -> Actor { Actor(memberID: id, role: role, status: .approved, committee: committee.id, unit: nil) }
         let cadreActor = actor(cadre, .cadre)
         let partnerBoards: [String: Role] = ["property": .property, "owners": .owners, "police": .police, "doctor": .doctor, "legal": .lawyer]
@@ -243,7 +242,6 @@ public struct DemoSeeder {
                 try tx.append(try queue.book(alreadyBooked: i, in: committee, by: actor(voter, .resident)).draft)
             }
         }
-        _ = node
     }
 }
 

@@ -72,16 +72,6 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 }
 
-/// Frames outgoing payloads.
-public struct FrameEncoder: MessageToByteEncoder {
-    public typealias OutboundIn = [UInt8]
-    public init() {}
-
-    public func encode(data: [UInt8], out: inout ByteBuffer) throws {
-        try Frame.write(data, into: &out)
-    }
-}
-
 /// CRC-32 (IEEE 802.3, as zlib computes it).
 public enum CRC32 {
     static let table: [UInt32] = (0..<256).map { index in

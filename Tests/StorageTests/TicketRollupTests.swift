@@ -24,7 +24,6 @@ import Testing
                 clock.millis += UInt64(rng.next() % 4 * 3_600_000)
                 let committee = committees[Int(rng.next() % 3)]
                 let resident = Actor(memberID: "m\(rng.next() % 20)", role: .resident, status: .approved, committee: committee.id, unit: nil)
-                let cadre = Actor(memberID: "cadre-\(committee.id)", role: .cadre, status: .approved, committee: committee.id, unit: nil)
                 if tickets.isEmpty || rng.next() % 3 == 0 {
                     let id = tx.mintID(.ticket)
                     let category = TicketCategory.allCases[Int(rng.next() % UInt64(TicketCategory.allCases.count))]
@@ -42,7 +41,6 @@ import Testing
                 if let draft = try? ticket.event(type, note: "记录", assignee: "网格员", rating: 4, in: home, by: actor, id: tx.mintID(.ticketEvent)) {
                     try tx.append(draft)
                 }
-                _ = cadre
             }
         }
         let changes = try street.readNow { try $0.changes(origin: "street.s", afterSeq: 0, limit: 100_000) }
