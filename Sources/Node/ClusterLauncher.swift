@@ -59,17 +59,8 @@ public enum ClusterLauncher {
             try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
             let configPath = (configuration.dataDirectory as NSString).appendingPathComponent("node.yaml")
             try configuration.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
-            let logPath = (configuration.dataDirectory as NSString).appendingPathComponent("node.log")
-            FileManager.default.createFile(atPath: logPath, contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            log.seekToEndOfFile()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["serve", "--config", configPath]
-            process.standardOutput = log
-            process.standardError = log
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            let process = try spawn(executable: executable, configPath: configPath,
+                                    logPath: (configuration.dataDirectory as NSString).appendingPathComponent("node.log"))
             endpoints.append(Endpoint(id: node.id, role: node.role.rawValue, parent: node.parent, http: "http://\(node.http)", gossip: node.gossip,
                                       pid: process.processIdentifier))
         }
@@ -86,6 +77,21 @@ public enum ClusterLauncher {
         }
         guard waiting.isEmpty else { throw Failure(description: "nodes did not answer in time: \(waiting.sorted().joined(separator: ", "))") }
         return endpoints
+    }
+
+    /// Starts `shequ serve --config configPath` in the background, appending its output to `logPath`.
+    public static func spawn(executable: String, configPath: String, logPath: String) throws -> Process {
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--config", configPath]
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     static func healthy(_ base: String) async -> Bool {

@@ -269,14 +269,8 @@ final class TestFederation: @unchecked Sendable {
     }
 
     func restart(_ node: Node) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["serve", "--config", "\(directory)/data/\(node.id)/node.yaml"]
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/data/\(node.id)/node.log"))
-        log.seekToEndOfFile()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        let process = try ClusterLauncher.spawn(executable: Self.executable, configPath: "\(directory)/data/\(node.id)/node.yaml",
+                                                logPath: "\(directory)/data/\(node.id)/node.log")
         pids[node.id] = process.processIdentifier
         try await eventually("\(node.id) back up") { try await self.request(node, "GET", "/healthz", token: nil, json: nil).0 == 200 }
     }
