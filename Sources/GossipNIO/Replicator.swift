@@ -68,8 +68,8 @@ public actor Replicator {
         peers[peer, default: PeerStats()].theirCoverage = theirs
         // This node's own changes are all in its log: read the mark there, so that anti-entropy never
         // depends on the push loop having seen every local write.
-        let own = try store.readNow { try $0.coverage()[local] }
-        if own.contiguous > coverage[local].contiguous { coverage.replace(local, with: own) }
+        let own = try store.readNow { [local] in try $0.highestSequence(of: local) }
+        if own > coverage[local].contiguous { coverage.replace(local, with: OriginProgress(contiguous: own)) }
         let lag = planner.ranges(mine: coverage, theirs: theirs, peer: peer).reduce(0) { $0 + $1.seqs.count }
         peers[peer, default: PeerStats()].lagChanges = lag
         if lag == 0 { peers[peer, default: PeerStats()].caughtUpMillis = store.nowMillis }

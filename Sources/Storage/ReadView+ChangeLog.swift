@@ -24,10 +24,14 @@ extension ReadView {
             let beyond = Set(((try? Value(json: beyondText))?.list ?? []).compactMap { $0.int.map(UInt64.init) })
             vector.replace(row["origin"], with: OriginProgress(contiguous: UInt64(row["contiguous"] as Int64), beyond: beyond))
         }
-        if let store, let own = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM changes WHERE origin = ?", arguments: [store.nodeID]) {
-            vector.replace(store.nodeID, with: OriginProgress(contiguous: UInt64(own)))
-        }
+        if let store { vector.replace(store.nodeID, with: OriginProgress(contiguous: try highestSequence(of: store.nodeID))) }
         return vector
+    }
+
+    /// The highest sequence number of `origin` in the log (0 for none). For this node's own origin the log
+    /// has no gaps, so this is its contiguous mark.
+    public func highestSequence(of origin: NodeID) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(seq) FROM changes WHERE origin = ?"), arguments: [origin]) ?? 0)
     }
 
     /// How many changes the log holds.

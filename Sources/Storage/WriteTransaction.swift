@@ -32,7 +32,7 @@ public struct WriteTransaction {
     /// signs them, appends them to the log and applies them. Returns the changes.
     @discardableResult
     public mutating func append(_ drafts: [ChangeDraft]) throws -> [Change] {
-        var seq = try nextSeq ?? (UInt64(Int64.fetchOne(db, sql: "SELECT max(seq) FROM changes WHERE origin = ?", arguments: [store.nodeID]) ?? 0) + 1)
+        var seq = try nextSeq ?? view.highestSequence(of: store.nodeID) + 1
         var changes: [Change] = []
         let wall = store.wallMillis()
         for draft in drafts {
