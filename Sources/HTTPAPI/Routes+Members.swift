@@ -42,7 +42,7 @@ extension APIServer {
                 guard Self.constantTimeEqual(code, application.joinCode.uppercased()) else {
                     throw APIError(.forbidden, "wrong_join_code", "the join code does not match this committee")
                 }
-                let year = Self.year(ofMillis: tx.nowMillis)
+                let year = ShanghaiCalendar.year(ofMillis: tx.nowMillis)
                 let clean = try domain { () throws(GovernanceError) in try application.validated(currentYear: year) }
                 let id = tx.mintID(.member)
                 let household = String(Digest.hex(of: "\(cid)|\(clean.building)|\(clean.room)").prefix(16))
@@ -135,12 +135,6 @@ extension APIServer {
 
     static func joinURL(_ identity: NodeIdentity, _ committee: String, _ code: String) -> String {
         "\(identity.publicURL)/join?committee=\(committee)&code=\(code)"
-    }
-
-    static func year(ofMillis millis: Int64) -> Int {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
-        return calendar.component(.year, from: Date(timeIntervalSince1970: Double(millis) / 1000))
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

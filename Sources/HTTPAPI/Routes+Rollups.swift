@@ -67,11 +67,6 @@ extension APIServer {
     /// A day (YYYY-MM-DD), or an RFC 3339 time taken as its day in Shanghai.
     static func day(_ text: String, _ field: String) throws -> String {
         if text.count == 10, text.range(of: #"^\d{4}-\d{2}-\d{2}$"#, options: .regularExpression) != nil { return text }
-        let millis = try Time.parse(text, field: field)
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+        return ShanghaiCalendar.day(ofMillis: try Time.parse(text, field: field))
     }
 }

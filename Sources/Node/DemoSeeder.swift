@@ -100,7 +100,7 @@ public struct DemoSeeder {
             building: "\(rng.next() % 40 + 1)号楼", room: "\(rng.next() % 6 + 1)0\(rng.next() % 4 + 1)",
             birthYear: 1935 + Int(rng.next() % 70), partyMember: rng.next() % 5 == 0)
         let id = store.mintID(.member)
-        let year = Calendar(identifier: .gregorian).component(.year, from: Date(timeIntervalSince1970: Double(store.nowMillis) / 1000))
+        let year = ShanghaiCalendar.year(ofMillis: store.nowMillis)
         return try store.writeNow { tx in
             let household = String(Digest.hex(of: "\(committee.id)|\(application.building)|\(application.room)").prefix(16))
             try tx.append(Member.join(application, committee: committee, id: id, household: household, currentYear: year))

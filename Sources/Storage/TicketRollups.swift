@@ -20,7 +20,7 @@ struct TicketFacts: Equatable {
     init(_ ticket: Ticket) {
         committee = ticket.committee
         category = ticket.category.rawValue
-        day = Self.day(ofMillis: ticket.createdMillis)
+        day = ShanghaiCalendar.day(ofMillis: ticket.createdMillis)
         stage = ticket.stage.rawValue
         level = ticket.level.rawValue
         createdMillis = ticket.createdMillis
@@ -39,23 +39,6 @@ struct TicketFacts: Equatable {
         firstResponseMillis = row["first_response_ms"]
         resolved = row["resolved"]
         waiting = row["waiting"]
-    }
-
-    /// The calendar day in Shanghai time (UTC+8), as YYYY-MM-DD.
-    static func day(ofMillis millis: Int64) -> String {
-        let seconds = millis / 1000 + 8 * 3600
-        let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
-        // Civil-from-days (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(format: "%04d-%02d-%02d", y, m, d)
     }
 
     /// The power-of-two bucket of a first-response time in minutes: 0 for under a minute, then ⌊log2(minutes)⌋ + 1.

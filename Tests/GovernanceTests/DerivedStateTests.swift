@@ -64,3 +64,15 @@ import Testing
         #expect(standings.map(\.confirmed) == [true, true, false])
     }
 }
+
+@Suite struct ShanghaiCalendarTests {
+    @Test func daysAndYearsAreCountedInShanghaiTime() {
+        // 2025-12-31T16:00:00Z is already 2026-01-01 00:00 in Shanghai.
+        let newYear: Int64 = 1_767_196_800_000
+        #expect(ShanghaiCalendar.day(ofMillis: newYear) == "2026-01-01")
+        #expect(ShanghaiCalendar.day(ofMillis: newYear - 1) == "2025-12-31")
+        #expect(ShanghaiCalendar.year(ofMillis: newYear) == 2026 && ShanghaiCalendar.year(ofMillis: newYear - 1) == 2025)
+        #expect(ShanghaiCalendar.day(ofMillis: 951_753_600_000) == "2000-02-29")   // 2000-02-28T16:00Z
+        #expect(ShanghaiCalendar.day(ofMillis: 0) == "1970-01-01")
+    }
+}
