@@ -8,6 +8,7 @@ import Storage
 public enum ApplyBenchmark {
     public struct Result: Sendable {
         public var changes: Int
+        public var batch: Int
         public var applySeconds: Double
         public var plainSeconds: Double
         public var applyRate: Double { Double(changes) / applySeconds }
@@ -16,7 +17,7 @@ public enum ApplyBenchmark {
 
         public var report: String {
             """
-            bench apply: \(changes) remote changes, batches of 1000
+            bench apply: \(changes) remote changes, batches of \(batch)
               shequ apply path : \(Int(applyRate)) changes/s (\(String(format: "%.3f", applySeconds)) s)
               plain SQLite     : \(Int(plainRate)) rows/s (\(String(format: "%.3f", plainSeconds)) s)
               ratio            : \(String(format: "%.2f", ratio)) of plain (target >= 0.33)
@@ -82,6 +83,6 @@ public enum ApplyBenchmark {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         precondition(applied == changes.count, "applied \(applied) of \(changes.count)")
-        return Result(changes: changes.count, applySeconds: seconds, plainSeconds: plain)
+        return Result(changes: changes.count, batch: batch, applySeconds: seconds, plainSeconds: plain)
     }
 }

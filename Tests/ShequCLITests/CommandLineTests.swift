@@ -49,7 +49,7 @@ import Testing
         #expect(changes.count == 1_500)
         let result = try ApplyBenchmark.run(changes: changes, batch: 500, directory: directory)
         #expect(result.applyRate > 0 && result.plainRate > 0)
-        #expect(result.report.contains("ratio"))
+        #expect(result.report.contains("ratio") && result.report.contains("batches of 500"))
     }
 }
 
