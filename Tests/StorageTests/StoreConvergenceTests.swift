@@ -16,15 +16,8 @@ import Testing
             changes.forEach { model.apply($0) }
             var digests: Set<String> = []
             for _ in 0..<3 {
-                var delivery = changes + changes.filter { _ in rng.next() % 4 == 0 }
-                delivery.shuffle(using: &rng)
                 let store = try Store(path: nil, nodeID: "district.test", wallMillis: { 1_000 })
-                var offset = 0
-                while offset < delivery.count {
-                    let size = 1 + Int(rng.next() % 5)
-                    _ = try store.applyRemote(Array(delivery[offset..<min(offset + size, delivery.count)]))
-                    offset += size
-                }
+                try deliverShuffled(changes, duplicateOneIn: 4, maxBatch: 5, rng: &rng, to: store)
                 try store.readNow { view in
                     for entity in model.entities.keys {
                         let cells = try view.record(entity)?.cells ?? [:]

@@ -69,15 +69,8 @@ import Testing
     func rollupsEqualBruteForceWhateverTheDeliveryOrder(seed: UInt64) throws {
         let (changes, end) = try Self.activity(seed: seed)
         var rng = SplitMix64(seed: seed &* 31)
-        var delivery = changes + changes.filter { _ in rng.next() % 5 == 0 }
-        delivery.shuffle(using: &rng)
         let district = try Store(path: nil, nodeID: "district.d1", wallMillis: { UInt64(end) })
-        var offset = 0
-        while offset < delivery.count {
-            let size = 1 + Int(rng.next() % 40)
-            _ = try district.applyRemote(Array(delivery[offset..<min(offset + size, delivery.count)]))
-            offset += size
-        }
+        try deliverShuffled(changes, duplicateOneIn: 5, maxBatch: 40, rng: &rng, to: district)
         try district.readNow { view in
             let expected = try Self.bruteForce(view, now: end)
             let rollup = try view.ticketRollup(groupBy: .committee, scope: .city)
