@@ -8,8 +8,9 @@ import Replication
 /// refresh the entity index for every entity the batch touched.
 struct ChangeApplier {
     let db: Database
-    /// Entities whose derived columns need refreshing at `finish()`: members (status), tickets (stage)
-    /// and anything tombstoned. Other kinds have none, so they cost nothing there.
+    /// Entities whose derived columns or rollup facts need refreshing at `finish()`: members (status, participation),
+    /// tickets (stage, ticket rollups), committees (units), posts, comments and likes (hot topics), polls (results)
+    /// and anything tombstoned. Other kinds cost nothing there.
     private var touched: [String: EntityKind] = [:]
 
     init(db: Database) { self.db = db }
@@ -36,8 +37,13 @@ struct ChangeApplier {
             ON CONFLICT(id) DO UPDATE SET created = min(created, excluded.created),
                 parent = coalesce(entities.parent, excluded.parent)
             """).execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, Int64(change.hlc.rawValue)])
-        if kind == .member || kind == .ticket || kind == .committee || change.op == .remove { touched[change.entity] = kind }
-        if let parent, kind == .ticketEvent { touched[parent] = .ticket }
+        switch kind {
+        case .member, .ticket, .committee, .post, .comment, .like, .poll: touched[change.entity] = kind
+        case .ticketEvent: if let parent { touched[parent] = .ticket }
+        case .ballot: if let parent { touched[parent] = .poll }
+        default: break
+        }
+        if change.op == .remove, touched[change.entity] == nil { touched[change.entity] = kind }
         return true
     }
 
@@ -73,14 +79,25 @@ struct ChangeApplier {
         }
     }
 
-    /// Refreshes the derived columns of every entity the batch touched: tombstones, member status, ticket stage.
+    /// Refreshes the derived columns and rollup facts of every entity the batch touched.
     mutating func finish() throws {
         let view = ReadView(db: db, store: nil)
+        var posts = Set<String>(), items = Set<String>()
         for (id, kind) in touched.sorted(by: { $0.key < $1.key }) {
             let status: String?
             switch kind {
             case .member:
                 status = try view.cellValue(entity: id, field: "status")?.string
+                try ParticipationRollups.update(member: id, view: view, db: db)
+            case .post:
+                posts.insert(id)
+                status = nil
+            case .comment, .like:
+                items.insert(id)
+                status = nil
+            case .poll:
+                try PollRollups.update(poll: id, view: view, db: db)
+                status = nil
             case .ticket:
                 let ticket = try view.ticket(id)
                 if let ticket { try TicketRollups.update(ticket: ticket, db: db) }
@@ -94,6 +111,7 @@ struct ChangeApplier {
             let deleted = try view.cellValue(entity: id, field: Cell.tombstoneField) == .bool(true)
             try db.cachedStatement(sql: "UPDATE entities SET status = ?, deleted = ? WHERE id = ?").execute(arguments: [status, deleted, id])
         }
+        try ActivityRollups.refresh(posts: posts, items: items, view: view, db: db)
         touched.removeAll()
     }
 }

@@ -145,6 +145,90 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v4-community-rollups") { db in
+            try db.execute(sql: """
+                -- When a ticket was resolved, and resolution times in minutes, in power-of-two buckets, for p50 and p90.
+                ALTER TABLE ticket_facts ADD COLUMN resolved_ms INTEGER;
+                CREATE TABLE rollup_resolution (
+                    committee TEXT NOT NULL,
+                    bucket INTEGER NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (committee, bucket)
+                ) WITHOUT ROWID;
+
+                -- Hot topics. One row per post, comment or like that counts now (live, on a live post), with the
+                -- unit it was written in (a committee, or `d:<id>` for district-wide boards), the post's category and its day.
+                CREATE TABLE activity_facts (
+                    entity TEXT PRIMARY KEY NOT NULL,
+                    post TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    kind TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX activity_facts_by_post ON activity_facts(post);
+                -- Posts, comments and likes per day, unit and category: windows are ranges of days.
+                CREATE TABLE rollup_activity (
+                    day TEXT NOT NULL,
+                    unit TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    posts INTEGER NOT NULL,
+                    comments INTEGER NOT NULL,
+                    likes INTEGER NOT NULL,
+                    PRIMARY KEY (day, unit, category)
+                ) WITHOUT ROWID;
+                -- Per live post: its comments and likes, for the ranking of posts.
+                CREATE TABLE post_activity (
+                    post TEXT PRIMARY KEY NOT NULL,
+                    unit TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    day TEXT NOT NULL,
+                    comments INTEGER NOT NULL,
+                    likes INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX post_activity_by_day ON post_activity(day);
+
+                -- Participation. One row per approved member of a committee.
+                CREATE TABLE member_facts (
+                    member TEXT PRIMARY KEY NOT NULL,
+                    committee TEXT NOT NULL,
+                    household TEXT,
+                    under50 INTEGER NOT NULL,
+                    party INTEGER NOT NULL,
+                    volunteer INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                -- Approved members per household (a pseudonym), so households are counted without a scan.
+                CREATE TABLE household_members (
+                    committee TEXT NOT NULL,
+                    household TEXT NOT NULL,
+                    members INTEGER NOT NULL,
+                    PRIMARY KEY (committee, household)
+                ) WITHOUT ROWID;
+                CREATE TABLE rollup_participation (
+                    committee TEXT PRIMARY KEY NOT NULL,
+                    members INTEGER NOT NULL,
+                    households INTEGER NOT NULL,
+                    under50 INTEGER NOT NULL,
+                    party INTEGER NOT NULL,
+                    volunteers INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Polls: the current count of each poll (counting ballots only), refreshed when a ballot arrives;
+                -- `ends_ms` is when counting stops: the closing time, or the manual close if earlier.
+                CREATE TABLE poll_facts (
+                    poll TEXT PRIMARY KEY NOT NULL,
+                    committee TEXT NOT NULL,
+                    title TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    secret INTEGER NOT NULL,
+                    ends_ms INTEGER NOT NULL,
+                    quorum INTEGER NOT NULL,
+                    ballots INTEGER NOT NULL,
+                    results TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX poll_facts_by_end ON poll_facts(ends_ms);
+                """)
+        }
         return migrator
     }
 }

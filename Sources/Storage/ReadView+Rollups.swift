@@ -5,7 +5,12 @@ import Replication
 
 /// How a rollup groups committees.
 public enum RollupGrouping: String, Sendable, CaseIterable {
-    case committee, street, district, category
+    case committee, street, district, category, day
+}
+
+extension RollupGrouping {
+    /// Whether the grouping is by a unit of the hierarchy (committee, street, district).
+    public var isUnit: Bool { self == .committee || self == .street || self == .district }
 }
 
 /// Which committees a rollup covers: the reader's street, district, or the whole city.
@@ -45,6 +50,9 @@ public struct SLARollupRow: Hashable, Sendable {
     /// First-response time quantiles in minutes (upper bounds of power-of-two buckets); nil with no responses.
     public var firstResponseP50Minutes: Int?
     public var firstResponseP90Minutes: Int?
+    /// Resolution time quantiles in minutes, the same way.
+    public var resolutionP50Minutes: Int?
+    public var resolutionP90Minutes: Int?
     /// Share of resolved tickets solved at the committee level (the seeds report 90%).
     public var solvedInCommitteeShare: Double? { resolved > 0 ? Double(resolvedInCommittee) / Double(resolved) : nil }
 }
@@ -52,7 +60,11 @@ public struct SLARollupRow: Hashable, Sendable {
 extension ReadView {
     /// Tickets per unit and stage, created on days in `since...until` (YYYY-MM-DD, Shanghai time), from the rollup table.
     public func ticketRollup(groupBy: RollupGrouping, scope: RollupScope, since: String? = nil, until: String? = nil) throws -> [TicketRollupRow] {
-        let key = groupBy == .category ? "r.category" : "u.\(groupBy.rawValue)"
+        let key = switch groupBy {
+        case .category: "r.category"
+        case .day: "r.day"
+        default: "u.\(groupBy.rawValue)"
+        }
         let (predicate, scopeArguments) = scope.predicate
         var arguments = scopeArguments
         var sql = """
@@ -69,9 +81,9 @@ extension ReadView {
         return rows.keys.sorted().map { TicketRollupRow(key: $0, byStage: rows[$0]!) }
     }
 
-    /// First response, resolution and overdue figures per unit (not by category), from the rollup tables.
+    /// First response, resolution and overdue figures per unit (committee, street or district), from the rollup tables.
     public func slaRollup(groupBy: RollupGrouping, scope: RollupScope, nowMillis: Int64) throws -> [SLARollupRow] {
-        let key = "u.\(groupBy == .category ? "committee" : groupBy.rawValue)"
+        let key = "u.\(groupBy.isUnit ? groupBy.rawValue : "committee")"
         let (predicate, arguments) = scope.predicate
         var result: [String: SLARollupRow] = [:]
         for row in try Row.fetchAll(db, sql: """
@@ -89,18 +101,27 @@ extension ReadView {
             """, arguments: [nowMillis - Ticket.responseSLAMillis] + arguments) {
             result[row["k"]]?.overdue = row["n"]
         }
+        for (k, histogram) in try histograms("rollup_first_response", key: key, predicate: predicate, arguments: arguments) {
+            result[k]?.firstResponseP50Minutes = Self.quantile(0.5, histogram)
+            result[k]?.firstResponseP90Minutes = Self.quantile(0.9, histogram)
+        }
+        for (k, histogram) in try histograms("rollup_resolution", key: key, predicate: predicate, arguments: arguments) {
+            result[k]?.resolutionP50Minutes = Self.quantile(0.5, histogram)
+            result[k]?.resolutionP90Minutes = Self.quantile(0.9, histogram)
+        }
+        return result.keys.sorted().map { result[$0]! }
+    }
+
+    /// Per unit, a histogram table's counts per bucket.
+    private func histograms(_ table: String, key: String, predicate: String, arguments: StatementArguments) throws -> [String: [Int: Int]] {
         var buckets: [String: [Int: Int]] = [:]
         for row in try Row.fetchAll(db, sql: """
-            SELECT \(key) AS k, h.bucket AS bucket, SUM(h.count) AS n FROM rollup_first_response h JOIN committee_units u ON u.committee = h.committee
+            SELECT \(key) AS k, h.bucket AS bucket, SUM(h.count) AS n FROM \(table) h JOIN committee_units u ON u.committee = h.committee
             WHERE \(predicate) GROUP BY k, h.bucket
             """, arguments: arguments) {
             buckets[row["k"], default: [:]][row["bucket"]] = row["n"]
         }
-        for (k, histogram) in buckets {
-            result[k]?.firstResponseP50Minutes = Self.quantile(0.5, histogram)
-            result[k]?.firstResponseP90Minutes = Self.quantile(0.9, histogram)
-        }
-        return result.keys.sorted().map { result[$0]! }
+        return buckets
     }
 
     /// The upper bound (minutes) of the bucket holding the q-quantile.
@@ -120,4 +141,6 @@ extension ReadView {
 /// The quantile rule of the SLA rollup, exposed for tests.
 public enum TicketRollupQuantile {
     public static func of(_ q: Double, _ histogram: [Int: Int]) -> Int? { ReadView.quantile(q, histogram) }
+    /// The bucket a duration falls in.
+    public static func bucket(millis: Int64) -> Int { TicketFacts.bucket(minutes: max(0, millis) / 60_000) }
 }

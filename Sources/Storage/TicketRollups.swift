@@ -5,7 +5,9 @@ import Replication
 
 /// What one ticket contributes to the rollups. The rollup tables hold the sum of every ticket's facts;
 /// when a ticket changes, its old facts are subtracted and its new ones added, in the same transaction.
-struct TicketFacts: Equatable {
+struct TicketFacts: RollupFact {
+    static let table = "ticket_facts", key = "ticket"
+
     var committee: String
     var category: String
     var day: String
@@ -13,6 +15,7 @@ struct TicketFacts: Equatable {
     var level: Int
     var createdMillis: Int64
     var firstResponseMillis: Int64?
+    var resolvedMillis: Int64?
     var resolved: Bool
     /// Open with no first response yet: counts as overdue once 15 hours have passed.
     var waiting: Bool
@@ -25,6 +28,7 @@ struct TicketFacts: Equatable {
         level = ticket.level.rawValue
         createdMillis = ticket.createdMillis
         firstResponseMillis = ticket.firstResponseMillis
+        resolvedMillis = ticket.resolvedMillis
         resolved = ticket.stage == .resolved || ticket.stage == .closed
         waiting = ticket.firstResponseMillis == nil && ticket.stage.isOpen
     }
@@ -37,6 +41,7 @@ struct TicketFacts: Equatable {
         level = row["level"]
         createdMillis = row["created_ms"]
         firstResponseMillis = row["first_response_ms"]
+        resolvedMillis = row["resolved_ms"]
         resolved = row["resolved"]
         waiting = row["waiting"]
     }
@@ -46,43 +51,36 @@ struct TicketFacts: Equatable {
         minutes < 1 ? 0 : Int(64 - UInt64(minutes).leadingZeroBitCount)
     }
 
+    var columns: [(String, (any DatabaseValueConvertible)?)] {
+        [("committee", committee), ("category", category), ("day", day), ("stage", stage), ("level", level), ("created_ms", createdMillis),
+         ("first_response_ms", firstResponseMillis), ("resolved_ms", resolvedMillis), ("resolved", resolved), ("waiting", waiting)]
+    }
+
+    func add(sign: Int, db: Database) throws {
+        func count(_ condition: Bool) -> Int { condition ? sign : 0 }
+        try RollupDelta.add("rollup_tickets", keys: ["committee": committee, "category": category, "day": day, "stage": stage],
+                            counts: ["count": sign], db: db)
+        try RollupDelta.add("rollup_sla", keys: ["committee": committee], counts: [
+            "tickets": sign, "responded": count(firstResponseMillis != nil), "responded_in_time": count(respondedInTime),
+            "resolved": count(resolved), "resolved_in_committee": count(resolved && level == 0),
+        ], db: db)
+        if let bucket = firstResponseBucket {
+            try RollupDelta.add("rollup_first_response", keys: ["committee": committee, "bucket": bucket], counts: ["count": sign], db: db)
+        }
+        if let bucket = resolutionBucket {
+            try RollupDelta.add("rollup_resolution", keys: ["committee": committee, "bucket": bucket], counts: ["count": sign], db: db)
+        }
+    }
+
     var firstResponseBucket: Int? { firstResponseMillis.map { Self.bucket(minutes: max(0, $0 - createdMillis) / 60_000) } }
+    var resolutionBucket: Int? { resolvedMillis.map { Self.bucket(minutes: max(0, $0 - createdMillis) / 60_000) } }
     var respondedInTime: Bool { firstResponseMillis.map { $0 - createdMillis <= Ticket.responseSLAMillis } ?? false }
 }
 
 enum TicketRollups {
     /// Replaces a ticket's facts and moves the rollups by the difference.
     static func update(ticket: Ticket, db: Database) throws {
-        let new = TicketFacts(ticket)
-        let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM ticket_facts WHERE ticket = ?"), arguments: [ticket.id]).map(TicketFacts.init(row:))
-        guard old != new else { return }
-        if let old { try add(old, sign: -1, db: db) }
-        try add(new, sign: 1, db: db)
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO ticket_facts(ticket, committee, category, day, stage, level, created_ms, first_response_ms, resolved, waiting)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [ticket.id, new.committee, new.category, new.day, new.stage, new.level, new.createdMillis,
-                                     new.firstResponseMillis, new.resolved, new.waiting])
-    }
-
-    private static func add(_ facts: TicketFacts, sign: Int, db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO rollup_tickets(committee, category, day, stage, count) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT(committee, category, day, stage) DO UPDATE SET count = count + excluded.count
-            """).execute(arguments: [facts.committee, facts.category, facts.day, facts.stage, sign])
-        try db.cachedStatement(sql: """
-            INSERT INTO rollup_sla(committee, tickets, responded, responded_in_time, resolved, resolved_in_committee) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT(committee) DO UPDATE SET tickets = tickets + excluded.tickets, responded = responded + excluded.responded,
-                responded_in_time = responded_in_time + excluded.responded_in_time, resolved = resolved + excluded.resolved,
-                resolved_in_committee = resolved_in_committee + excluded.resolved_in_committee
-            """).execute(arguments: [facts.committee, sign, facts.firstResponseMillis == nil ? 0 : sign, facts.respondedInTime ? sign : 0,
-                                     facts.resolved ? sign : 0, facts.resolved && facts.level == 0 ? sign : 0])
-        if let bucket = facts.firstResponseBucket {
-            try db.cachedStatement(sql: """
-                INSERT INTO rollup_first_response(committee, bucket, count) VALUES (?, ?, ?)
-                ON CONFLICT(committee, bucket) DO UPDATE SET count = count + excluded.count
-                """).execute(arguments: [facts.committee, bucket, sign])
-        }
+        try TicketFacts.replace(ticket.id, with: TicketFacts(ticket), db: db)
     }
 
     /// Records where a committee sits.

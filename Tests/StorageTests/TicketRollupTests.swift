@@ -48,9 +48,10 @@ import Testing
     }
 
     /// The same figures, recomputed from the tickets themselves.
-    static func bruteForce(_ view: ReadView, now: Int64) throws -> (tickets: [String: [String: Int]], sla: [String: [Int]]) {
+    static func bruteForce(_ view: ReadView, now: Int64) throws -> (tickets: [String: [String: Int]], sla: [String: [Int]], quantiles: [String: [Int?]]) {
         var tickets: [String: [String: Int]] = [:]
         var sla: [String: [Int]] = [:]
+        var quantiles: [String: [Int?]] = [:]
         for committee in committees {
             for ticket in try view.tickets(committee: committee.id, limit: 100_000) {
                 tickets[committee.id, default: [:]][ticket.stage.rawValue, default: 0] += 1
@@ -61,8 +62,18 @@ import Testing
                 if ticket.isOverdue(nowMillis: now) { row[5] += 1 }
                 sla[committee.id] = row
             }
+            let all = try view.tickets(committee: committee.id, limit: 100_000)
+            func histogram(_ durations: [Int64]) -> [Int: Int] {
+                durations.reduce(into: [:]) { $0[TicketRollupQuantile.bucket(millis: $1), default: 0] += 1 }
+            }
+            let responses = histogram(all.compactMap { t in t.firstResponseMillis.map { $0 - t.createdMillis } })
+            let resolutions = histogram(all.compactMap { t in t.resolvedMillis.map { $0 - t.createdMillis } })
+            if !all.isEmpty {
+                quantiles[committee.id] = [TicketRollupQuantile.of(0.5, responses), TicketRollupQuantile.of(0.9, responses),
+                                           TicketRollupQuantile.of(0.5, resolutions), TicketRollupQuantile.of(0.9, resolutions)]
+            }
         }
-        return (tickets, sla)
+        return (tickets, sla, quantiles)
     }
 
     @Test(arguments: [UInt64(1), 2, 3, 4, 5])
@@ -78,6 +89,13 @@ import Testing
             let sla = try view.slaRollup(groupBy: .committee, scope: .city, nowMillis: end)
             let got = Dictionary(uniqueKeysWithValues: sla.map { ($0.key, [$0.tickets, $0.responded, $0.respondedInTime, $0.resolved, $0.resolvedInCommittee, $0.overdue]) })
             #expect(got == expected.sla, "seed \(seed)")
+            let quantiles = Dictionary(uniqueKeysWithValues: sla.map { ($0.key, [$0.firstResponseP50Minutes, $0.firstResponseP90Minutes,
+                                                                                  $0.resolutionP50Minutes, $0.resolutionP90Minutes]) })
+            #expect(quantiles == expected.quantiles, "seed \(seed)")
+            #expect(expected.quantiles.values.contains { $0[2] != nil }, "some ticket was resolved")
+            // Per day, the tickets add up to the same total.
+            let byDay = try view.ticketRollup(groupBy: .day, scope: .city)
+            #expect(byDay.reduce(0) { $0 + $1.total } == expected.tickets.values.flatMap(\.values).reduce(0, +))
             // By street and district, the committees add up; a district officer's scope sees only its district.
             let byStreet = try view.ticketRollup(groupBy: .street, scope: .district("d1"))
             #expect(byStreet.map(\.key) == ["s1", "s2"])

@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import Governance
+import Replication
+
+/// The unit a piece of board activity counts under: its committee, or `d:<id>` for a district-wide board
+/// (registered as a unit of that district, so district and city scopes include it).
+private func activityUnit(_ scope: Scope, db: Database) throws -> String {
+    if let committee = scope.committee { return committee }
+    if case .district(let district) = scope {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO committee_units(committee, street, district) VALUES (?, '', ?)")
+            .execute(arguments: [scope.description, district])
+    }
+    return scope.description
+}
+
+/// Hot topics: posts, comments and likes per day, unit and the post's category.
+/// A comment or like counts while it is live and its post is live; a like counts on the day it was last switched on.
+enum ActivityRollups {
+    struct Fact: RollupFact {
+        static let table = "activity_facts", key = "entity"
+        var post: String
+        var unit: String
+        var category: String
+        var day: String
+        var kind: EntityKind
+
+        init(post: String, unit: String, category: String, day: String, kind: EntityKind) {
+            self.post = post
+            self.unit = unit
+            self.category = category
+            self.day = day
+            self.kind = kind
+        }
+
+        init?(row: Row) {
+            guard let kind = EntityKind(rawValue: row["kind"]) else { return nil }
+            self.init(post: row["post"], unit: row["unit"], category: row["category"], day: row["day"], kind: kind)
+        }
+
+        var columns: [(String, (any DatabaseValueConvertible)?)] {
+            [("post", post), ("unit", unit), ("category", category), ("day", day), ("kind", kind.rawValue)]
+        }
+
+        func add(sign: Int, db: Database) throws {
+            try RollupDelta.add("rollup_activity", keys: ["day": day, "unit": unit, "category": category], counts: [
+                "posts": kind == .post ? sign : 0, "comments": kind == .comment ? sign : 0, "likes": kind == .like ? sign : 0,
+            ], db: db)
+        }
+    }
+
+    /// Refreshes the facts of the touched posts, comments and likes (a post's refresh covers its comments and likes,
+    /// whose category and liveness follow the post), then the per-post counts.
+    static func refresh(posts: Set<String>, items: Set<String>, view: ReadView, db: Database) throws {
+        var recount = Set<String>()
+        for id in posts.sorted() {
+            let post = try view.post(id)
+            try Fact.replace(id, with: try post.flatMap { try fact(post: $0, db: db) }, db: db)
+            for kind in [EntityKind.comment, .like] {
+                for child in try view.children(of: id, kind: kind, limit: 1_000_000) {
+                    try Fact.replace(child.id, with: try fact(item: child, post: post, db: db), db: db)
+                }
+            }
+            recount.insert(id)
+        }
+        for id in items.sorted() {
+            guard let record = try view.record(id), let postID = record["post"].string, !posts.contains(postID) else { continue }
+            try Fact.replace(id, with: try fact(item: record, post: try view.post(postID), db: db), db: db)
+            recount.insert(postID)
+        }
+        for id in recount.sorted() { try recountPost(id, db: db) }
+    }
+
+    private static func fact(post: Post, db: Database) throws -> Fact? {
+        guard !post.deleted else { return nil }
+        return Fact(post: post.id, unit: try activityUnit(post.scope, db: db), category: post.category ?? TicketCategory.other.rawValue,
+                    day: ShanghaiCalendar.day(ofMillis: post.createdMillis), kind: .post)
+    }
+
+    private static func fact(item: EntityRecord, post: Post?, db: Database) throws -> Fact? {
+        guard let post, !post.deleted, !item.isDeleted else { return nil }
+        let millis: Int64
+        switch item.kind {
+        case .comment:
+            millis = item.createdMillis
+        case .like:
+            guard item["on"].bool == true, let on = item.cells["on"] else { return nil }
+            millis = Int64(on.stamp.hlc.millis)
+        default:
+            return nil
+        }
+        return Fact(post: post.id, unit: try activityUnit(item.scope, db: db), category: post.category ?? TicketCategory.other.rawValue,
+                    day: ShanghaiCalendar.day(ofMillis: millis), kind: item.kind)
+    }
+
+    /// The per-post counts: a count over the post's facts (an index range), or no row for a post that does not count.
+    private static func recountPost(_ post: String, db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM post_activity WHERE post = ?").execute(arguments: [post])
+        try db.cachedStatement(sql: """
+            INSERT INTO post_activity(post, unit, category, day, comments, likes)
+            SELECT p.post, p.unit, p.category, p.day,
+                   (SELECT COUNT(*) FROM activity_facts WHERE post = p.post AND kind = 'comment'),
+                   (SELECT COUNT(*) FROM activity_facts WHERE post = p.post AND kind = 'like')
+            FROM activity_facts p WHERE p.entity = ? AND p.kind = 'post'
+            """).execute(arguments: [post])
+    }
+}
+
+/// Participation: approved members per committee, their households, those under 50, party members who show
+/// the badge, and volunteers.
+enum ParticipationRollups {
+    struct Fact: RollupFact {
+        static let table = "member_facts", key = "member"
+        var committee: String
+        var household: String?
+        var under50: Bool
+        var party: Bool
+        var volunteer: Bool
+
+        init?(_ member: Member) {
+            guard member.status == .approved, let committee = member.committee, !member.role.isOfficer else { return nil }
+            self.committee = committee
+            household = member.household
+            under50 = member.ageBand == "<30" || member.ageBand == "30-49"
+            party = member.partyMember
+            volunteer = member.volunteer
+        }
+
+        init(row: Row) {
+            committee = row["committee"]
+            household = row["household"]
+            under50 = row["under50"]
+            party = row["party"]
+            volunteer = row["volunteer"]
+        }
+
+        var columns: [(String, (any DatabaseValueConvertible)?)] {
+            [("committee", committee), ("household", household), ("under50", under50), ("party", party), ("volunteer", volunteer)]
+        }
+
+        func add(sign: Int, db: Database) throws {
+            var households = 0
+            if let household {
+                try RollupDelta.add("household_members", keys: ["committee": committee, "household": household], counts: ["members": sign], db: db)
+                let members = try Int.fetchOne(db.cachedStatement(sql: "SELECT members FROM household_members WHERE committee = ? AND household = ?"),
+                                               arguments: [committee, household]) ?? 0
+                // A household counts while it has a member: it appears at 0 → 1 and goes at 1 → 0.
+                if sign > 0, members == 1 { households = 1 }
+                if sign < 0, members == 0 {
+                    households = -1
+                    try db.cachedStatement(sql: "DELETE FROM household_members WHERE committee = ? AND household = ?").execute(arguments: [committee, household])
+                }
+            }
+            try RollupDelta.add("rollup_participation", keys: ["committee": committee], counts: [
+                "members": sign, "households": households, "under50": under50 ? sign : 0, "party": party ? sign : 0,
+                "volunteers": volunteer ? sign : 0,
+            ], db: db)
+        }
+    }
+
+    static func update(member id: String, view: ReadView, db: Database) throws {
+        try Fact.replace(id, with: try view.member(id).flatMap(Fact.init), db: db)
+    }
+}
+
+/// Polls: each poll's count so far, by the same rule as `Poll.tally` (each voter's latest counting ballot).
+/// Secret polls are stored as totals only, which is all a rollup ever shows.
+enum PollRollups {
+    static func update(poll id: String, view: ReadView, db: Database) throws {
+        guard let poll = try view.poll(id) else { return }
+        let tally = poll.tally(try view.ballots(poll: id))
+        let results = Value.list(poll.options.map { Value.object(["option": .string($0), "votes": .int(Int64(tally.counts[$0] ?? 0))]) })
+        let ends = min(poll.closesAtMillis, poll.closedStamp.map { Int64($0.hlc.millis) } ?? .max)
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO poll_facts(poll, committee, title, kind, secret, ends_ms, quorum, ballots, results)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [id, poll.committee, poll.title, poll.kind.rawValue, poll.secret, ends, poll.quorum, tally.ballots,
+                                     results.canonicalJSON])
+    }
+}
