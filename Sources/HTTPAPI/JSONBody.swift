@@ -122,18 +122,20 @@ struct Page: Sendable {
 
     init(_ request: Request) throws {
         let query = request.uri.queryParameters
-        if let text = query.get("limit") {
-            guard let limit = Int(text), (1...Self.maxLimit).contains(limit) else { throw APIError.invalid("limit", "between 1 and \(Self.maxLimit)") }
-            self.limit = limit
-        } else {
-            self.limit = 50
-        }
+        self.limit = try Self.limit(query.get("limit"), default: 50, max: Self.maxLimit)
         if let cursor = query.get("cursor") {
             guard let before = Int64(cursor, radix: 36), before > 0 else { throw APIError.invalid("cursor", "not a cursor this server issued") }
             self.before = before
         } else {
             self.before = nil
         }
+    }
+
+    /// A `limit` parameter: between 1 and `max`, `fallback` when absent.
+    static func limit(_ text: String?, default fallback: Int, max: Int) throws -> Int {
+        guard let text else { return fallback }
+        guard let limit = Int(text), (1...max).contains(limit) else { throw APIError.invalid("limit", "between 1 and \(max)") }
+        return limit
     }
 
     /// The response envelope: the items and, when the page is full, the cursor for the next one.

@@ -29,7 +29,7 @@ extension APIServer {
         router.get("/v1/rollups/sla") { request, context in
             let scope = try Self.rollupScope(try context.requireActor())
             let groupBy = try Self.grouping(request.uri.queryParameters.get("groupBy"), default: .committee)
-            guard groupBy != .category else { throw APIError.invalid("groupBy", "committee, street or district") }
+            guard groupBy.isUnit else { throw APIError.invalid("groupBy", "committee, street or district") }
             let rows = try await store.read { view in try view.slaRollup(groupBy: groupBy, scope: scope, nowMillis: view.nowMillis) }
             return JSONResponse.make(.object([
                 "groupBy": .string(groupBy.rawValue), "slaHours": .int(Ticket.responseSLAMillis / 3_600_000),
@@ -38,13 +38,108 @@ extension APIServer {
                         "key": .string(row.key), "tickets": .int(Int64(row.tickets)), "responded": .int(Int64(row.responded)),
                         "respondedInTime": .int(Int64(row.respondedInTime)), "overdue": .int(Int64(row.overdue)),
                         "resolved": .int(Int64(row.resolved)), "resolvedInCommittee": .int(Int64(row.resolvedInCommittee)),
-                        "solvedInCommitteeShare": row.solvedInCommitteeShare.map { .string(String(format: "%.3f", $0)) } ?? .null,
+                        "solvedInCommitteeShare": Self.share(row.solvedInCommitteeShare),
                         "firstResponseP50Minutes": .optional(row.firstResponseP50Minutes.map(Int64.init)),
                         "firstResponseP90Minutes": .optional(row.firstResponseP90Minutes.map(Int64.init)),
+                        "resolutionP50Minutes": .optional(row.resolutionP50Minutes.map(Int64.init)),
+                        "resolutionP90Minutes": .optional(row.resolutionP90Minutes.map(Int64.init)),
                     ])
                 }),
             ]))
         }
+
+        router.get("/v1/rollups/hot-topics") { request, context in
+            let scope = try Self.rollupScope(try context.requireActor())
+            let query = request.uri.queryParameters
+            let days = try Self.windowDays(query.get("window") ?? "7d")
+            let limit = try Page.limit(query.get("limit"), default: 10, max: 100)
+            let (since, until, categories, posts) = try await store.read { view in
+                let until = ShanghaiCalendar.day(ofMillis: view.nowMillis)
+                let since = ShanghaiCalendar.day(ofMillis: view.nowMillis - Int64(days - 1) * 86_400_000)
+                let posts = try view.hotPosts(scope: scope, since: since, until: until, limit: limit).map { hot in
+                    (hot, try view.post(hot.post)?.title ?? "")
+                }
+                return (since, until, try view.hotCategories(scope: scope, since: since, until: until), posts)
+            }
+            return JSONResponse.make(.object([
+                "window": .string("\(days)d"), "since": .string(since), "until": .string(until),
+                "categories": .list(categories.map { hot in
+                    .object(["category": .string(hot.category), "label": .string(TicketCategory(rawValue: hot.category)?.label ?? hot.category),
+                             "posts": .int(Int64(hot.posts)), "comments": .int(Int64(hot.comments)), "likes": .int(Int64(hot.likes)),
+                             "score": .int(Int64(hot.score))])
+                }),
+                "posts": .list(posts.map { hot, title in
+                    .object(["post": .string(hot.post), "title": .string(title), "unit": .string(hot.unit), "category": .string(hot.category),
+                             "day": .string(hot.day), "comments": .int(Int64(hot.comments)), "likes": .int(Int64(hot.likes)),
+                             "score": .int(Int64(hot.score))])
+                }),
+            ]))
+        }
+
+        router.get("/v1/rollups/participation") { request, context in
+            let scope = try Self.rollupScope(try context.requireActor())
+            let groupBy = try Self.grouping(request.uri.queryParameters.get("groupBy"), default: .committee)
+            guard groupBy.isUnit else { throw APIError.invalid("groupBy", "committee, street or district") }
+            let rows = try await store.read { try $0.participationRollup(groupBy: groupBy, scope: scope) }
+            return JSONResponse.make(.object([
+                "groupBy": .string(groupBy.rawValue),
+                "items": .list(rows.map { row in
+                    .object(["key": .string(row.key), "members": .int(Int64(row.members)), "households": .int(Int64(row.households)),
+                             "under50": .int(Int64(row.under50)), "under50Share": Self.share(row.under50Share),
+                             "partyMembers": .int(Int64(row.partyMembers)), "volunteers": .int(Int64(row.volunteers))])
+                }),
+            ]))
+        }
+
+        router.get("/v1/rollups/polls") { request, context in
+            let scope = try Self.rollupScope(try context.requireActor())
+            let limit = try Page.limit(request.uri.queryParameters.get("limit"), default: 20, max: 200)
+            let rows = try await store.read { view in try view.closedPolls(scope: scope, nowMillis: view.nowMillis, limit: limit) }
+            return JSONResponse.make(.object(["items": .list(rows.map { Self.pollResult($0, visible: true) })]))
+        }
+
+        router.get("/v1/rollups/polls/{id}") { _, context in
+            let scope = try Self.rollupScope(try context.requireActor())
+            let id = try context.parameters.require("id")
+            let row = try await store.read { view -> PollResultRow? in
+                guard let row = try view.pollResult(id, nowMillis: view.nowMillis), let committee = try view.committee(row.committee),
+                      scope.contains(committee) else { return nil }
+                return row
+            }
+            guard let row else { throw APIError.notFound("poll") }
+            // A secret poll shows nothing before it closes; an open poll shows its running count.
+            return JSONResponse.make(Self.pollResult(row, visible: row.closed || !row.secret))
+        }
+    }
+
+    static func pollResult(_ row: PollResultRow, visible: Bool) -> Value {
+        .object([
+            "poll": .string(row.poll), "committee": .string(row.committee), "title": .string(row.title), "kind": .string(row.kind),
+            "secret": .bool(row.secret), "closed": .bool(row.closed), "endsAt": .string(Time.format(row.endsMillis)),
+            "quorum": .int(Int64(row.quorum)), "quorumMet": .bool(row.ballots >= row.quorum),
+            "ballots": .int(Int64(row.ballots)), "electorate": .int(Int64(row.electorate)), "turnout": Self.share(row.turnout),
+            "results": visible ? .list(row.results.map { .object(["option": .string($0.option), "votes": .int(Int64($0.votes))]) }) : .null,
+        ])
+    }
+
+    /// A share (0 to 1) as a decimal string with three places ("0.900"), or null.
+    static func share(_ value: Double?) -> Value {
+        value.map { .string(String(format: "%.3f", $0)) } ?? .null
+    }
+
+    /// A window such as `7d` or `48h`, as a number of days (1 to 366) ending today.
+    static func windowDays(_ text: String) throws -> Int {
+        guard let unit = text.last, let number = Int(text.dropLast()), number > 0 else {
+            throw APIError.invalid("window", "a number of days or hours, e.g. 7d or 48h")
+        }
+        let days: Int
+        switch unit {
+        case "d": days = number
+        case "h": days = (number + 23) / 24
+        default: throw APIError.invalid("window", "a number of days or hours, e.g. 7d or 48h")
+        }
+        guard days <= 366 else { throw APIError.invalid("window", "at most 366 days") }
+        return days
     }
 
     static func rollupScope(_ actor: Actor) throws -> RollupScope {

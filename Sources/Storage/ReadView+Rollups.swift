@@ -20,6 +20,16 @@ public enum RollupScope: Sendable, Hashable {
     case district(String)
     case city
 
+    /// Whether the committee lies inside this scope.
+    public func contains(_ committee: Committee) -> Bool {
+        switch self {
+        case .committee(let id): committee.id == id
+        case .street(let id): committee.street == id
+        case .district(let id): committee.district == id
+        case .city: true
+        }
+    }
+
     var predicate: (sql: String, arguments: StatementArguments) {
         switch self {
         case .committee(let id): ("u.committee = ?", [id])

@@ -58,6 +58,11 @@ import Testing
             #expect(try await api.call(.delete, "/v1/posts/\(pid)/like", token: cadre)["likes"] == .int(1))
             let read = try await api.call(.get, "/v1/posts/\(pid)", token: resident)
             #expect(read["likes"] == .int(1) && read["comments"].list?.count == 1)
+            // Hot topics: the post (category "other"), its comment and its one remaining like, in today's window.
+            let hot = try await api.call(.get, "/v1/rollups/hot-topics?window=1d", token: cadre)
+            #expect(hot["categories"] == .list([.object(["category": "other", "label": "其他", "posts": .int(1), "comments": .int(1), "likes": .int(1), "score": .int(3)])]))
+            #expect(hot["posts"].list?.first?.object?["title"] == .string("树胶滴在车上"))
+            #expect(try await api.call(.get, "/v1/rollups/hot-topics?window=7x", token: cadre).status == .unprocessableContent)
             // Only the author edits; a cadre may delete.
             #expect(try await api.call(.patch, "/v1/posts/\(pid)", token: cadre, json: .object(["title": .string("改")])).status == .forbidden)
             #expect(try await api.call(.patch, "/v1/posts/\(pid)", token: resident, json: .object(["title": .string("树胶问题")]))["title"] == .string("树胶问题"))
@@ -121,6 +126,10 @@ import Testing
             // A secret poll shows nothing before its close, not even the voter's own choice.
             let hidden = try await api.call(.get, "/v1/polls/\(secretID)", token: voters[0])
             #expect(hidden["tally"] == .null && hidden["myChoices"] == .null && hidden["voted"] == .bool(true) && hidden["ballots"] == .int(50))
+            // The poll rollup hides a secret poll's results until the close too, and lists no poll as closed yet.
+            #expect(try await api.call(.get, "/v1/rollups/polls/\(secretID)", token: cadre)["results"] == .null)
+            #expect(try await api.call(.get, "/v1/rollups/polls", token: cadre)["items"] == .list([]))
+            #expect(try await api.call(.get, "/v1/rollups/polls/\(secretID)", token: voters[0]).status == .forbidden)
             // Close; a ballot after the close is refused and never counted.
             node.advance(hours: 1)
             #expect(try await api.call(.post, "/v1/polls/\(pollID)/close", token: voters[1]).status == .forbidden)
@@ -131,6 +140,17 @@ import Testing
             #expect(try await api.call(.get, "/v1/polls/\(pollID)", token: cadre)["ballots"] == .int(500))
             let revealed = try await api.call(.get, "/v1/polls/\(secretID)", token: cadre)
             #expect(revealed["tally"] == .object(["满意": .int(40), "不满意": .int(10)]))
+            // Rollups: both polls closed, turnout against the 500 approved members (the cadre is one more member).
+            let results = try await api.call(.get, "/v1/rollups/polls", token: cadre)
+            #expect(results["items"].list?.count == 2)
+            let garden = try await api.call(.get, "/v1/rollups/polls/\(pollID)", token: cadre)
+            #expect(garden["ballots"] == .int(500) && garden["closed"] == .bool(true) && garden["quorumMet"] == .bool(true))
+            #expect(garden["results"] == .list((0..<3).map { .object(["option": .string("方案\(["一", "二", "三"][$0])"), "votes": .int(Int64(expected[$0]))]) }))
+            let evaluation = try await api.call(.get, "/v1/rollups/polls/\(secretID)", token: cadre)
+            #expect(evaluation["results"] == .list([.object(["option": "满意", "votes": .int(40)]), .object(["option": "不满意", "votes": .int(10)])]))
+            let members = try await api.call(.get, "/v1/rollups/participation", token: cadre)["items"].list?.first?.object ?? [:]
+            #expect(members["members"] == evaluation["electorate"] && members["households"] == .int(500))
+            #expect(evaluation["turnout"] == .string(String(format: "%.3f", 50.0 / Double(members["members"]?.int ?? 1))))
         }
         // The secret ballots in the replicated log never name the voter.
         try node.store.readNow { view in
