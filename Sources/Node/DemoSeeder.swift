@@ -20,13 +20,26 @@ public struct DemoSeeder {
     let store: Store
     let street: (id: String, name: String)
     let district: String
+    let clock: DemoClock?
     var rng: SplitMix64
 
-    public init(store: Store, street: (id: String, name: String), district: String, seed: UInt64) {
+    /// - Parameter clock: the clock `store` reads; with one, the seeder first writes four weeks of history.
+    public init(store: Store, street: (id: String, name: String), district: String, seed: UInt64, clock: DemoClock? = nil) {
         self.store = store
         self.street = street
         self.district = district
+        self.clock = clock
         self.rng = SplitMix64(seed: seed)
+    }
+
+    /// A committee and its people, as seeded.
+    struct CommitteeCast {
+        var committee: Committee
+        var secretary: String
+        var cadre: String
+        var partners: [Role: String]
+        /// Approved residents.
+        var residents: [String]
     }
 
     static let surnames = Array("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
@@ -39,11 +52,15 @@ public struct DemoSeeder {
     mutating func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
 
     /// Seeds the committees and returns the accounts created (one per role per committee, and the street officer).
+    /// With a clock, the people join four weeks ago and the weeks since are written day by day before today's activity.
     public mutating func seed(committees: [(id: String, name: String)], residentsPerCommittee: Int = 24) throws -> [DemoAccount] {
         var accounts: [DemoAccount] = []
         let node = store.nodeID
+        let now = Int64(Store.systemMillis())
+        clock?.set(DemoClock.historyStart)
         let officer = try staff(role: .streetOfficer, name: "\(street.name)街道办 网格中心", committee: nil, unit: street.id, scope: .street(street.id))
         accounts.append(DemoAccount(node: node, committee: nil, role: Role.streetOfficer.rawValue, memberId: officer.id, token: officer.token))
+        var casts: [CommitteeCast] = []
         for (cid, cname) in committees {
             let committee = Committee(id: cid, name: cname, street: street.id, district: district)
             try store.writeNow { tx in
@@ -64,7 +81,19 @@ public struct DemoSeeder {
             accounts.append(DemoAccount(node: node, committee: cid, role: "secretary", memberId: secretary.id, token: secretary.token))
             accounts.append(DemoAccount(node: node, committee: cid, role: "cadre", memberId: cadre.id, token: cadre.token))
             accounts.append(DemoAccount(node: node, committee: cid, role: "resident", memberId: residents[0].id, token: residents[0].token))
-            try seedActivity(committee, secretary: secretary.id, cadre: cadre.id, partners: partners, residents: residents.prefix(residentsPerCommittee - 3).map(\.id))
+            casts.append(CommitteeCast(committee: committee, secretary: secretary.id, cadre: cadre.id, partners: partners,
+                                       residents: residents.prefix(residentsPerCommittee - 3).map(\.id)))
+        }
+        if let clock {
+            let store = self.store
+            for (millis, action) in DemoHistory.plan(committees: casts, until: now, rng: &rng, mint: { store.mintID($0) }) {
+                clock.set(millis)
+                try DemoHistory.perform(action, committees: casts, store: store)
+            }
+            clock.resume()
+        }
+        for cast in casts {
+            try seedActivity(cast.committee, secretary: cast.secretary, cadre: cast.cadre, partners: cast.partners, residents: cast.residents)
         }
         return accounts
     }
@@ -100,6 +129,7 @@ public struct DemoSeeder {
             building: "\(rng.next() % 40 + 1)号楼", room: "\(rng.next() % 6 + 1)0\(rng.next() % 4 + 1)",
             birthYear: 1935 + Int(rng.next() % 70), partyMember: rng.next() % 5 == 0)
         let id = store.mintID(.member)
+        let volunteer = rng.next() % 6 == 0
         let year = ShanghaiCalendar.year(ofMillis: store.nowMillis)
         return try store.writeNow { tx in
             let household = String(Digest.hex(of: "\(committee.id)|\(application.building)|\(application.room)").prefix(16))
@@ -108,6 +138,10 @@ public struct DemoSeeder {
             if approve {
                 try tx.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.member.rawValue, entity: id, op: .assign,
                                           fields: ["status": .string(MemberStatus.approved.rawValue)], author: id))
+                if volunteer {
+                    try tx.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.member.rawValue, entity: id, op: .assign,
+                                              fields: ["volunteer": .bool(true)], author: id))
+                }
             }
             return (id, try tx.issueToken(member: id))
         }

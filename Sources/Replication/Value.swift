@@ -23,6 +23,8 @@ extension Value {
     public var list: [Value]? { if case .list(let l) = self { l } else { nil } }
     /// The members, if this is an object.
     public var object: [String: Value]? { if case .object(let o) = self { o } else { nil } }
+    /// A member of an object, `.null` when absent or when this is not an object.
+    public subscript(key: String) -> Value { object?[key] ?? .null }
     /// A list of strings, dropping anything else.
     public var strings: [String] { list?.compactMap(\.string) ?? [] }
 

@@ -32,7 +32,9 @@ struct Demo: AsyncParsableCommand {
             for node in topology.nodes.values.sorted(by: { $0.id < $1.id }) {
                 let configuration = try ClusterLauncher.configuration(for: node, topologyPath: self.topology, keysDirectory: keys, data: directory, faults: false)
                 try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-                let store = try Store(path: configuration.databasePath, nodeID: node.id, signer: try NodeKey.signer(path: configuration.keyPath!))
+                let clock = DemoClock(startingAt: node.role == .street ? DemoClock.historyStart : nil)
+                let store = try Store(path: configuration.databasePath, nodeID: node.id, wallMillis: clock.wallMillis,
+                                      signer: try NodeKey.signer(path: configuration.keyPath!))
                 switch node.role {
                 case .city:
                     accounts.append(try DemoSeeder.officer(store: store, role: .cityOfficer, unit: nil, name: "上海市 指挥中心"))
@@ -42,7 +44,7 @@ struct Demo: AsyncParsableCommand {
                     try FederationBootstrap.defineCommittees(store: store, topology: topology, node: node.id)
                     let names = Dictionary(uniqueKeysWithValues: TopologyGeneratorNames.streets)
                     var seeder = DemoSeeder(store: store, street: (node.unit!, names[node.unit!] ?? node.unit!),
-                                            district: topology.district(of: node.id)!.unit!, seed: seed &+ UInt64(accounts.count))
+                                            district: topology.district(of: node.id)!.unit!, seed: seed &+ UInt64(accounts.count), clock: clock)
                     accounts += try seeder.seed(committees: node.committees.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
                 }
             }
