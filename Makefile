@@ -12,6 +12,8 @@ deps:
 	[ -f /usr/include/qrencode.h ] || missing="$$missing libqrencode-dev"; \
 	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
 	command -v lz4 >/dev/null || missing="$$missing lz4"; \
+	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium chromium-driver"; \
+	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \

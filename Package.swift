@@ -119,7 +119,16 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .target(name: "ShequTestSupport", dependencies: ["Replication"], path: "Tests/ShequTestSupport"),
+        .target(
+            name: "ShequTestSupport",
+            dependencies: [
+                "Replication",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/ShequTestSupport"
+        ),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "ShequTestSupport"]),
         .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Replication"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication", "ShequTestSupport"]),

@@ -3,6 +3,19 @@ import Foundation
 /// Input rules for text: Unicode NFC normalization, trimming, length limits counted in characters,
 /// and no control characters other than line breaks and tabs.
 public enum Text {
+    /// How many columns the text takes in a terminal or a chart label: East Asian wide and full-width
+    /// characters take two, combining marks and zero-width characters none.
+    public static func displayWidth(_ text: String) -> Int {
+        text.unicodeScalars.reduce(0) { sum, scalar in
+            switch scalar.value {
+            case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6,
+                 0x1F300...0x1FAFF, 0x20000...0x3FFFD: sum + 2
+            case 0x0300...0x036F, 0x200B...0x200F: sum
+            default: sum + 1
+            }
+        }
+    }
+
     /// Normalizes and checks a required field.
     public static func required(_ raw: String, field: String, max: Int) throws(GovernanceError) -> String {
         let text = try optional(raw, field: field, max: max)

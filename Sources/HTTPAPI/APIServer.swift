@@ -13,11 +13,14 @@ public struct NodeIdentity: Sendable {
     public var role: String
     /// The base URL residents reach this node at, used in join links.
     public var publicURL: String
+    /// Chinese names of districts and streets by id, for the command centre.
+    public var unitNames: [String: String]
 
-    public init(id: NodeID, role: String, publicURL: String) {
+    public init(id: NodeID, role: String, publicURL: String, unitNames: [String: String] = [:]) {
         self.id = id
         self.role = role
         self.publicURL = publicURL
+        self.unitNames = unitNames
     }
 }
 
@@ -54,6 +57,7 @@ public struct APIServer: Sendable {
         addTicketRoutes(to: router)
         addCommunityRoutes(to: router)
         addRollupRoutes(to: router)
+        addDashboardRoutes(to: router)
         if let cluster { addClusterRoutes(to: router, cluster: cluster) }
         return router
     }

@@ -44,7 +44,8 @@ public struct ShequNode: Sendable {
     /// Runs until SIGTERM or SIGINT, then drains in-flight requests and stops.
     public func run() async throws {
         let cluster = replication.map { ReplicationStatus(service: $0, faultInjection: configuration.faultInjection) }
-        let api = APIServer(store: store, identity: NodeIdentity(id: configuration.id, role: configuration.role, publicURL: configuration.publicURL),
+        let api = APIServer(store: store, identity: NodeIdentity(id: configuration.id, role: configuration.role, publicURL: configuration.publicURL,
+                                                                   unitNames: TopologyGeneratorNames.units),
                             cluster: cluster)
         let app = api.application(host: configuration.httpHost, port: configuration.httpPort, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]

@@ -4,6 +4,10 @@ import Gossip
 /// The Chinese names of the streets the generator uses, by id.
 public enum TopologyGeneratorNames {
     public static var streets: [(String, String)] { TopologyGenerator.streets }
+    /// Districts and streets together, by id.
+    public static var units: [String: String] {
+        Dictionary(TopologyGenerator.districts + TopologyGenerator.streets, uniquingKeysWith: { first, _ in first })
+    }
 }
 
 /// Writes topologies with realistic Shanghai names and a fresh Ed25519 key per node.

@@ -32,6 +32,14 @@ public struct ParticipationRow: Hashable, Sendable {
     public var under50: Int
     public var partyMembers: Int
     public var volunteers: Int
+    /// The rows added up.
+    public static func sum(_ rows: [ParticipationRow], key: String) -> ParticipationRow {
+        rows.reduce(into: ParticipationRow(key: key, members: 0, households: 0, under50: 0, partyMembers: 0, volunteers: 0)) {
+            $0.members += $1.members; $0.households += $1.households; $0.under50 += $1.under50
+            $0.partyMembers += $1.partyMembers; $0.volunteers += $1.volunteers
+        }
+    }
+
     /// The share of members under 50 (the seeds report it), nil with no members.
     public var under50Share: Double? { members > 0 ? Double(under50) / Double(members) : nil }
 }

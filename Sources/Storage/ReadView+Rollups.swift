@@ -63,6 +63,14 @@ public struct SLARollupRow: Hashable, Sendable {
     /// Resolution time quantiles in minutes, the same way.
     public var resolutionP50Minutes: Int?
     public var resolutionP90Minutes: Int?
+    /// The rows added up (quantiles are not additive and stay nil).
+    public static func sum(_ rows: [SLARollupRow], key: String) -> SLARollupRow {
+        rows.reduce(into: SLARollupRow(key: key, tickets: 0, responded: 0, respondedInTime: 0, resolved: 0, resolvedInCommittee: 0, overdue: 0)) {
+            $0.tickets += $1.tickets; $0.responded += $1.responded; $0.respondedInTime += $1.respondedInTime
+            $0.resolved += $1.resolved; $0.resolvedInCommittee += $1.resolvedInCommittee; $0.overdue += $1.overdue
+        }
+    }
+
     /// Share of resolved tickets solved at the committee level (the seeds report 90%).
     public var solvedInCommitteeShare: Double? { resolved > 0 ? Double(resolvedInCommittee) / Double(resolved) : nil }
 }

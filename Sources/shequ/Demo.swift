@@ -56,8 +56,11 @@ struct Demo: AsyncParsableCommand {
         let city = endpoints.first { $0.role == "city" }!
         say("\nShequ demo federation is running:")
         for endpoint in endpoints { say("  \(endpoint.role.padding(toLength: 9, withPad: " ", startingAt: 0)) \(endpoint.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(endpoint.http)") }
+        let accounts = try JSONDecoder().decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: accountsPath)))
+        let cityOfficer = accounts.first { $0.role == Role.cityOfficer.rawValue }
         say("""
           city node (command centre): \(city.http)
+          dashboard (signs in the city officer): \(city.http)/dashboard?token=\(cityOfficer?.token ?? "")
           accounts (a token for every role): \(accountsPath)
         Ctrl-C stops it.
         """)

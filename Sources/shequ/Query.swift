@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Governance
 import Node
 import Replication
 
@@ -135,24 +136,12 @@ enum RollupTables {
 enum TextTable {
     static func render(header: [String], rows: [[String]]) -> String {
         let all = [header] + rows
-        let widths = header.indices.map { column in all.map { width(column < $0.count ? $0[column] : "") }.max() ?? 0 }
+        let widths = header.indices.map { column in all.map { Text.displayWidth(column < $0.count ? $0[column] : "") }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
-            cells.enumerated().map { column, cell in cell + String(repeating: " ", count: widths[column] - width(cell)) }
+            cells.enumerated().map { column, cell in cell + String(repeating: " ", count: widths[column] - Text.displayWidth(cell)) }
                 .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
         }
         let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n") + (rows.isEmpty ? "\n(no rows)" : "")
-    }
-
-    /// Display width: East Asian wide and full-width characters take two columns.
-    static func width(_ text: String) -> Int {
-        text.unicodeScalars.reduce(0) { sum, scalar in
-            switch scalar.value {
-            case 0x1100...0x115F, 0x2E80...0xA4CF, 0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6,
-                 0x1F300...0x1FAFF, 0x20000...0x3FFFD: sum + 2
-            case 0x0300...0x036F, 0x200B...0x200F: sum
-            default: sum + 1
-            }
-        }
     }
 }

@@ -67,18 +67,21 @@ struct API {
     struct Reply {
         let status: HTTPResponse.Status
         let body: Value
+        var headers = HTTPFields()
         subscript(key: String) -> Value { body.object?[key] ?? .null }
     }
 
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Value? = nil, raw: String? = nil) async throws -> Reply {
+    func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Value? = nil, raw: String? = nil,
+              cookie: String? = nil, contentType: String = "application/json") async throws -> Reply {
         var headers = HTTPFields()
         if let token { headers[.authorization] = "Bearer \(token)" }
-        headers[.contentType] = "application/json"
+        if let cookie { headers[.cookie] = cookie }
+        headers[.contentType] = contentType
         let bodyText = raw ?? json?.canonicalJSON
         return try await client.execute(uri: path, method: method, headers: headers, body: bodyText.map { ByteBuffer(string: $0) }) { response in
             let text = String(buffer: response.body)
-            return Reply(status: response.status, body: text.isEmpty ? .null : ((try? Value(json: text)) ?? .string(text)))
+            return Reply(status: response.status, body: text.isEmpty ? .null : ((try? Value(json: text)) ?? .string(text)), headers: response.headers)
         }
     }
 

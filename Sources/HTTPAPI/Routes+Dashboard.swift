@@ -1,0 +1,80 @@
+import Foundation
+import Governance
+import Hummingbird
+import Replication
+import Storage
+
+extension APIServer {
+    /// The command centre (`/dashboard`) and one committee on one screen (`/dashboard/committees/{cid}`), for officers
+    /// and cadres. A browser signs in once: the token goes into an HttpOnly cookie scoped to /dashboard, and
+    /// `?token=` links (printed by `shequ demo`) are turned into that cookie and redirected away at once.
+    func addDashboardRoutes(to router: Router<ShequRequestContext>) {
+        let store = self.store, identity = self.identity, cluster = self.cluster
+
+        router.get("/dashboard") { request, context in
+            if let token = request.uri.queryParameters.get("token") { return Self.signedIn(token: token) }
+            guard let actor = context.member?.actor else { return Self.html(DashboardPage.signIn(message: nil)) }
+            let scope: RollupScope
+            do { scope = try Self.rollupScope(actor) } catch { return Self.html(DashboardPage.signIn(message: "此账号无权查看指挥中心"), status: .forbidden) }
+            let title = Self.scopeTitle(scope, names: identity.unitNames)
+            var data = try await store.read { view in
+                try DashboardData.read(view, scope: scope, title: title, node: identity.id, names: identity.unitNames)
+            }
+            data.node = identity.id
+            if let cluster { data.peers = DashboardData.peers(from: await cluster.replication()) }
+            return Self.html(DashboardPage.render(data))
+        }
+
+        router.post("/dashboard/session") { request, context in
+            var request = request
+            let buffer = try await request.collectBody(upTo: 4_096)
+            let form = String(buffer: buffer)
+            let token = form.split(separator: "&").compactMap { pair -> String? in
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, parts[0] == "token" else { return nil }
+                return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            }.first ?? ""
+            guard !token.isEmpty, try await store.read({ try $0.member(forToken: token) }) != nil else {
+                return Self.html(DashboardPage.signIn(message: "令牌无效"), status: .unauthorized)
+            }
+            return Self.signedIn(token: token)
+        }
+
+        router.get("/dashboard/committees/{cid}") { _, context in
+            guard let actor = context.member?.actor else { return Self.html(DashboardPage.signIn(message: nil), status: .unauthorized) }
+            let scope = try Self.rollupScope(actor)
+            let cid = try context.parameters.require("cid")
+            let screen = try await store.read { view -> CommitteeScreen? in
+                guard let committee = try view.committee(cid), scope.contains(committee) else { return nil }
+                return try CommitteeScreen.read(view, committee: committee)
+            }
+            guard let screen else { throw APIError.notFound("committee") }
+            return Self.html(DashboardPage.render(screen, names: identity.unitNames))
+        }
+    }
+
+    /// Sets the dashboard cookie and sends the browser to the clean address.
+    static func signedIn(token: String) -> Response {
+        let safe = token.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.~".contains($0)) } && token.count <= 200
+        guard safe else { return html(DashboardPage.signIn(message: "令牌无效"), status: .unauthorized) }
+        return Response(status: .seeOther, headers: [
+            .location: "/dashboard",
+            .setCookie: "\(AuthMiddleware.dashboardCookie)=\(token); Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age=43200",
+            .cacheControl: "no-store",
+        ])
+    }
+
+    static func html(_ page: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    static func scopeTitle(_ scope: RollupScope, names: [String: String]) -> String {
+        switch scope {
+        case .city: "上海市"
+        case .district(let id): names[id] ?? id
+        case .street(let id): names[id] ?? id
+        case .committee(let id): id
+        }
+    }
+}
