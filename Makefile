@@ -15,10 +15,15 @@ deps:
 	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium chromium-driver"; \
 	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v python3 >/dev/null || missing="$$missing python3 python3-pip"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@# The Open311 test drives a node with the real georeport client from PyPI.
+	@python3 -c 'import georeport' 2>/dev/null || { \
+		python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; }; \
+		python3 -m pip install -q georeport 2>/dev/null || python3 -m pip install -q --break-system-packages georeport; }
 
 build: deps
 	$(SWIFT) build

@@ -58,6 +58,7 @@ public struct APIServer: Sendable {
         addCommunityRoutes(to: router)
         addRollupRoutes(to: router)
         addDashboardRoutes(to: router)
+        addOpen311Routes(to: router)
         if let cluster { addClusterRoutes(to: router, cluster: cluster) }
         return router
     }

@@ -28,12 +28,7 @@ extension APIServer {
         router.post("/dashboard/session") { request, context in
             var request = request
             let buffer = try await request.collectBody(upTo: 4_096)
-            let form = String(buffer: buffer)
-            let token = form.split(separator: "&").compactMap { pair -> String? in
-                let parts = pair.split(separator: "=", maxSplits: 1)
-                guard parts.count == 2, parts[0] == "token" else { return nil }
-                return String(parts[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
-            }.first ?? ""
+            let token = FormBody(String(buffer: buffer))["token"] ?? ""
             guard !token.isEmpty, try await store.read({ try $0.member(forToken: token) }) != nil else {
                 return Self.html(DashboardPage.signIn(message: "令牌无效"), status: .unauthorized)
             }

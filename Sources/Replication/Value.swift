@@ -104,6 +104,13 @@ extension Value {
         }
     }
 
+    /// A string as a JSON string literal, quotes included.
+    public static func jsonString(_ s: String) -> String {
+        var out = ""
+        writeString(s, into: &out)
+        return out
+    }
+
     static func writeString(_ s: String, into out: inout String) {
         out += "\""
         // Most strings need no escaping: append them whole rather than scalar by scalar.

@@ -229,6 +229,10 @@ enum Migrations {
                 CREATE INDEX poll_facts_by_end ON poll_facts(ends_ms);
                 """)
         }
+        migrator.registerMigration("v5-ticket-search") { db in
+            // Open311's request search: by creation time, newest first.
+            try db.execute(sql: "CREATE INDEX ticket_facts_by_created ON ticket_facts(created_ms)")
+        }
         return migrator
     }
 }
