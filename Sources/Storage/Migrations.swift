@@ -229,9 +229,22 @@ enum Migrations {
                 CREATE INDEX poll_facts_by_end ON poll_facts(ends_ms);
                 """)
         }
-        migrator.registerMigration("v5-ticket-search") { db in
+        migrator.registerMigration("v5-ticket-search-and-totals") { db in
             // Open311's request search: by creation time, newest first.
             try db.execute(sql: "CREATE INDEX ticket_facts_by_created ON ticket_facts(created_ms)")
+            // Tickets per committee, category and stage over all time: a year of days is as many rows as tickets at city
+            // scale, so questions without a window read this instead of rollup_tickets.
+            try db.execute(sql: """
+                CREATE TABLE rollup_tickets_all (
+                    committee TEXT NOT NULL,
+                    category TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (committee, category, stage)
+                ) WITHOUT ROWID;
+                INSERT INTO rollup_tickets_all(committee, category, stage, count)
+                    SELECT committee, category, stage, SUM(count) FROM rollup_tickets GROUP BY committee, category, stage;
+                """)
         }
         return migrator
     }

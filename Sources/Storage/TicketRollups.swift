@@ -60,6 +60,7 @@ struct TicketFacts: RollupFact {
         func count(_ condition: Bool) -> Int { condition ? sign : 0 }
         try RollupDelta.add("rollup_tickets", keys: ["committee": committee, "category": category, "day": day, "stage": stage],
                             counts: ["count": sign], db: db)
+        try RollupDelta.add("rollup_tickets_all", keys: ["committee": committee, "category": category, "stage": stage], counts: ["count": sign], db: db)
         try RollupDelta.add("rollup_sla", keys: ["committee": committee], counts: [
             "tickets": sign, "responded": count(firstResponseMillis != nil), "responded_in_time": count(respondedInTime),
             "resolved": count(resolved), "resolved_in_committee": count(resolved && level == 0),

@@ -7,7 +7,7 @@ import Storage
 
 /// `shequ bench NAME`: benchmarks that print figures beside a baseline measured in the same run.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks, each beside its baseline, as ratios.", subcommands: [Apply.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks, each beside its baseline, as ratios.", subcommands: [Apply.self, Rollup.self])
 
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -26,6 +26,29 @@ struct Bench: ParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             let result = try ApplyBenchmark.run(changes: changes, batch: batch, directory: directory)
             print(result.report)
+        }
+    }
+
+    struct Rollup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "p50/p99 of each rollup for a district (300 committees, 1 million tickets), beside a GROUP BY scan of the same answer.")
+
+        @Flag(help: "A small run, for tests.") var quick = false
+        @Option(help: "Committees in the district.") var committees: Int?
+        @Option(help: "Tickets over the year.") var tickets: Int?
+
+        func run() throws {
+            var shape: RollupBenchmark.Shape = quick ? .quick : .full
+            if let committees { shape.committees = max(1, committees) }
+            if let tickets { shape.tickets = max(1, tickets) }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-bench-rollup-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            FileHandle.standardError.write(Data("filling a district of \(shape.committees) committees with \(shape.tickets) tickets ...\n".utf8))
+            let (rows, changes, seconds) = try RollupBenchmark.run(shape: shape, path: directory + "/district.sqlite") {
+                FileHandle.standardError.write(Data(($0 + "\n").utf8))
+            }
+            print(RollupBenchmark.report(rows, shape: shape, changes: changes, fillSeconds: seconds), terminator: "")
         }
     }
 }
