@@ -14,6 +14,11 @@ public enum RollupBenchmark {
         public var committees: Int
         public var tickets: Int
         public var iterations: Int
+        public init(committees: Int, tickets: Int, iterations: Int) {
+            self.committees = committees
+            self.tickets = tickets
+            self.iterations = iterations
+        }
         public static let full = Shape(committees: 300, tickets: 1_000_000, iterations: 200)
         public static let quick = Shape(committees: 20, tickets: 4_000, iterations: 20)
     }

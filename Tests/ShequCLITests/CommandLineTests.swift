@@ -1,5 +1,7 @@
 import Foundation
+import Governance
 import Node
+import Replication
 import Storage
 import Testing
 @testable import shequ
@@ -15,6 +17,37 @@ import Testing
                                        "--street", "s", "--district", "d"]) is Admin.CreateCommittee)
         #expect(try Shequ.parseAsRoot(["admin", "staff", "--data", "d", "--node", "n", "--role", "cadre", "--name", "王主任", "--committee", "c1"]) is Admin.CreateStaff)
         #expect(try Shequ.parseAsRoot(["bench", "apply", "--quick"]) is Bench.Apply)
+        #expect(try Shequ.parseAsRoot(["bench", "rollup", "--quick"]) is Bench.Rollup)
+        let query = try #require(try Shequ.parseAsRoot(["query", "sla", "--demo", "data/demo", "--node", "city", "--group-by", "street"]) as? Query)
+        #expect(query.rollup == "sla" && query.groupBy == "street" && !query.json)
+    }
+
+    /// `shequ query` tables line up in a terminal, Chinese labels counting two columns each.
+    @Test func rollupTablesLineUpWithChineseLabels() throws {
+        let body: Value = .object(["categories": .list([
+            .object(["category": "traffic", "label": "交通出行", "posts": .int(12), "comments": .int(3), "likes": .int(40), "score": .int(55)]),
+            .object(["category": "other", "label": "其他", "posts": .int(1), "comments": .int(0), "likes": .int(2), "score": .int(3)]),
+        ]), "posts": .list([]), "since": "2026-11-16", "until": "2026-11-22"])
+        let lines = RollupTables.render("hot-topics", body).split(separator: "\n").map(String.init)
+        let table = lines[1...4]
+        // Every column starts at the same display column on every row: "posts" sits over 12 and 1.
+        let header = table.first!, traffic = table.dropFirst(2).first!, other = table.last!
+        func column(of text: String, in line: String) -> Int { Text.displayWidth(String(line[..<line.range(of: text)!.lowerBound])) }
+        #expect(column(of: "posts", in: header) == column(of: "12", in: traffic))
+        #expect(column(of: "posts", in: header) == column(of: "1 ", in: other))
+        #expect(lines.last == "(no rows)")
+    }
+
+    /// The quick form of `shequ bench rollup`: every rollup agrees with its GROUP BY scan.
+    @Test func rollupBenchmarkAgreesWithItsScans() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-bench-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let shape = RollupBenchmark.Shape(committees: 6, tickets: 800, iterations: 3)
+        let (rows, changes, _) = try RollupBenchmark.run(shape: shape, path: directory + "/district.sqlite") { _ in }
+        #expect(rows.count == 6 && changes > 800)
+        for row in rows { #expect(row.sameAnswer, "\(row.name)") }
+        #expect(RollupBenchmark.report(rows, shape: shape, changes: changes, fillSeconds: 1).contains("worst rollup p99"))
     }
 
     @Test func refusesBadArguments() {
@@ -72,5 +105,15 @@ import Testing
         #expect(accounts.filter { $0.role == "district_officer" }.count == 2)
         #expect(accounts.filter { $0.role == "city_officer" }.count == 1)
         #expect(Set(accounts.map(\.token)).count == accounts.count)
+        // Four weeks of history before today: tickets were raised on most days, and many answered after minutes or hours.
+        let databases = try FileManager.default.subpathsOfDirectory(atPath: directory).filter { $0.hasSuffix("node.sqlite") && $0.contains("yuepu") }
+        let path = directory + "/" + (try #require(databases.first))
+        let store = try Store(path: path, nodeID: "street.yuepu")
+        try store.readNow { view in
+            let days = try view.ticketRollup(groupBy: .day, scope: .street("yuepu"))
+            #expect(days.count >= 20, "\(days.map(\.key))")
+            let sla = try #require(try view.slaRollup(groupBy: .street, scope: .street("yuepu"), nowMillis: view.nowMillis).first)
+            #expect((sla.firstResponseP90Minutes ?? 0) > 60)
+        }
     }
 }
