@@ -1,18 +1,30 @@
 import GRDB
+import Synchronization
 
 /// The one way rollup tables move: add signed counts to the row with the given key, creating it if needed.
 /// Facts tables remember what each entity contributes; when an entity changes, its old contribution is
 /// added with sign -1 and its new one with sign +1, in the transaction that applied the change.
 enum RollupDelta {
+    /// The upsert of each table, built on first use: a table is always moved by the same key and count columns.
+    private static let statements = Mutex<[String: String]>([:])
+
     static func add(_ table: String, keys: KeyValuePairs<String, any DatabaseValueConvertible>, counts: KeyValuePairs<String, Int>,
                     db: Database) throws {
-        let keyNames = keys.map(\.key), countNames = counts.map(\.key)
-        let columns = (keyNames + countNames).joined(separator: ", ")
-        let placeholders = Array(repeating: "?", count: keyNames.count + countNames.count).joined(separator: ", ")
-        let updates = countNames.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", ")
-        let sql = "INSERT INTO \(table)(\(columns)) VALUES (\(placeholders)) ON CONFLICT(\(keyNames.joined(separator: ", "))) DO UPDATE SET \(updates)"
-        let arguments = StatementArguments(keys.map(\.value) + counts.map { $0.value as any DatabaseValueConvertible })
-        try db.cachedStatement(sql: sql).execute(arguments: arguments)
+        let sql = statements.withLock { cache in
+            if let sql = cache[table] { return sql }
+            let keyNames = keys.map(\.key), countNames = counts.map(\.key)
+            let columns = (keyNames + countNames).joined(separator: ", ")
+            let placeholders = Array(repeating: "?", count: keyNames.count + countNames.count).joined(separator: ", ")
+            let updates = countNames.map { "\($0) = \($0) + excluded.\($0)" }.joined(separator: ", ")
+            let sql = "INSERT INTO \(table)(\(columns)) VALUES (\(placeholders)) ON CONFLICT(\(keyNames.joined(separator: ", "))) DO UPDATE SET \(updates)"
+            cache[table] = sql
+            return sql
+        }
+        var values: [(any DatabaseValueConvertible)?] = []
+        values.reserveCapacity(keys.count + counts.count)
+        for (_, value) in keys { values.append(value) }
+        for (_, count) in counts { values.append(count) }
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
     }
 }
 

@@ -65,6 +65,24 @@ import Testing
             return a.count == 3 && a == b && b == c
         }
 
+        // Every rollup answers over the replicas at the district and the city, and the command centre shows the committee.
+        for node in [district, city] {
+            let token = federation.token(for: node)
+            try await federation.eventually("rollups at \(node.id)") {
+                let tickets = try await federation.call(node, "GET", "/v1/rollups/tickets?groupBy=committee", token: token)
+                let participation = try await federation.call(node, "GET", "/v1/rollups/participation", token: token)
+                let members = ((participation["items"] as? [[String: Any]]) ?? []).first { $0["key"] as? String == x }?["members"] as? Int
+                return ((tickets["items"] as? [[String: Any]]) ?? []).contains { $0["key"] as? String == x && $0["total"] as? Int == 1 }
+                    && (members ?? 0) >= 1
+            }
+            for path in ["/v1/rollups/sla", "/v1/rollups/hot-topics?window=7d", "/v1/rollups/polls", "/dashboard", "/dashboard/committees/\(x)"] {
+                #expect(try await federation.status(node, path, token: token) == 200, "\(node.id)\(path)")
+            }
+            // Open311 on every node, over the tickets it holds.
+            let (status, body) = try await federation.request(node, "GET", "/open311/v2/requests/\(ticketID).json", token: nil, json: nil)
+            #expect(status == 200 && ((body as? [[String: Any]])?.first?["agency_responsible"] as? String) == "区网格化平台")
+        }
+
         // Partition: the street is cut from district and city; both sides keep writing.
         try await federation.cut(street, from: [district, city])
         for i in 0..<5 {
