@@ -92,6 +92,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -159,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ShequCLITests",
-            dependencies: ["shequ", "Node", "Gossip", "Governance", "Storage", "Replication", "ShequTestSupport"]
+            dependencies: ["shequ", "Node", "HTTPAPI", "Gossip", "Governance", "Storage", "Replication", "ShequTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

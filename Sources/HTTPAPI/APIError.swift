@@ -8,6 +8,8 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
+    /// Seconds a client should wait, for 429.
+    public var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
         self.status = status
@@ -19,7 +21,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = JSONResponse.make(.object(["error": .object(["code": .string(code), "message": .string(message)])]), status: status)
-        if status == .tooManyRequests { response.headers[.retryAfter] = "1" }
+        if status == .tooManyRequests { response.headers[.retryAfter] = String(retryAfter ?? 1) }
         return response
     }
 
@@ -28,6 +30,11 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
     static func invalid(_ field: String, _ message: String) -> APIError { APIError(.unprocessableContent, "invalid_\(field)", "\(field): \(message)") }
     static func notFound(_ what: String) -> APIError { APIError(.notFound, "not_found", "\(what) not found") }
     static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "forbidden", message) }
+    static func rateLimited(retryAfter: Int) -> APIError {
+        var error = APIError(.tooManyRequests, "rate_limited", "too many requests; retry after \(retryAfter) s")
+        error.retryAfter = retryAfter
+        return error
+    }
 
     /// Maps a refusal from the domain to its status.
     init(_ error: GovernanceError) {

@@ -32,13 +32,16 @@ public struct APIServer: Sendable {
     public let cluster: (any ClusterStatus)?
     /// Where /metrics reads from: the registry the node's metrics factory writes to.
     public let registry: PrometheusCollectorRegistry
+    /// Requests per bearer token and per client address.
+    public let limits: RateLimits
 
     public init(store: Store, identity: NodeIdentity, cluster: (any ClusterStatus)? = nil,
-                registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry) {
+                registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry, limits: RateLimits = .standard) {
         self.store = store
         self.identity = identity
         self.cluster = cluster
         self.registry = registry
+        self.limits = limits
     }
 
     /// The router with every route and the middleware (error bodies, authentication).
@@ -46,6 +49,7 @@ public struct APIServer: Sendable {
         let router = Router(context: ShequRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limits: limits)))
         router.add(middleware: AuthMiddleware(store: store))
         router.get("/healthz") { _, _ in
             JSONResponse.make(.object(["node": .string(identity.id), "role": .string(identity.role), "status": .string("ok")]))

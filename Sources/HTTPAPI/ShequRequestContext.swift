@@ -1,17 +1,21 @@
 import Governance
 import Hummingbird
+import NIOCore
 import Logging
 import Storage
 
 /// The request context: Hummingbird's core plus the member the bearer token names, if any.
-public struct ShequRequestContext: RequestContext {
+public struct ShequRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated member, set by `AuthMiddleware`.
     public var member: Member?
+    /// The client's address (for per-address rate limits).
+    public let remoteAddress: SocketAddress?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.member = nil
+        self.remoteAddress = source.channel.remoteAddress
     }
 
     /// The authenticated actor, or 401.
@@ -30,21 +34,20 @@ struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: ShequRequestContext, next: (Request, ShequRequestContext) async throws -> Response) async throws -> Response {
         let token: String
+        let fromCookie: Bool
         if let header = request.headers[.authorization] {
             guard header.hasPrefix("Bearer "), header.count <= 200 else { throw APIError.unauthorized }
             token = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+            fromCookie = false
         } else if request.uri.path.hasPrefix("/dashboard"), let cookie = request.cookies[Self.dashboardCookie]?.value, cookie.count <= 200 {
-            // A stale cookie is no error: the page asks to sign in again.
-            guard let member = try await store.read({ try $0.member(forToken: cookie) }), member.status != .rejected else {
-                return try await next(request, context)
-            }
-            var context = context
-            context.member = member
-            return try await next(request, context)
+            token = cookie
+            fromCookie = true
         } else {
             return try await next(request, context)
         }
         guard let member = try await store.read({ try $0.member(forToken: token) }), member.status != .rejected else {
+            // A stale cookie is no error: the page asks to sign in again.
+            if fromCookie { return try await next(request, context) }
             throw APIError.unauthorized
         }
         var context = context

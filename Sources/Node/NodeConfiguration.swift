@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import HTTPAPI
 import SystemPackage
 
 /// What one node needs to run: read from a YAML file, each key overridable by an environment
@@ -23,6 +24,8 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var keyPath: String?
     /// Whether `PUT /v1/cluster/faults` may cut links (chaos tests only).
     public var faultInjection: Bool
+    /// Requests per bearer token and per client address (`http.rateLimit.*`).
+    public var rateLimits: RateLimits = .standard
 
     public init(id: String, role: String, unit: String?, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String, publicURL: String? = nil,
                 topologyPath: String? = nil, keyPath: String? = nil, faultInjection: Bool = false) {
@@ -71,12 +74,22 @@ public struct NodeConfiguration: Sendable, Hashable {
         }
         let topology = path("gossip.topology"), key = path("gossip.key")
         if topology != nil, key == nil { throw Invalid(description: "gossip.key is required with gossip.topology") }
-        return NodeConfiguration(
+        let standard = RateLimits.standard
+        func limit(_ key: String, _ fallback: Int) throws -> Int {
+            let value = reader.int(forKey: ConfigKey("http.rateLimit.\(key)"), default: fallback)
+            guard value > 0 else { throw Invalid(description: "http.rateLimit.\(key) must be positive") }
+            return value
+        }
+        var configuration = NodeConfiguration(
             id: id, role: role, unit: reader.string(forKey: "node.unit"),
             httpHost: reader.string(forKey: "http.host", default: "127.0.0.1"), httpPort: port,
             dataDirectory: path("data.directory") ?? (base as NSString).appendingPathComponent("data/\(id)"),
             publicURL: reader.string(forKey: "http.publicURL"), topologyPath: topology, keyPath: key,
             faultInjection: reader.bool(forKey: "faults.enabled", default: false))
+        configuration.rateLimits = RateLimits(
+            tokenPerMinute: try limit("tokenPerMinute", standard.tokenPerMinute), tokenBurst: try limit("tokenBurst", standard.tokenBurst),
+            addressPerMinute: try limit("addressPerMinute", standard.addressPerMinute), addressBurst: try limit("addressBurst", standard.addressBurst))
+        return configuration
     }
 
     /// The YAML form `load` reads.

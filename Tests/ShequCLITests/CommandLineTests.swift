@@ -1,5 +1,6 @@
 import Foundation
 import Governance
+import HTTPAPI
 import Node
 import Replication
 import Storage
@@ -69,6 +70,7 @@ import Testing
         let read = try await NodeConfiguration.load(path: path)
         #expect(read.id == "street.yuepu" && read.role == "street" && read.unit == "yuepu" && read.httpPort == 18_080)
         #expect(read.dataDirectory == directory.appendingPathComponent("nodes/yuepu").path)
+        #expect(read.rateLimits == .standard)
         try "node:\n  id: \"bad id\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         await #expect(throws: NodeConfiguration.Invalid.self) { try await NodeConfiguration.load(path: path) }
     }
