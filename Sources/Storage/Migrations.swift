@@ -244,6 +244,14 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 INSERT INTO rollup_tickets_all(committee, category, stage, count)
                     SELECT committee, category, stage, SUM(count) FROM rollup_tickets GROUP BY committee, category, stage;
+
+                -- Windows of days read a range of this index rather than the whole table.
+                CREATE INDEX rollup_tickets_by_day ON rollup_tickets(day);
+
+                -- Open tickets with no first response, per committee: overdue at a time T is these less the ones
+                -- created within 15 hours before T (a short index range of ticket_facts), not a scan of every waiting ticket.
+                ALTER TABLE rollup_sla ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
+                UPDATE rollup_sla SET waiting = (SELECT COUNT(*) FROM ticket_facts f WHERE f.committee = rollup_sla.committee AND f.waiting = 1);
                 """)
         }
         return migrator

@@ -108,18 +108,18 @@ extension ReadView {
         var result: [String: SLARollupRow] = [:]
         for row in try Row.fetchAll(db, sql: """
             SELECT \(key) AS k, SUM(s.tickets) AS tickets, SUM(s.responded) AS responded, SUM(s.responded_in_time) AS in_time,
-                   SUM(s.resolved) AS resolved, SUM(s.resolved_in_committee) AS in_committee
+                   SUM(s.resolved) AS resolved, SUM(s.resolved_in_committee) AS in_committee, SUM(s.waiting) AS waiting
             FROM rollup_sla s JOIN committee_units u ON u.committee = s.committee WHERE \(predicate) GROUP BY k
             """, arguments: arguments) {
             result[row["k"]] = SLARollupRow(key: row["k"], tickets: row["tickets"], responded: row["responded"], respondedInTime: row["in_time"],
-                                            resolved: row["resolved"], resolvedInCommittee: row["in_committee"], overdue: 0)
+                                            resolved: row["resolved"], resolvedInCommittee: row["in_committee"], overdue: row["waiting"])
         }
-        // Overdue depends on the time asked: count the waiting tickets past their due time (an index range, not a scan).
+        // Overdue depends on the time asked: every waiting ticket less those still inside their 15 hours (a short index range).
         for row in try Row.fetchAll(db, sql: """
             SELECT \(key) AS k, COUNT(*) AS n FROM ticket_facts f JOIN committee_units u ON u.committee = f.committee
-            WHERE f.waiting = 1 AND f.created_ms < ? AND \(predicate) GROUP BY k
+            WHERE f.waiting = 1 AND f.created_ms >= ? AND \(predicate) GROUP BY k
             """, arguments: [nowMillis - Ticket.responseSLAMillis] + arguments) {
-            result[row["k"]]?.overdue = row["n"]
+            result[row["k"]]?.overdue -= row["n"]
         }
         for (k, histogram) in try histograms("rollup_first_response", key: key, predicate: predicate, arguments: arguments) {
             result[k]?.firstResponseP50Minutes = Self.quantile(0.5, histogram)

@@ -63,7 +63,7 @@ struct TicketFacts: RollupFact {
         try RollupDelta.add("rollup_tickets_all", keys: ["committee": committee, "category": category, "stage": stage], counts: ["count": sign], db: db)
         try RollupDelta.add("rollup_sla", keys: ["committee": committee], counts: [
             "tickets": sign, "responded": count(firstResponseMillis != nil), "responded_in_time": count(respondedInTime),
-            "resolved": count(resolved), "resolved_in_committee": count(resolved && level == 0),
+            "resolved": count(resolved), "resolved_in_committee": count(resolved && level == 0), "waiting": count(waiting),
         ], db: db)
         if let bucket = firstResponseBucket {
             try RollupDelta.add("rollup_first_response", keys: ["committee": committee, "bucket": bucket], counts: ["count": sign], db: db)
