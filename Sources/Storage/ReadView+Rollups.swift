@@ -86,9 +86,10 @@ extension ReadView {
         let (predicate, scopeArguments) = scope.predicate
         var arguments = scopeArguments
         // Without a window (and not by day), the all-time table answers with far fewer rows.
-        let table = since == nil && until == nil && groupBy != .day ? "rollup_tickets_all" : "rollup_tickets"
+        // A window of days reads a range of the day index; left to itself SQLite walks each committee's whole history.
+        let table = since == nil && until == nil ? (groupBy == .day ? "rollup_tickets r" : "rollup_tickets_all r") : "rollup_tickets r INDEXED BY rollup_tickets_by_day"
         var sql = """
-            SELECT \(key) AS k, r.stage AS stage, SUM(r.count) AS n FROM \(table) r JOIN committee_units u ON u.committee = r.committee
+            SELECT \(key) AS k, r.stage AS stage, SUM(r.count) AS n FROM \(table) JOIN committee_units u ON u.committee = r.committee
             WHERE \(predicate)
             """
         if let since { sql += " AND r.day >= ?"; arguments += [since] }
