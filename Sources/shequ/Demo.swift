@@ -22,10 +22,33 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let directory = URL(fileURLWithPath: data).standardizedFileURL.path
         let keys = keys ?? Cluster.defaultKeys(for: topology)
+        let accountsPath = (directory as NSString).appendingPathComponent("demo-accounts.json")
+        try seedIfNeeded(directory: directory, keys: keys)
+        if seedOnly { return }
+
+        let endpoints = try await ClusterLauncher.up(topologyPath: self.topology, keysDirectory: keys, data: directory, executable: Cluster.executable, progress: say)
+        let city = endpoints.first { $0.role == "city" }!
+        say("\nShequ demo federation is running:")
+        for endpoint in endpoints { say("  \(endpoint.role.padding(toLength: 9, withPad: " ", startingAt: 0)) \(endpoint.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(endpoint.http)") }
+        let accounts = try JSONDecoder().decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: accountsPath)))
+        let cityOfficer = accounts.first { $0.role == Role.cityOfficer.rawValue }
+        say("""
+          city node (command centre): \(city.http)
+          dashboard (signs in the city officer): \(city.http)/dashboard?token=\(cityOfficer?.token ?? "")
+          accounts (a token for every role): \(accountsPath)
+        Ctrl-C stops it.
+        """)
+        await Self.waitForSignal()
+        say("stopping ...")
+        let stopped = try await ClusterLauncher.down(data: directory)
+        say("stopped \(stopped) of \(endpoints.count) nodes gracefully")
+    }
+
+    /// Seeds every node's database once (synchronous SQLite work; the command runs it before serving anything).
+    func seedIfNeeded(directory: String, keys: String) throws {
         let topology = try Topology(yaml: String(contentsOfFile: self.topology, encoding: .utf8))
         let accountsPath = (directory as NSString).appendingPathComponent("demo-accounts.json")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-
         if !FileManager.default.fileExists(atPath: accountsPath) {
             say("seeding \(topology.committeeOwner.count) committees on \(topology.nodes.count) nodes into \(directory) ...")
             var accounts: [DemoAccount] = []
@@ -50,24 +73,6 @@ struct Demo: AsyncParsableCommand {
             }
             try JSONEncoder.sorted.encode(accounts).write(to: URL(fileURLWithPath: accountsPath))
         }
-        if seedOnly { return }
-
-        let endpoints = try await ClusterLauncher.up(topologyPath: self.topology, keysDirectory: keys, data: directory, executable: Cluster.executable, progress: say)
-        let city = endpoints.first { $0.role == "city" }!
-        say("\nShequ demo federation is running:")
-        for endpoint in endpoints { say("  \(endpoint.role.padding(toLength: 9, withPad: " ", startingAt: 0)) \(endpoint.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(endpoint.http)") }
-        let accounts = try JSONDecoder().decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: accountsPath)))
-        let cityOfficer = accounts.first { $0.role == Role.cityOfficer.rawValue }
-        say("""
-          city node (command centre): \(city.http)
-          dashboard (signs in the city officer): \(city.http)/dashboard?token=\(cityOfficer?.token ?? "")
-          accounts (a token for every role): \(accountsPath)
-        Ctrl-C stops it.
-        """)
-        await Self.waitForSignal()
-        say("stopping ...")
-        let stopped = try await ClusterLauncher.down(data: directory)
-        say("stopped \(stopped) of \(endpoints.count) nodes gracefully")
     }
 
     /// Returns when SIGINT or SIGTERM arrives.

@@ -4,6 +4,7 @@ import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
 import Replication
+import ShequTestSupport
 import Testing
 
 /// Open311 GeoReport v2, read by the real `georeport` client from PyPI in JSON and in XML, and written with the
@@ -43,7 +44,7 @@ import Testing
             ]))["id"].string!
             try await api.call(.post, "/v1/tickets/\(lamp)/events", token: cadre, json: .object(["type": "resolve", "note": "已更换灯泡"]))
             let port = try #require(client.port)
-            let (result, stderr) = try Self.runClient(base: "http://127.0.0.1:\(port)/open311/v2", apiKey: resident)
+            let (result, stderr) = try await offPool { try Self.runClient(base: "http://127.0.0.1:\(port)/open311/v2", apiKey: resident) }
             let out = try #require(result, "client failed: \(stderr)")
 
             #expect(out["created_status"] == .int(201))

@@ -4,6 +4,7 @@ import HTTPAPI
 import Node
 import Replication
 import Storage
+import ShequTestSupport
 import Testing
 @testable import shequ
 
@@ -40,12 +41,15 @@ import Testing
     }
 
     /// The quick form of `shequ bench rollup`: every rollup agrees with its GROUP BY scan.
-    @Test func rollupBenchmarkAgreesWithItsScans() throws {
+    @Test func rollupBenchmarkAgreesWithItsScans() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-bench-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let shape = RollupBenchmark.Shape(committees: 6, tickets: 800, iterations: 3)
-        let (rows, changes, _) = try RollupBenchmark.run(shape: shape, path: directory + "/district.sqlite") { _ in }
+        let (rows, changes) = try await offPool {
+            let (rows, changes, _) = try RollupBenchmark.run(shape: shape, path: directory + "/district.sqlite") { _ in }
+            return (rows, changes)
+        }
         #expect(rows.count == 6 && changes > 800)
         for row in rows { #expect(row.sameAnswer, "\(row.name)") }
         #expect(RollupBenchmark.report(rows, shape: shape, changes: changes, fillSeconds: 1).contains("worst rollup p99"))
@@ -76,13 +80,13 @@ import Testing
     }
 
     /// The quick form of `shequ bench apply`, so the benchmark cannot rot.
-    @Test func applyBenchmarkRunsAndEveryChangeLands() throws {
+    @Test func applyBenchmarkRunsAndEveryChangeLands() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-bench-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let changes = try ApplyBenchmark.makeChanges(count: 1_500)
+        let changes = try await offPool { try ApplyBenchmark.makeChanges(count: 1_500) }
         #expect(changes.count == 1_500)
-        let result = try ApplyBenchmark.run(changes: changes, batch: 500, directory: directory)
+        let result = try await offPool { try ApplyBenchmark.run(changes: changes, batch: 500, directory: directory) }
         #expect(result.applyRate > 0 && result.plainRate > 0)
         #expect(result.report.contains("ratio") && result.report.contains("batches of 500"))
     }
@@ -96,7 +100,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", directory, "--seed-only",
                                                         "--topology", repo.appendingPathComponent("cluster/topologies/demo.yaml").path]) as? Demo)
-        try await demo.run()
+        try await offPool { try demo.seedIfNeeded(directory: directory, keys: repo.appendingPathComponent("cluster/keys/demo").path) }
         let accounts = try JSONDecoder().decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/demo-accounts.json")))
         let committees = Set(accounts.compactMap(\.committee))
         #expect(committees.count == 24)
