@@ -40,7 +40,7 @@ struct ChangeApplier {
         switch kind {
         case .member, .ticket, .committee, .post, .comment, .like, .poll: touched[change.entity] = kind
         case .ticketEvent: if let parent { touched[parent] = .ticket }
-        case .ballot: if let parent { touched[parent] = .poll }
+        case .ballot: touched[change.entity] = kind
         default: break
         }
         if change.op == .remove, touched[change.entity] == nil { touched[change.entity] = kind }
@@ -82,7 +82,7 @@ struct ChangeApplier {
     /// Refreshes the derived columns and rollup facts of every entity the batch touched.
     mutating func finish() throws {
         let view = ReadView(db: db, store: nil)
-        var posts = Set<String>(), items = Set<String>()
+        var posts = Set<String>(), items = Set<String>(), polls = Set<String>(), ballots = Set<String>()
         for (id, kind) in touched.sorted(by: { $0.key < $1.key }) {
             let status: String?
             switch kind {
@@ -96,7 +96,10 @@ struct ChangeApplier {
                 items.insert(id)
                 status = nil
             case .poll:
-                try PollRollups.update(poll: id, view: view, db: db)
+                polls.insert(id)
+                status = nil
+            case .ballot:
+                ballots.insert(id)
                 status = nil
             case .ticket:
                 let ticket = try view.ticket(id)
@@ -112,6 +115,7 @@ struct ChangeApplier {
             try db.cachedStatement(sql: "UPDATE entities SET status = ?, deleted = ? WHERE id = ?").execute(arguments: [status, deleted, id])
         }
         try ActivityRollups.refresh(posts: posts, items: items, view: view, db: db)
+        try PollRollups.refresh(polls: polls, ballots: ballots, view: view, db: db)
         touched.removeAll()
     }
 }

@@ -163,18 +163,65 @@ enum ParticipationRollups {
     }
 }
 
-/// Polls: each poll's count so far, by the same rule as `Poll.tally` (each voter's latest counting ballot).
+/// Polls: each poll's count by the rule of `Poll.tally` (each voter's latest counting ballot), kept per voter: a new
+/// ballot re-counts only its voter's ballots; a change to the poll itself (created, closed) re-counts every voter.
 /// Secret polls are stored as totals only, which is all a rollup ever shows.
 enum PollRollups {
-    static func update(poll id: String, view: ReadView, db: Database) throws {
-        guard let poll = try view.poll(id) else { return }
-        let tally = poll.tally(try view.ballots(poll: id))
-        let results = Value.list(poll.options.map { Value.object(["option": .string($0), "votes": .int(Int64(tally.counts[$0] ?? 0))]) })
+    /// Refreshes after a batch: `polls` changed themselves, `ballots` arrived.
+    static func refresh(polls: Set<String>, ballots: Set<String>, view: ReadView, db: Database) throws {
+        var voters: [String: Set<String>] = [:]
+        for id in ballots.sorted() {
+            guard let record = try view.record(id), let ballot = Ballot(record) else { continue }
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO ballot_facts(ballot, poll, voter) VALUES (?, ?, ?)")
+                .execute(arguments: [ballot.id, ballot.poll, ballot.voter])
+            voters[ballot.poll, default: []].insert(ballot.voter)
+        }
+        for id in polls {
+            voters[id] = Set(try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT voter FROM ballot_facts WHERE poll = ?"), arguments: [id]))
+        }
+        for (id, changed) in voters.sorted(by: { $0.key < $1.key }) {
+            // A ballot whose poll has not arrived yet waits: the poll's arrival re-counts every voter.
+            guard let poll = try view.poll(id) else { continue }
+            for voter in changed.sorted() { try recount(poll, voter: voter, view: view, db: db) }
+            try write(poll, db: db)
+        }
+    }
+
+    /// Moves the votes by the difference between what the voter counted for and what they count for now.
+    private static func recount(_ poll: Poll, voter: String, view: ReadView, db: Database) throws {
+        let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT ballot FROM ballot_facts WHERE poll = ? AND voter = ?"), arguments: [poll.id, voter])
+        let ballots = try ids.compactMap { try view.record($0).flatMap(Ballot.init) }
+        let tally = poll.tally(ballots)
+        let new: [String]? = tally.ballots == 0 ? nil : poll.options.filter { (tally.counts[$0] ?? 0) > 0 }
+        let old = try String.fetchOne(db.cachedStatement(sql: "SELECT choices FROM poll_voters WHERE poll = ? AND voter = ?"), arguments: [poll.id, voter])
+            .map { try Value(json: $0).strings }
+        guard old != new else { return }
+        for (choices, sign) in [(old, -1), (new, 1)] {
+            for option in choices ?? [] {
+                try RollupDelta.add("poll_votes", keys: ["poll": poll.id, "option": option], counts: ["votes": sign], db: db)
+            }
+        }
+        if let new {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO poll_voters(poll, voter, choices) VALUES (?, ?, ?)")
+                .execute(arguments: [poll.id, voter, Value.strings(new).canonicalJSON])
+        } else {
+            try db.cachedStatement(sql: "DELETE FROM poll_voters WHERE poll = ? AND voter = ?").execute(arguments: [poll.id, voter])
+        }
+    }
+
+    /// The poll's row: its description, the voters counted and the votes per option in the poll's order.
+    private static func write(_ poll: Poll, db: Database) throws {
+        let voters = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM poll_voters WHERE poll = ?"), arguments: [poll.id]) ?? 0
+        var votes: [String: Int] = [:]
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT option, votes FROM poll_votes WHERE poll = ?"), arguments: [poll.id]) {
+            votes[row["option"]] = row["votes"]
+        }
+        let results = Value.list(poll.options.map { Value.object(["option": .string($0), "votes": .int(Int64(votes[$0] ?? 0))]) })
         let ends = min(poll.closesAtMillis, poll.closedStamp.map { Int64($0.hlc.millis) } ?? .max)
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO poll_facts(poll, committee, title, kind, secret, ends_ms, quorum, ballots, results)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [id, poll.committee, poll.title, poll.kind.rawValue, poll.secret, ends, poll.quorum, tally.ballots,
+            """).execute(arguments: [poll.id, poll.committee, poll.title, poll.kind.rawValue, poll.secret, ends, poll.quorum, voters,
                                      results.canonicalJSON])
     }
 }

@@ -251,6 +251,27 @@ enum Migrations {
                 -- Open tickets with no first response, per committee: overdue at a time T is these less the ones
                 -- created within 15 hours before T (a short index range of ticket_facts), not a scan of every waiting ticket.
                 ALTER TABLE rollup_sla ADD COLUMN waiting INTEGER NOT NULL DEFAULT 0;
+
+                -- Polls, kept per voter so that a ballot costs one voter's ballots, not the whole poll's.
+                CREATE TABLE ballot_facts (
+                    ballot TEXT PRIMARY KEY NOT NULL,
+                    poll TEXT NOT NULL,
+                    voter TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX ballot_facts_by_voter ON ballot_facts(poll, voter);
+                -- Each voter's counted choices (the latest counting ballot), and the votes per option they add up to.
+                CREATE TABLE poll_voters (
+                    poll TEXT NOT NULL,
+                    voter TEXT NOT NULL,
+                    choices TEXT NOT NULL,
+                    PRIMARY KEY (poll, voter)
+                ) WITHOUT ROWID;
+                CREATE TABLE poll_votes (
+                    poll TEXT NOT NULL,
+                    option TEXT NOT NULL,
+                    votes INTEGER NOT NULL,
+                    PRIMARY KEY (poll, option)
+                ) WITHOUT ROWID;
                 UPDATE rollup_sla SET waiting = (SELECT COUNT(*) FROM ticket_facts f WHERE f.committee = rollup_sla.committee AND f.waiting = 1);
                 """)
         }
