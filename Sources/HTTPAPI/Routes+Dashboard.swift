@@ -20,7 +20,6 @@ extension APIServer {
             var data = try await store.read { view in
                 try DashboardData.read(view, scope: scope, title: title, node: identity.id, names: identity.unitNames)
             }
-            data.node = identity.id
             if let cluster { data.peers = DashboardData.peers(from: await cluster.replication()) }
             return Self.html(DashboardPage.render(data))
         }

@@ -24,31 +24,27 @@ enum ActivityRollups {
         var category: String
         var day: String
         var kind: EntityKind
+    }
+}
 
-        init(post: String, unit: String, category: String, day: String, kind: EntityKind) {
-            self.post = post
-            self.unit = unit
-            self.category = category
-            self.day = day
-            self.kind = kind
-        }
-
-        init?(row: Row) {
-            guard let kind = EntityKind(rawValue: row["kind"]) else { return nil }
-            self.init(post: row["post"], unit: row["unit"], category: row["category"], day: row["day"], kind: kind)
-        }
-
-        var columns: [(String, (any DatabaseValueConvertible)?)] {
-            [("post", post), ("unit", unit), ("category", category), ("day", day), ("kind", kind.rawValue)]
-        }
-
-        func add(sign: Int, db: Database) throws {
-            try RollupDelta.add("rollup_activity", keys: ["day": day, "unit": unit, "category": category], counts: [
-                "posts": kind == .post ? sign : 0, "comments": kind == .comment ? sign : 0, "likes": kind == .like ? sign : 0,
-            ], db: db)
-        }
+extension ActivityRollups.Fact {
+    init?(row: Row) {
+        guard let kind = EntityKind(rawValue: row["kind"]) else { return nil }
+        self.init(post: row["post"], unit: row["unit"], category: row["category"], day: row["day"], kind: kind)
     }
 
+    var columns: [(String, (any DatabaseValueConvertible)?)] {
+        [("post", post), ("unit", unit), ("category", category), ("day", day), ("kind", kind.rawValue)]
+    }
+
+    func add(sign: Int, db: Database) throws {
+        try RollupDelta.add("rollup_activity", keys: ["day": day, "unit": unit, "category": category], counts: [
+            "posts": kind == .post ? sign : 0, "comments": kind == .comment ? sign : 0, "likes": kind == .like ? sign : 0,
+        ], db: db)
+    }
+}
+
+extension ActivityRollups {
     /// Refreshes the facts of the touched posts, comments and likes (a post's refresh covers its comments and likes,
     /// whose category and liveness follow the post), then the per-post counts.
     static func refresh(posts: Set<String>, items: Set<String>, view: ReadView, db: Database) throws {

@@ -92,7 +92,7 @@ struct DashboardData {
         let all = ParticipationRow.sum(participation, key: "all")
         let polls = try view.closedPolls(scope: scope, nowMillis: now, limit: 5).map { ($0, try committeeName($0.committee)) }
         return DashboardData(
-            title: title, node: "", generatedAt: Time.format(now), totals: totals, units: units, laggards: Array(laggards),
+            title: title, node: node, generatedAt: Time.format(now), totals: totals, units: units, laggards: Array(laggards),
             flowDays: days.map { String($0.dropFirst(5)) }, flow: flow, hot: try view.hotCategories(scope: scope, since: since, until: until),
             hotPosts: hotPosts, participation: participation, participationTotal: all, polls: polls, peers: [])
     }
