@@ -20,10 +20,12 @@ deps:
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-	@# The Open311 test drives a node with the real georeport client from PyPI.
-	@python3 -c 'import georeport' 2>/dev/null || { \
+	@# From PyPI: the real georeport client (Open311 test) and schemathesis (fuzzes the API from docs/openapi.yaml).
+	@for module in georeport schemathesis; do \
+		python3 -c "import $$module" 2>/dev/null && continue; \
 		python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; }; \
-		python3 -m pip install -q georeport 2>/dev/null || python3 -m pip install -q --break-system-packages georeport; }
+		python3 -m pip install -q $$module 2>/dev/null || python3 -m pip install -q --break-system-packages $$module; \
+	done
 
 build: deps
 	$(SWIFT) build

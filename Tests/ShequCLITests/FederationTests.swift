@@ -154,6 +154,20 @@ import Testing
             #expect(process.terminationStatus == 0)
             #expect(try GossipMessage(payload: Array(decoded)) != .swim(.nack(seq: 0)))
         }
+
+        // Schemathesis over the routes only a node with a replication service has, on a real street process as its
+        // officer (HTTPAPITests covers the rest); the fault switch it fuzzes is why this comes last.
+        let config = """
+        base-url = "\(street.http)"
+        headers = { Authorization = "Bearer \(federation.streetOfficer)" }
+        [generation]
+        max-examples = 10
+        """
+        let (status, report) = try await offPool {
+            try Schemathesis.run(config: config, in: federation.directory, arguments: ["--include-path-regex", "^/v1/cluster/|^/metrics$"])
+        }
+        #expect(status == 0, "schemathesis found failures:\n\(report)")
+        #expect(Schemathesis.tested(report) == 5, "\(report)")
     }
 }
 
