@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DATA ?= data/demo
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps build release demo test bench fuzz fuzz-brief clean
 
 # System libraries: SQLite, LZ4 (frame API) and libqrencode headers, from Debian, when missing.
 deps:
@@ -39,6 +39,30 @@ demo: release
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) fuzz-brief
+
+# Coverage-guided fuzzing of the frame, message, LZ4 and JSON decoders with libFuzzer (Sources/shequ-fuzz). `make fuzz`
+# runs FUZZ_SECONDS, merges what grew coverage into Tests/Fuzz/corpus and leaves any crash in Tests/Fuzz/crashes (the
+# replay test in Tests/WireTests runs every file of both); `make test` fuzzes briefly from the corpus.
+FUZZ_SECONDS ?= 600
+FUZZ_BIN = .build/fuzz/release/shequ-fuzz
+FUZZ_FLAGS = -max_len=8192 -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
+
+$(FUZZ_BIN): deps $(wildcard Sources/Fuzzing/*.swift Sources/shequ-fuzz/*.swift Sources/Wire/*.swift Sources/Gossip/*.swift Sources/Replication/*.swift)
+	$(SWIFT) build -c release --product shequ-fuzz --build-path .build/fuzz --toolset Tests/Fuzz/lld-toolset.json \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p .build/fuzz/found Tests/Fuzz/crashes
+	$(FUZZ_BIN) .build/fuzz/found Tests/Fuzz/corpus $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=Tests/Fuzz/crashes/
+	$(FUZZ_BIN) -merge=1 Tests/Fuzz/corpus .build/fuzz/found 2>&1 | tail -1
+
+fuzz-brief: $(FUZZ_BIN)
+	@scratch=$$(mktemp -d); \
+	$(FUZZ_BIN) $$scratch Tests/Fuzz/corpus $(FUZZ_FLAGS) -max_total_time=30 -artifact_prefix=$$scratch/crash- >$$scratch/log 2>&1; \
+	status=$$?; grep -E "INITED|DONE|ERROR|SUMMARY|Test unit written|stat::(number_of_executed_units|average_exec_per_sec)" $$scratch/log; \
+	if [ $$status -ne 0 ]; then tail -40 $$scratch/log; echo "fuzzing found a crash: make fuzz, then add it to Tests/Fuzz/crashes"; fi; \
+	rm -rf $$scratch; exit $$status
 
 bench: release
 	.build/release/shequ bench apply

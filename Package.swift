@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "shequ", targets: ["shequ"]),
+        .executable(name: "shequ-fuzz", targets: ["shequ-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -113,6 +114,12 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // MARK: - Fuzzing (make fuzz)
+        .target(
+            name: "Fuzzing",
+            dependencies: ["Wire", "Gossip", "Replication", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .executableTarget(name: "shequ-fuzz", dependencies: ["Fuzzing"]),
         .executableTarget(
             name: "shequ",
             dependencies: [
@@ -140,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "WireTests",
             dependencies: [
-                "Wire", "Replication",
+                "Wire", "Replication", "Fuzzing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
@@ -161,7 +168,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ShequCLITests",
-            dependencies: ["shequ", "Node", "HTTPAPI", "Gossip", "Governance", "Storage", "Replication", "ShequTestSupport"]
+            dependencies: [
+                "shequ", "Node", "HTTPAPI", "Gossip", "Governance", "Storage", "Replication", "Wire", "ShequTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
