@@ -2,6 +2,7 @@
 import Foundation
 import Gossip
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import Replication
@@ -28,6 +29,17 @@ public final class ReplicationService: Service, Sendable {
     let swim: Mutex<SWIM>
     /// Peers whose links are cut by the fault-injection switch (tests only; off unless enabled).
     public let blocked = Mutex<Set<NodeID>>([])
+    /// Inbound connections that have not finished the handshake.
+    let handshaking = Mutex(0)
+    /// When each peer's last `sync` was answered (a peer that floods syncs is answered at most every `syncInterval`).
+    let lastSyncAnswered = Mutex<[NodeID: ContinuousClock.Instant]>([:])
+
+    /// A connection must finish the handshake this soon, or it is closed (a peer that says nothing or drips bytes).
+    public static let handshakeTimeout: TimeAmount = .seconds(5)
+    /// At most this many inbound connections may be in their handshake at once; more are closed on accept.
+    public static let maxHandshaking = 32
+    /// A peer's syncs closer together than this are not answered (its own timer sends one every 1–5 s).
+    public static let syncInterval: Duration = .milliseconds(250)
 
     /// One live connection's outbound side.
     struct Session: Sendable {
@@ -107,6 +119,17 @@ public final class ReplicationService: Service, Sendable {
         try await withThrowingDiscardingTaskGroup { tasks in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
+                    let admitted = handshaking.withLock { count in
+                        guard count < Self.maxHandshaking else { return false }
+                        count += 1
+                        return true
+                    }
+                    guard admitted else {
+                        LinkRefusal.tooManyHandshakes.count()
+                        // Closed through the async channel: dropping its writer unfinished is a crash in NIO.
+                        tasks.addTask { try? await connection.executeThenClose { _, _ in } }
+                        continue
+                    }
                     tasks.addTask { await self.serve(connection, dialed: nil) }
                 }
             }
@@ -137,10 +160,23 @@ public final class ReplicationService: Service, Sendable {
     func serve(_ connection: Connection, dialed: NodeID?) async {
         let sessionID = UInt64.random(in: 1...UInt64.max)
         var peer: NodeID?
+        let channel = connection.channel
+        var inHandshake = true
+        let deadline = channel.eventLoop.scheduleTask(in: Self.handshakeTimeout) {
+            LinkRefusal.handshakeTimeout.count()
+            channel.close(promise: nil)
+        }
+        func handshakeDone() {
+            guard inHandshake else { return }
+            inHandshake = false
+            deadline.cancel()
+            if dialed == nil { handshaking.withLock { $0 -= 1 } }
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var messages = inbound.makeAsyncIterator()
                 let who = try await handshake(&messages, outbound, dialed: dialed)
+                handshakeDone()
                 guard !blocked.withLock({ $0.contains(who) }) else { return }
                 peer = who
                 let session = Session(id: sessionID, outbound: outbound, channel: connection.channel)
@@ -161,8 +197,12 @@ public final class ReplicationService: Service, Sendable {
                 }
             }
         } catch {
-            logger.debug("connection ended", metadata: ["gossip.peer": "\(peer ?? dialed ?? "?")", "error": "\(error)"])
+            let refusal = LinkRefusal(error)
+            refusal?.count()
+            logger.log(level: refusal == nil ? .debug : .warning, "connection ended",
+                       metadata: ["gossip.peer": "\(peer ?? dialed ?? "?")", "error": "\(error)", "reason": "\(refusal?.rawValue ?? "closed")"])
         }
+        handshakeDone()
         if let peer {
             let wasCurrent = sessions.withLock { sessions in
                 guard sessions[peer]?.id == sessionID else { return false }
@@ -187,14 +227,14 @@ public final class ReplicationService: Service, Sendable {
         func verify(_ proof: [UInt8], nonce: [UInt8], signer: NodeID) throws {
             guard let base64 = topology.nodes[signer]?.publicKey, let key = ChangeSignature.publicKey(base64: base64),
                   key.isValidSignature(proof, for: GossipMessage.handshakeText(nonce: nonce, signer: signer, peer: local)) else {
-                throw LinkError("peer \(signer) failed to prove its key")
+                throw LinkError("peer \(signer) failed to prove its key", .badProof)
             }
         }
         let myNonce = (0..<32).map { _ in UInt8.random(in: 0...255) }
         if let dialed {
             try await write(.hello(node: local, nonce: myNonce), outbound)
             guard case .welcome(let node, let theirNonce, let proof) = try await next(), node == dialed else {
-                throw LinkError("expected welcome from \(dialed)")
+                throw LinkError("expected welcome from \(dialed)", .outOfOrder)
             }
             try verify(proof, nonce: myNonce, signer: node)
             try await write(.proof(try key.signature(for: GossipMessage.handshakeText(nonce: theirNonce, signer: local, peer: node)).map { $0 }), outbound)
@@ -202,11 +242,11 @@ public final class ReplicationService: Service, Sendable {
         }
         guard case .hello(let node, let theirNonce) = try await next(), topology.nodes[node] != nil, node != local,
               topology.peers(of: local).contains(node) else {
-            throw LinkError("hello from an unknown node")
+            throw LinkError("hello from an unknown node", .unknownNode)
         }
         let proof = try key.signature(for: GossipMessage.handshakeText(nonce: theirNonce, signer: local, peer: node))
         try await write(.welcome(node: local, nonce: myNonce, proof: Array(proof)), outbound)
-        guard case .proof(let theirs) = try await next() else { throw LinkError("expected proof") }
+        guard case .proof(let theirs) = try await next() else { throw LinkError("expected proof", .outOfOrder) }
         try verify(theirs, nonce: myNonce, signer: node)
         return node
     }
@@ -216,6 +256,16 @@ public final class ReplicationService: Service, Sendable {
     func handle(_ message: GossipMessage, from peer: NodeID, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
         switch message {
         case .sync(let theirs):
+            let now = ContinuousClock.now
+            let answer = lastSyncAnswered.withLock { last in
+                if let previous = last[peer], previous + Self.syncInterval > now { return false }
+                last[peer] = now
+                return true
+            }
+            guard answer else {
+                GossipMetrics.syncsIgnored.increment()
+                return
+            }
             for batch in try await replicator.batches(for: peer, theirs: theirs) { try await send(batch, to: peer, via: outbound) }
         case .changes(let changes, let through):
             let result = try await replicator.receive(changes, through: through, from: peer)
@@ -224,7 +274,7 @@ public final class ReplicationService: Service, Sendable {
             let directives = swim.withLock { $0.receive(message, from: peer, now: Self.millis()) }
             await carryOut(directives)
         case .hello, .welcome, .proof:
-            throw LinkError("handshake message after the handshake")
+            throw LinkError("handshake message after the handshake", .outOfOrder)
         }
     }
 
@@ -333,6 +383,7 @@ final class CloseWhenIdle: ChannelInboundHandler, Sendable {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
+            LinkRefusal.idle.count()
             context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
@@ -343,5 +394,42 @@ final class CloseWhenIdle: ChannelInboundHandler, Sendable {
 /// Why a replication link was closed or could not be set up.
 public struct LinkError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    init(_ description: String) { self.description = description }
+    /// Why the peer was refused, when it misbehaved (nil for an ordinary close).
+    public let refusal: LinkRefusal?
+    init(_ description: String, _ refusal: LinkRefusal? = nil) {
+        self.description = description
+        self.refusal = refusal
+    }
+}
+
+/// Why a replication connection was refused or cut. Each is counted in `shequ_gossip_links_refused_total{reason}`
+/// and logged at warning level; none of them touches stored state.
+public enum LinkRefusal: String, Sendable, CaseIterable {
+    /// A hello from a node that is not in the topology, or not a peer of this one.
+    case unknownNode = "unknown_node"
+    /// The peer could not sign this node's nonce with its key in the topology (a removed or replaced key).
+    case badProof = "bad_proof"
+    /// The handshake did not finish within `ReplicationService.handshakeTimeout` (silent or dripping peers).
+    case handshakeTimeout = "handshake_timeout"
+    /// Too many connections were in their handshake at once (a connection flood).
+    case tooManyHandshakes = "too_many_handshakes"
+    /// A frame out of bounds, with a bad checksum, unknown flags or a payload that does not decompress.
+    case badFrame = "bad_frame"
+    /// A frame whose payload is not a gossip message.
+    case badMessage = "bad_message"
+    /// A message out of its place (a handshake message after the handshake, the wrong one during it).
+    case outOfOrder = "out_of_order"
+    /// Nothing read for 30 s on an established link.
+    case idle
+
+    init?(_ error: any Error) {
+        switch error {
+        case let link as LinkError: guard let refusal = link.refusal else { return nil }; self = refusal
+        case is Frame.Failure: self = .badFrame
+        case is GossipMessage.DecodeError: self = .badMessage
+        default: return nil
+        }
+    }
+
+    func count() { Counter(label: "shequ_gossip_links_refused_total", dimensions: [("reason", rawValue)]).increment() }
 }

@@ -168,6 +168,8 @@ enum GossipMetrics {
     static let bytesOut = Counter(label: "shequ_gossip_bytes_total", dimensions: [("direction", "out")])
     static let payloadBytesIn = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "in")])
     static let payloadBytesOut = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "out")])
+    /// Syncs not answered because the peer sent them too often.
+    static let syncsIgnored = Counter(label: "shequ_gossip_syncs_ignored_total")
     static func rejected(_ reason: RejectionReason) -> Counter {
         Counter(label: "shequ_changes_rejected_total", dimensions: [("reason", reason.rawValue)])
     }
