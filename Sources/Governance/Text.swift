@@ -1,7 +1,7 @@
 import Foundation
 
 /// Input rules for text: Unicode NFC normalization, trimming, length limits counted in characters,
-/// and no control characters other than line breaks and tabs.
+/// no control characters other than line breaks and tabs, and no bidirectional overrides.
 public enum Text {
     /// How many columns the text takes in a terminal or a chart label: East Asian wide and full-width
     /// characters take two, combining marks and zero-width characters none.
@@ -27,8 +27,15 @@ public enum Text {
     public static func optional(_ raw: String, field: String, max: Int) throws(GovernanceError) -> String {
         let text = raw.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
         guard text.count <= max else { throw .invalid(field, "at most \(max) characters (got \(text.count))") }
-        for scalar in text.unicodeScalars where scalar.properties.generalCategory == .control {
-            if scalar != "\n" && scalar != "\t" && scalar != "\r" { throw .invalid(field, "contains a control character") }
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control, scalar != "\n" && scalar != "\t" && scalar != "\r" {
+                throw .invalid(field, "contains a control character")
+            }
+            // Right-to-left text (Uyghur, Arabic) is welcome; the explicit direction overrides and isolates that make
+            // "gpj.exe" show as "exe.jpg" (Trojan Source, CVE-2021-42574) are not.
+            if (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value) {
+                throw .invalid(field, "contains a bidirectional override (U+\(String(scalar.value, radix: 16, uppercase: true)))")
+            }
         }
         return text
     }
