@@ -10,3 +10,20 @@ public enum Digest {
         }.joined()
     }
 }
+
+/// A street node's key for secret-ballot pseudonyms. It is made once per node, kept in its database's local-only
+/// `meta` table and never replicated: only the node where the voter is known anyway can link a pseudonym to a member.
+public struct BallotSecret: Sendable, Hashable {
+    let key: [UInt8]
+
+    public init(_ key: [UInt8]) { self.key = key }
+
+    /// HMAC-SHA256 of `text` under the key, as 32 lowercase hex digits (128 bits).
+    func pseudonym(of text: String) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: SymmetricKey(data: key))
+        return code.prefix(16).map { byte in
+            let s = String(byte, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+    }
+}

@@ -85,10 +85,11 @@ public struct Poll: Hashable, Sendable {
         return true
     }
 
-    /// The id under which a voter's ballots are filed: the member id, or for a secret poll a one-way
-    /// pseudonym, so the replicated ballot does not name the voter.
-    public func voterKey(for memberID: String) -> String {
-        secret ? "anon-" + Digest.hex(of: "\(id)|\(memberID)").prefix(24) : memberID
+    /// The id under which a voter's ballots are filed: the member id, or for a secret poll a pseudonym keyed with the
+    /// street node's ballot secret, so that the replicated ballot names nobody — not even to someone who knows every
+    /// member id (an unkeyed hash of poll and member could be recomputed by any replica).
+    public func voterKey(for memberID: String, secret ballotSecret: BallotSecret) -> String {
+        secret ? "anon-" + ballotSecret.pseudonym(of: "\(id)|\(memberID)") : memberID
     }
 
     /// The result of counting.
@@ -143,7 +144,8 @@ public struct Poll: Hashable, Sendable {
     }
 
     /// Casts (or replaces) the actor's ballot. One ballot per voter counts: the latest before the close.
-    public func vote(_ choices: [String], in committee: Committee, by actor: Actor, id: String, nowMillis: Int64) throws(GovernanceError) -> ChangeDraft {
+    public func vote(_ choices: [String], in committee: Committee, by actor: Actor, id: String, nowMillis: Int64,
+                     ballotSecret: BallotSecret) throws(GovernanceError) -> ChangeDraft {
         guard committee.id == self.committee, actor.isMember(of: committee), !actor.role.isOfficer else {
             throw .forbidden("only approved members of the committee vote")
         }
@@ -153,8 +155,8 @@ public struct Poll: Hashable, Sendable {
         guard Set(choices).count == choices.count else { throw .invalid("choices", "an option may be chosen once") }
         for choice in choices where !options.contains(choice) { throw .invalid("choices", "unknown option \(choice)") }
         return ChangeDraft(scope: .committee(self.committee), kind: EntityKind.ballot.rawValue, entity: id, op: .add,
-                           fields: ["poll": .string(self.id), "voter": .string(voterKey(for: actor.memberID)), "choices": .strings(choices)],
-                           author: secret ? voterKey(for: actor.memberID) : actor.memberID)
+                           fields: ["poll": .string(self.id), "voter": .string(voterKey(for: actor.memberID, secret: ballotSecret)), "choices": .strings(choices)],
+                           author: voterKey(for: actor.memberID, secret: ballotSecret))
     }
 
     /// Closes the poll by hand; concurrent closes keep the earliest.

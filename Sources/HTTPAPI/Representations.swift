@@ -42,10 +42,10 @@ enum Representation {
                  "body": .string(m.body), "createdAt": Time.value(m.createdMillis)])
     }
 
-    static func poll(_ p: Poll, ballots: [Ballot], viewer: String?, nowMillis: Int64) -> Value {
+    static func poll(_ p: Poll, ballots: [Ballot], viewer: String?, ballotSecret: BallotSecret, nowMillis: Int64) -> Value {
         let tally = p.tally(ballots)
         let visible = p.tallyVisible(nowMillis: nowMillis)
-        let voterKey = viewer.map(p.voterKey(for:))
+        let voterKey = viewer.map { p.voterKey(for: $0, secret: ballotSecret) }
         let mine = ballots.filter { $0.voter == voterKey }.max { $0.stamp < $1.stamp }
         return .object([
             "id": .string(p.id), "committee": .string(p.committee), "title": .string(p.title), "kind": .string(p.kind.rawValue),

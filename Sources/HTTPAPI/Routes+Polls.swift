@@ -7,6 +7,7 @@ import Storage
 extension APIServer {
     func addPollRoutes(to router: Router<ShequRequestContext>) {
         let store = self.store
+        let ballotSecret = store.ballotSecret
 
         router.post("/v1/committees/:cid/polls") { request, context in
             let cid = try context.parameters.require("cid")
@@ -25,7 +26,7 @@ extension APIServer {
                 let input = PollInput(title: title, kind: kind, options: options, maxChoices: maxChoices, secret: secret,
                                       opensAtMillis: opensAt ?? now, closesAtMillis: closesAt, quorum: quorum)
                 try tx.append(try domain { () throws(GovernanceError) in try Poll.create(input, in: committee, by: actor, id: id, nowMillis: now) })
-                return Representation.poll(try tx.view.poll(id)!, ballots: [], viewer: actor.memberID, nowMillis: now)
+                return Representation.poll(try tx.view.poll(id)!, ballots: [], viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: now)
             }
             return JSONResponse.make(value, status: .created)
         }
@@ -37,7 +38,7 @@ extension APIServer {
                 try actor.requireReader(try view.requireCommittee(cid))
                 let now = view.nowMillis
                 return .list(try view.polls(committee: cid).map { poll in
-                    Representation.poll(poll, ballots: try view.ballots(poll: poll.id), viewer: actor.memberID, nowMillis: now)
+                    Representation.poll(poll, ballots: try view.ballots(poll: poll.id), viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: now)
                 })
             }
             return JSONResponse.make(.object(["items": value]))
@@ -49,7 +50,7 @@ extension APIServer {
             let value = try await store.read { view -> Value in
                 let (record, committee) = try view.requireOwned(id, kind: .poll)
                 try actor.requireReader(committee)
-                return Representation.poll(Poll(record)!, ballots: try view.ballots(poll: id), viewer: actor.memberID, nowMillis: view.nowMillis)
+                return Representation.poll(Poll(record)!, ballots: try view.ballots(poll: id), viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: view.nowMillis)
             }
             return JSONResponse.make(value)
         }
@@ -64,8 +65,8 @@ extension APIServer {
                 let poll = Poll(record)!
                 let ballotID = tx.mintID(.ballot)
                 let now = tx.nowMillis
-                try tx.append(try domain { () throws(GovernanceError) in try poll.vote(choices, in: committee, by: actor, id: ballotID, nowMillis: now) })
-                return Representation.poll(poll, ballots: try tx.view.ballots(poll: id), viewer: actor.memberID, nowMillis: now)
+                try tx.append(try domain { () throws(GovernanceError) in try poll.vote(choices, in: committee, by: actor, id: ballotID, nowMillis: now, ballotSecret: ballotSecret) })
+                return Representation.poll(poll, ballots: try tx.view.ballots(poll: id), viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: now)
             }
             return JSONResponse.make(value)
         }
@@ -77,7 +78,7 @@ extension APIServer {
                 let (record, committee) = try tx.view.requireOwned(id, kind: .poll)
                 let now = tx.nowMillis
                 try tx.append(try domain { () throws(GovernanceError) in try Poll(record)!.close(in: committee, by: actor, nowMillis: now) })
-                return Representation.poll(try tx.view.poll(id)!, ballots: try tx.view.ballots(poll: id), viewer: actor.memberID, nowMillis: now)
+                return Representation.poll(try tx.view.poll(id)!, ballots: try tx.view.ballots(poll: id), viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: now)
             }
             return JSONResponse.make(value)
         }

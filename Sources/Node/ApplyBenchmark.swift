@@ -56,7 +56,7 @@ public enum ApplyBenchmark {
                     guard let post = posts.randomElement(using: &rng) else { continue }
                     try tx.append(try Comment.create(on: post, body: "支持，希望尽快落实！", in: committee, by: resident, id: tx.mintID(.comment)))
                 case 6, 7:
-                    try tx.append(try poll.vote([poll.options[Int(rng.next() % 3)]], in: committee, by: resident, id: tx.mintID(.ballot), nowMillis: now))
+                    try tx.append(try poll.vote([poll.options[Int(rng.next() % 3)]], in: committee, by: resident, id: tx.mintID(.ballot), nowMillis: now, ballotSecret: tx.ballotSecret))
                 case 8:
                     let id = tx.mintID(.ticket)
                     try tx.append(try Ticket.create(TicketInput(category: .greening, title: "树胶滴在车上", description: "请修剪", photos: ["p.jpg"],

@@ -215,7 +215,7 @@ public struct DemoSeeder {
                 for (pollID, options) in [(garden, [0, 1, 2, 0]), (elevator, [0, 0, 1, 2]), (evaluation, [0, 0, 1, 0])] {
                     let poll = try tx.view.poll(pollID)!
                     try tx.append(try poll.vote([poll.options[options[i % options.count]]], in: committee, by: actor(voter, .resident),
-                                                id: tx.mintID(.ballot), nowMillis: now))
+                                                id: tx.mintID(.ballot), nowMillis: now, ballotSecret: tx.ballotSecret))
                 }
             }
             try tx.append(try tx.view.poll(elevator)!.close(in: committee, by: cadreActor, nowMillis: now))

@@ -21,6 +21,8 @@ public final class Store: Sendable {
     let signer: (@Sendable ([UInt8]) -> [UInt8])?
     let logger: Logger
     let localChangesContinuation: AsyncStream<[Change]>.Continuation
+    /// This node's key for secret-ballot pseudonyms, made on first open and kept only here (local `meta`).
+    public let ballotSecret: BallotSecret
     /// Every batch of changes this node makes, after its transaction commits: what eager push sends.
     public let localChanges: AsyncStream<[Change]>
 
@@ -52,13 +54,17 @@ public final class Store: Sendable {
         self.random = Mutex(random)
         self.signer = signer
         self.logger = logger
-        let last = try writer.write { db -> HLCTimestamp in
+        let fresh = self.random.withLock { random in (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) } }
+        let (last, secret) = try writer.write { db -> (HLCTimestamp, String) in
             if let stored = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'"), stored != nodeID {
                 throw StorageError.nodeMismatch("database belongs to node \(stored), not \(nodeID)")
             }
             try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('node_id', ?)", arguments: [nodeID])
-            return HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0))
+            try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('ballot_secret', ?)", arguments: [Data(fresh).base64EncodedString()])
+            let secret = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ballot_secret'") ?? ""
+            return (HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0)), secret)
         }
+        self.ballotSecret = BallotSecret(Array(Data(base64Encoded: secret) ?? Data(fresh)))
         self.clock = Mutex(HybridLogicalClock(last: last))
         (localChanges, localChangesContinuation) = AsyncStream.makeStream(of: [Change].self, bufferingPolicy: .bufferingNewest(10_000))
     }

@@ -8,6 +8,8 @@ import Replication
 public struct WriteTransaction {
     let db: Database
     let store: Store
+    /// The node's key for secret-ballot pseudonyms (see `BallotSecret`).
+    public var ballotSecret: BallotSecret { store.ballotSecret }
     private var nextSeq: UInt64?
     private var applier: ChangeApplier
     /// The changes this transaction made here, announced once it commits.

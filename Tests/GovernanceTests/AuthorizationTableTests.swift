@@ -55,7 +55,7 @@ import Testing
                 _ = try Poll.create(PollInput(title: "t", kind: .proposal, options: ["a", "b"], maxChoices: 1, secret: false, opensAtMillis: 0, closesAtMillis: 10_000, quorum: 0),
                                     in: committee, by: actor, id: "v", nowMillis: now)
             }
-        case .vote: return ok { () throws(GovernanceError) in _ = try poll.vote(["a"], in: committee, by: actor, id: "b", nowMillis: now) }
+        case .vote: return ok { () throws(GovernanceError) in _ = try poll.vote(["a"], in: committee, by: actor, id: "b", nowMillis: now, ballotSecret: BallotSecret([1, 2, 3])) }
         case .createTicket:
             return ok { () throws(GovernanceError) in
                 _ = try Ticket.create(TicketInput(category: .greening, title: "t", description: "", photos: [], location: Location(address: "")), in: committee, by: actor, id: "t")

@@ -32,8 +32,8 @@ import Testing
         let app = Application(router: node.server.router())
         try await app.test(.live) { client in
             let api = API(client: client)
-            let (_, residentA) = try await api.joinAndApprove("c-a", code: codeA, cadre: cadreA, name: "王小明", room: "101")
-            let (_, neighbourA) = try await api.joinAndApprove("c-a", code: codeA, cadre: cadreA, name: "李华", room: "102")
+            let (residentAID, residentA) = try await api.joinAndApprove("c-a", code: codeA, cadre: cadreA, name: "王小明", room: "101")
+            let (neighbourAID, neighbourA) = try await api.joinAndApprove("c-a", code: codeA, cadre: cadreA, name: "李华", room: "102")
             let (_, residentB) = try await api.joinAndApprove("c-b", code: codeB, cadre: cadreB, name: "张三", room: "201")
             func join(_ room: String) async throws -> (id: String, token: String) {
                 let joined = try await api.call(.post, "/v1/committees/c-a/join", json: .object([
@@ -131,6 +131,18 @@ import Testing
             // after it only the counts, never who chose what.
             try await api.call(.put, "/v1/polls/\(secret)/ballot", token: residentA, json: .object(["choices": .strings(["不满意"])]))
             try await api.call(.put, "/v1/polls/\(secret)/ballot", token: neighbourA, json: .object(["choices": .strings(["满意"])]))
+            // What replicates names nobody: the pseudonym is keyed with the street's secret, so knowing every member id
+            // (as every replica does) does not let anyone recompute it.
+            let ballots = try node.store.readNow { try $0.changes(origin: "street.test", afterSeq: 0, limit: 10_000) }
+                .filter { $0.kind == "ballot" && $0.fields["poll"] == .string(secret) }
+            #expect(ballots.count == 2)
+            for ballot in ballots {
+                let replicated = ballot.fields.values.map(\.canonicalJSON).joined() + ballot.author
+                for member in [residentAID, neighbourAID] {
+                    #expect(!replicated.contains(member))
+                    #expect(!replicated.contains(String(Digest.hex(of: "\(secret)|\(member)").prefix(24))), "an unkeyed hash is recomputable")
+                }
+            }
             for who in [Who.residentA, .neighbourA, .cadreA, .streetOfficer] {
                 let seen = try await api.call(.get, "/v1/polls/\(secret)", token: tokens[who]!)
                 #expect(seen["tally"] == .null && seen["myChoices"] == .null, "\(who) before the close: \(seen.body)")

@@ -87,7 +87,7 @@ import Testing
                     // Ballots after the close are written anyway (a replica that had not heard of it): they must not count.
                     let choices = Array(["甲", "乙", "丙"].shuffled(using: &rng).prefix(1 + Int(rng.next() % 2)))
                     try tx.append(ChangeDraft(scope: .committee(home.id), kind: EntityKind.ballot.rawValue, entity: tx.mintID(.ballot), op: .add,
-                                              fields: ["poll": .string(poll.id), "voter": .string(poll.voterKey(for: voter.memberID)), "choices": .strings(choices)],
+                                              fields: ["poll": .string(poll.id), "voter": .string(poll.voterKey(for: voter.memberID, secret: tx.ballotSecret)), "choices": .strings(choices)],
                                               author: voter.memberID))
                 case 11 where !polls.isEmpty && rng.next() % 3 == 0:
                     let poll = try tx.view.poll(pick(polls))!
