@@ -105,6 +105,13 @@ public struct WriteTransaction {
         return token
     }
 
+    /// Revokes every bearer token of a member (a lost phone, a cadre who left); returns how many there were.
+    @discardableResult
+    public func revokeTokens(member: String) throws -> Int {
+        try db.execute(sql: "DELETE FROM tokens WHERE member = ?", arguments: [member])
+        return db.changesCount
+    }
+
     /// Sets (or replaces) a committee's join code; returns it.
     @discardableResult
     public func setJoinCode(committee: String, code: String? = nil) throws -> String {

@@ -9,7 +9,7 @@ import Storage
 struct Admin: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create committees, join codes and staff accounts on a node's data directory.",
-        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Check.self, Keygen.self]
+        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Revoke.self, Check.self, Keygen.self]
     )
 
     struct NodeOptions: ParsableArguments {
@@ -95,6 +95,18 @@ struct Admin: ParsableCommand {
                 return try tx.setJoinCode(committee: committee)
             }
             print(code)
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke every bearer token of a member (a lost phone, staff who left); a new one is issued with `staff`.")
+        @OptionGroup var options: NodeOptions
+        @Option(help: "The member id (m_...).") var member: String
+
+        func run() throws {
+            let revoked = try options.open().writeNow { tx in try tx.revokeTokens(member: member) }
+            guard revoked > 0 else { throw ValidationError("member \(member) has no token on this node") }
+            print("revoked \(revoked) token\(revoked == 1 ? "" : "s") of \(member)")
         }
     }
 

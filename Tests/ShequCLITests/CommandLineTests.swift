@@ -55,6 +55,23 @@ import Testing
         #expect(RollupBenchmark.report(rows, shape: shape, changes: changes, fillSeconds: 1).contains("worst rollup p99"))
     }
 
+    /// `shequ admin revoke`: the member's tokens stop working at once; a member without tokens is an error.
+    @Test func revokingAMembersTokensSignsThemOut() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-revoke-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let options = try Admin.NodeOptions.parse(["--data", directory, "--node", "street.a"])
+        let (member, token) = try options.open().writeNow { tx -> (String, String) in
+            let id = tx.mintID(.member)
+            try tx.append(Member.staff(id: id, role: .streetOfficer, displayName: "街道", committee: nil, unit: "s", scope: .street("s"), author: "street.a"))
+            return (id, try tx.issueToken(member: id))
+        }
+        #expect(try options.open().readNow { try $0.member(forToken: token) }?.id == member)
+        var revoke = try #require(try Shequ.parseAsRoot(["admin", "revoke", "--data", directory, "--node", "street.a", "--member", member]) as? Admin.Revoke)
+        try revoke.run()
+        #expect(try options.open().readNow { try $0.member(forToken: token) } == nil)
+        #expect(throws: (any Error).self) { try revoke.run() }
+    }
+
     @Test func refusesBadArguments() {
         #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["serve"]) }
         #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["demo", "--seed", "eighty"]) }
