@@ -172,6 +172,7 @@ let package = Package(
                 "shequ", "Node", "HTTPAPI", "Gossip", "Governance", "Storage", "Replication", "Wire", "ShequTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
     ],
