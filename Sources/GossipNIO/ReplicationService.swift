@@ -31,6 +31,8 @@ public final class ReplicationService: Service, Sendable {
     public let blocked = Mutex<Set<NodeID>>([])
     /// Inbound connections that have not finished the handshake.
     let handshaking = Mutex(0)
+    /// The dialed peers that have shown, while this node recovers, that they hold nothing of its own beyond its log.
+    let recoveryConfirmed = Mutex<Set<NodeID>>([])
     /// When each peer's last `sync` was answered (a peer that floods syncs is answered at most every `syncInterval`).
     let lastSyncAnswered = Mutex<[NodeID: ContinuousClock.Instant]>([:])
 
@@ -256,6 +258,7 @@ public final class ReplicationService: Service, Sendable {
     func handle(_ message: GossipMessage, from peer: NodeID, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
         switch message {
         case .sync(let theirs):
+            if store.isRecovering { try checkRecovery(peer: peer, theirs: theirs) }
             let now = ContinuousClock.now
             let answer = lastSyncAnswered.withLock { last in
                 if let previous = last[peer], previous + Self.syncInterval > now { return false }
@@ -275,6 +278,27 @@ public final class ReplicationService: Service, Sendable {
             await carryOut(directives)
         case .hello, .welcome, .proof:
             throw LinkError("handshake message after the handshake", .outOfOrder)
+        }
+    }
+
+    /// A restored node takes no local writes until every peer it dials (its district and the city, which received
+    /// each of its writes at once) has shown in a sync that it holds nothing of this node's beyond its log; the missing
+    /// ones arrive by ordinary anti-entropy, since an ancestor may send a node its own changes.
+    func checkRecovery(peer: NodeID, theirs: VersionVector) throws {
+        let dialed = Set(topology.dialed(by: local))
+        guard dialed.contains(peer) else { return }
+        let own = try store.readNow { [local] in try $0.highestSequence(of: local) }
+        let progress = theirs[local]
+        let ahead = progress.contiguous > own || progress.beyond.contains { $0 > own }
+        let done = recoveryConfirmed.withLock { confirmed -> Bool in
+            if ahead { confirmed.remove(peer) } else { confirmed.insert(peer) }
+            return confirmed.isSuperset(of: dialed)
+        }
+        logger.info("recovering", metadata: ["gossip.peer": "\(peer)", "recovery.own": "\(own)", "recovery.theirs": "\(progress.contiguous)"])
+        if done {
+            try store.finishRecovery()
+            logger.notice("recovered: every dialed peer holds nothing of ours beyond our log; taking writes again",
+                          metadata: ["recovery.own": "\(own)"])
         }
     }
 

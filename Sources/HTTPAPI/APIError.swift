@@ -2,6 +2,7 @@ import Foundation
 import Governance
 import Hummingbird
 import Replication
+import Storage
 
 /// An error as clients see it: a status and `{"error": {"code", "message"}}` (api.md).
 public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConvertible {
@@ -21,7 +22,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = JSONResponse.make(.object(["error": .object(["code": .string(code), "message": .string(message)])]), status: status)
-        if status == .tooManyRequests { response.headers[.retryAfter] = String(retryAfter ?? 1) }
+        if status == .tooManyRequests || status == .serviceUnavailable { response.headers[.retryAfter] = String(retryAfter ?? 1) }
         return response
     }
 
@@ -57,6 +58,10 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
             throw error
         } catch let error as GovernanceError {
             throw APIError(error)
+        } catch let error as StorageError where error.isRecovering {
+            var refusal = APIError(.serviceUnavailable, "recovering", error.message)
+            refusal.retryAfter = 5
+            throw refusal
         } catch let error as HTTPError {
             switch error.status {
             case .notFound: throw APIError(.notFound, "not_found", "no route for \(request.method) \(request.uri.path)")

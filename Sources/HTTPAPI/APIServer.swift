@@ -51,8 +51,11 @@ public struct APIServer: Sendable {
         router.add(middleware: ErrorBodyMiddleware())
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limits: limits)))
         router.add(middleware: AuthMiddleware(store: store))
+        let store = self.store
         router.get("/healthz") { _, _ in
-            JSONResponse.make(.object(["node": .string(identity.id), "role": .string(identity.role), "status": .string("ok")]))
+            // "recovering": a restored node serves reads but takes no writes until it has its own changes back.
+            JSONResponse.make(.object(["node": .string(identity.id), "role": .string(identity.role),
+                                       "status": .string(store.isRecovering ? "recovering" : "ok")]))
         }
         addMetricsRoute(to: router)
         addMemberRoutes(to: router)

@@ -23,6 +23,7 @@ public final class Store: Sendable {
     let localChangesContinuation: AsyncStream<[Change]>.Continuation
     /// This node's key for secret-ballot pseudonyms, made on first open and kept only here (local `meta`).
     public let ballotSecret: BallotSecret
+    let recovering: Mutex<Bool>
     /// Every batch of changes this node makes, after its transaction commits: what eager push sends.
     public let localChanges: AsyncStream<[Change]>
 
@@ -55,15 +56,17 @@ public final class Store: Sendable {
         self.signer = signer
         self.logger = logger
         let fresh = self.random.withLock { random in (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) } }
-        let (last, secret) = try writer.write { db -> (HLCTimestamp, String) in
+        let (last, secret, recovering) = try writer.write { db -> (HLCTimestamp, String, Bool) in
             if let stored = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'"), stored != nodeID {
                 throw StorageError.nodeMismatch("database belongs to node \(stored), not \(nodeID)")
             }
             try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('node_id', ?)", arguments: [nodeID])
             try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('ballot_secret', ?)", arguments: [Data(fresh).base64EncodedString()])
             let secret = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ballot_secret'") ?? ""
-            return (HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0)), secret)
+            let recovering = try Bool.fetchOne(db, sql: "SELECT 1 FROM meta WHERE key = 'recovering'") ?? false
+            return (HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0)), secret, recovering)
         }
+        self.recovering = Mutex(recovering)
         self.ballotSecret = BallotSecret(Array(Data(base64Encoded: secret) ?? Data(fresh)))
         self.clock = Mutex(HybridLogicalClock(last: last))
         (localChanges, localChangesContinuation) = AsyncStream.makeStream(of: [Change].self, bufferingPolicy: .bufferingNewest(10_000))
@@ -71,6 +74,36 @@ public final class Store: Sendable {
 
     /// The system clock in milliseconds since the Unix epoch.
     @Sendable public static func systemMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: - Backup and recovery
+
+    /// Copies the database, while it serves, into a new file at `path` with SQLite's online backup API (a consistent
+    /// snapshot, page by page); `progress` gets (pages copied, pages in all) along the way.
+    public func backup(to path: String, progress: @escaping (Int, Int) -> Void = { _, _ in }) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { throw StorageError.corruptRow("\(path) exists; refusing to overwrite it") }
+        let copy = try DatabaseQueue(path: path)
+        try writer.backup(to: copy, pagesPerStep: 4_096) { step in
+            progress(step.completedPageCount, step.totalPageCount)
+        }
+        try copy.close()
+    }
+
+    /// A restored node (from a backup, or empty) must not write under its own origin until it has fetched back the
+    /// changes it made after the backup — they still exist at its district and the city, and new writes would reuse
+    /// their sequence numbers. Until `finishRecovery`, local writes fail with `StorageError.recovering` (HTTP 503).
+    public func beginRecovery() throws {
+        try writer.write { db in try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('recovering', '1')") }
+        recovering.withLock { $0 = true }
+    }
+
+    /// Ends recovery: every peer this node dials has shown that it holds nothing of this node's beyond its log.
+    public func finishRecovery() throws {
+        try writer.write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") }
+        recovering.withLock { $0 = false }
+    }
+
+    /// Whether local writes wait for recovery (see `beginRecovery`).
+    public var isRecovering: Bool { recovering.withLock { $0 } }
 
     /// The node's current physical time in ms, as the store sees it (injected in tests).
     public var nowMillis: Int64 { Int64(wallMillis()) }

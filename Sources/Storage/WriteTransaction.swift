@@ -34,6 +34,7 @@ public struct WriteTransaction {
     /// signs them, appends them to the log and applies them. Returns the changes.
     @discardableResult
     public mutating func append(_ drafts: [ChangeDraft]) throws -> [Change] {
+        guard !store.isRecovering else { throw StorageError.recovering }
         var seq = try nextSeq ?? view.highestSequence(of: store.nodeID) + 1
         var changes: [Change] = []
         let wall = store.wallMillis()

@@ -9,7 +9,7 @@ import Storage
 struct Admin: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create committees, join codes and staff accounts on a node's data directory.",
-        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Revoke.self, Check.self, Keygen.self]
+        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Revoke.self, Check.self, Keygen.self, Backup.self, Restore.self]
     )
 
     struct NodeOptions: ParsableArguments {
@@ -107,6 +107,64 @@ struct Admin: ParsableCommand {
             let revoked = try options.open().writeNow { tx in try tx.revokeTokens(member: member) }
             guard revoked > 0 else { throw ValidationError("member \(member) has no token on this node") }
             print("revoked \(revoked) token\(revoked == 1 ? "" : "s") of \(member)")
+        }
+    }
+
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a node's database while it serves (SQLite's online backup API) into a new file, and check the copy.")
+        @OptionGroup var options: NodeOptions
+        @Option(help: "The backup file to create (it must not exist).") var out: String
+
+        func run() throws {
+            let started = Date()
+            var lastPercent = -1
+            try options.open().backup(to: out) { done, total in
+                let percent = total == 0 ? 100 : done * 100 / total
+                if percent / 10 != lastPercent / 10 { print("backup: \(done)/\(total) pages (\(percent)%)") }
+                lastPercent = percent
+            }
+            let copy = try Store(path: out, nodeID: options.node)
+            let (integrity, changes, residents) = try copy.readNow { (try $0.integrityCheck(), try $0.changeCount(), try $0.residentCount()) }
+            guard integrity == "ok" else { throw ValidationError("the copy failed SQLite's integrity check: \(integrity)") }
+            let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+            print(String(format: "backup of %@ in %@: %d changes, %d residents, %.1f MB, integrity ok, %.1f s",
+                         options.node, out, changes, residents, Double(size) / 1_048_576, Date().timeIntervalSince(started)))
+        }
+    }
+
+    struct Restore: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a street node back after its disk was lost: from its backup, or empty with --empty; it then fetches its changes back from its district and the city before taking writes.",
+            discussion: """
+            Run with the node stopped. The node starts in recovery: it serves reads, answers writes with 503 `recovering`, \
+            and fetches everything its district and the city hold of its committees — including its own writes made after \
+            the backup — by ordinary anti-entropy. It takes writes again once both have shown they hold nothing of its own \
+            beyond its log. Residents' personal data and join codes never leave the street: they come back only from the \
+            backup (--empty loses them, and residents must join again).
+            """)
+        @OptionGroup var options: NodeOptions
+        @Option(help: "The backup file made by `shequ admin backup`.") var from: String?
+        @Flag(help: "Start from an empty database (no backup): everything but residents' personal data comes back.") var empty = false
+
+        func validate() throws {
+            guard (from != nil) != empty else { throw ValidationError("give either --from BACKUP or --empty") }
+        }
+
+        func run() throws {
+            let path = (options.data as NSString).appendingPathComponent("node.sqlite")
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+                throw ValidationError("\(path + suffix) exists: stop the node and move its files aside first")
+            }
+            try FileManager.default.createDirectory(atPath: options.data, withIntermediateDirectories: true)
+            if let from {
+                let backup = try Store(path: from, nodeID: options.node)
+                try backup.backup(to: path)
+            }
+            let store = try Store(path: path, nodeID: options.node)
+            try store.beginRecovery()
+            let (changes, residents) = try store.readNow { (try $0.changeCount(), try $0.residentCount()) }
+            print("restored \(options.node) into \(path): \(changes) changes, \(residents) residents; start it to recover the rest from its district and the city")
         }
     }
 
