@@ -1,0 +1,34 @@
+import Foundation
+import ShequTestSupport
+import Testing
+
+/// docs/operations.md, word for word: every `sh` block run in order by Tests/Scripts/operations_walkthrough.sh —
+/// keys, topology, configuration, three nodes on loopback, accounts, a post from the street read at the city, metrics,
+/// a backup, a lost disk restored, a street office added and retired, a clean stop.
+@Suite(.serialized) struct OperationsWalkthroughTests {
+    @Test(.timeLimit(.minutes(4)))
+    func theOperatorsGuideDeploysAFederationAsWritten() async throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Scripts/operations_walkthrough.sh").path
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-ops-\(UUID().uuidString.prefix(8))").path
+        let (status, output) = try await offPool { () -> (Int32, String) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+            process.arguments = ["200", script, TestFederation.executable, work]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        #expect(status == 0, "the walkthrough stopped:\n\(output.suffix(4_000))")
+        #expect(output.contains("operations walkthrough: every block ran"))
+        // What the guide promises along the way, as the commands printed it.
+        for promise in ["停水通知", "\"state\":\"alive\"", "integrity ok", "zhangjiang-01", "retired street.zhangjiang"] {
+            #expect(output.contains(promise), "\(promise)")
+        }
+        if status == 0 { try? FileManager.default.removeItem(atPath: work) }
+    }
+}
