@@ -17,10 +17,25 @@ struct Admin: ParsableCommand {
         var data: String
         @Option(help: "The node's id, as in its configuration.")
         var node: String
+        @Option(help: "The node's private key: what this command writes is signed with it, as the node signs its own writes.")
+        var key: String?
+        @Flag(help: "The node has no topology (it replicates nowhere), so its writes need no signature.")
+        var standalone = false
 
+        /// The node's database, for commands that only read or touch local tables.
         func open() throws -> Store {
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-            return try Store(path: (data as NSString).appendingPathComponent("node.sqlite"), nodeID: node)
+            return try Store(path: (data as NSString).appendingPathComponent("node.sqlite"), nodeID: node,
+                             signer: try key.map { try NodeKey.signer(path: $0) })
+        }
+
+        /// The node's database, for commands that write changes: every peer refuses an unsigned change, so a key is
+        /// required unless the node is standalone.
+        func openSigning() throws -> Store {
+            guard key != nil || standalone else {
+                throw ValidationError("--key is required: peers refuse a change without the node's signature (--standalone for a node without a topology)")
+            }
+            return try open()
         }
     }
 
@@ -40,7 +55,7 @@ struct Admin: ParsableCommand {
         }
 
         func run() throws {
-            let store = try options.open()
+            let store = try options.openSigning()
             let committee = Committee(id: id, name: name, street: street, district: district)
             let code = try store.writeNow { tx in
                 try tx.append(Committee.define(committee, author: store.nodeID))
@@ -62,7 +77,7 @@ struct Admin: ParsableCommand {
             guard let role = Role(rawValue: role), role != .resident else { throw ValidationError("--role: not a staff role") }
             if role.isCommitteeRole, committee == nil { throw ValidationError("--committee is required for \(role.rawValue)") }
             if role == .streetOfficer || role == .districtOfficer, unit == nil { throw ValidationError("--unit is required for \(role.rawValue)") }
-            let store = try options.open()
+            let store = try options.openSigning()
             let id = store.mintID(.member)
             let scope: Scope = switch role {
             case .streetOfficer: .street(unit!)

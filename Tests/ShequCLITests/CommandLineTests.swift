@@ -1,4 +1,5 @@
 import Foundation
+import Gossip
 import Governance
 import HTTPAPI
 import Node
@@ -53,6 +54,23 @@ import Testing
         #expect(rows.count == 6 && changes > 800)
         for row in rows { #expect(row.sameAnswer, "\(row.name)") }
         #expect(RollupBenchmark.report(rows, shape: shape, changes: changes, fillSeconds: 1).contains("worst rollup p99"))
+    }
+
+    /// `shequ admin staff` signs what it writes with the node's key, and refuses to write unsigned changes that every
+    /// peer would refuse, unless the node is standalone.
+    @Test func adminWritesAreSignedWithTheNodesKey() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-sign-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let publicKey = try NodeKey.generate(path: directory + "/node.key")
+        let base = ["admin", "staff", "--data", directory + "/data", "--node", "street.a", "--role", "street_officer", "--name", "值班", "--unit", "a"]
+        var unsigned = try Shequ.parseAsRoot(base)
+        #expect(throws: (any Error).self) { try unsigned.run() }
+        var signed = try Shequ.parseAsRoot(base + ["--key", directory + "/node.key"])
+        try signed.run()
+        let changes = try Store(path: directory + "/data/node.sqlite", nodeID: "street.a").readNow { try $0.changes(origin: "street.a", afterSeq: 0, limit: 10) }
+        #expect(changes.count == 1)
+        #expect(ChangeSignature.verify(changes[0], publicKey: try #require(ChangeSignature.publicKey(base64: publicKey))))
     }
 
     /// `shequ admin revoke`: the member's tokens stop working at once; a member without tokens is an error.
