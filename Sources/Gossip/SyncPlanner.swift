@@ -38,7 +38,7 @@ public struct SyncPlanner: Sendable {
     /// peer's contiguous mark through mine.
     public func ranges(mine: VersionVector, theirs: VersionVector, peer: NodeID) -> [Range] {
         mine.origins.keys.sorted().compactMap { origin in
-            guard mayClaim(origin: origin, to: peer) else { return nil }
+            guard mayClaim(origin: origin, to: peer), topology.mayShare(origin: origin, with: peer) else { return nil }
             let from = theirs[origin].contiguous + 1, to = mine[origin].contiguous
             return from <= to ? Range(origin: origin, seqs: from...to) : nil
         }

@@ -111,6 +111,19 @@ public struct Topology: Sendable {
     }
 
     /// Whether `ancestor` is above `node` in the hierarchy (the city above all; a district above its streets).
+    /// Whether any scope `origin` may write is held by `holder`: the city and the node itself always; a district and
+    /// its own streets; nothing else (one street never holds another's committees). Anti-entropy skips the origins for
+    /// which this is false — at the city, each street's sync would otherwise scan every other street's log.
+    public func mayShare(origin: NodeID, with holder: NodeID) -> Bool {
+        guard let o = nodes[origin], let h = nodes[holder] else { return false }
+        if o.role == .city || h.role == .city || origin == holder { return true }
+        switch (o.role, h.role) {
+        case (.district, .street): return h.parent == origin
+        case (.street, .district): return o.parent == holder
+        default: return false
+        }
+    }
+
     public func isAncestor(_ ancestor: NodeID, of node: NodeID) -> Bool {
         guard let a = nodes[ancestor], let n = nodes[node], ancestor != node else { return false }
         switch a.role {

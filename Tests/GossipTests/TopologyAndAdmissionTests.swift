@@ -27,6 +27,25 @@ import Testing
         return change
     }
 
+    /// Anti-entropy skips origins that can write nothing the peer holds: checked against every scope by brute force.
+    @Test func mayShareIsExactlyWhetherAnOriginCanWriteAScopeTheHolderHolds() {
+        let t = Self.topology
+        let scopes: [Scope] = [.city, .district("a"), .district("b"), .street("a1"), .street("a2"), .street("b1"),
+                               .committee("c-a1"), .committee("c-a2"), .committee("c-b1")]
+        for origin in t.nodes.keys {
+            for holder in t.nodes.keys {
+                let brute = origin == holder || scopes.contains { t.mayWrite(origin, $0) && t.holds(holder, $0) }
+                #expect(t.mayShare(origin: origin, with: holder) == brute, "\(origin) → \(holder)")
+            }
+        }
+        // The planner leaves another street's log alone.
+        var mine = VersionVector(), theirs = VersionVector()
+        for origin in ["street.a2", "street.b1", "district.a", "city"] { _ = mine.insert(ChangeID(origin: origin, seq: 1)) }
+        _ = theirs.insert(ChangeID(origin: "street.a1", seq: 1))
+        let ranges = SyncPlanner(topology: t, local: "city").ranges(mine: mine, theirs: theirs, peer: "street.a1")
+        #expect(Set(ranges.map(\.origin)) == ["district.a", "city"])
+    }
+
     @Test func holdingFollowsTheHierarchy() {
         let t = Self.topology
         #expect(t.holds("street.a1", .committee("c-a1")) && !t.holds("street.a1", .committee("c-a2")))

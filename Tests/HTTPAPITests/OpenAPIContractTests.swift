@@ -13,6 +13,23 @@ import Yams
             .appendingPathComponent("docs/openapi.yaml").path
     }
 
+    /// docs/api-reference.md is docs/openapi.yaml rendered (by Tests/Scripts/openapi_reference.py), and current.
+    @Test func theAPIReferenceIsRenderedFromTheSpec() throws {
+        let repository = URL(fileURLWithPath: Self.specPath).deletingLastPathComponent().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", repository.appendingPathComponent("Tests/Scripts/openapi_reference.py").path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let rendered = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let committed = try String(contentsOf: repository.appendingPathComponent("docs/api-reference.md"), encoding: .utf8)
+        #expect(rendered == committed, "regenerate: python3 Tests/Scripts/openapi_reference.py > docs/api-reference.md")
+        #expect(committed.contains("### `POST /v1/committees/{cid}/tickets`"))
+    }
+
     @Test func routerRoutesEqualSpecPaths() throws {
         let spec = try Yams.load(yaml: String(contentsOfFile: Self.specPath, encoding: .utf8)) as? [String: Any]
         let paths = try #require(spec?["paths"] as? [String: Any])
