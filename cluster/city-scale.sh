@@ -21,8 +21,11 @@ up=$(echo "$(now) - $started" | bc)
 pids=$(jq -r '.[].pid' "$work/data/endpoints.json")
 count=$(echo "$pids" | wc -l)
 rss_kb=$(ps -o rss= -p $(echo $pids | tr ' ' ',') | awk '{s += $1} END {print s}')
-printf 'city scale: %d processes up and answering in %.1f s; resident memory %.2f GiB in all, %.1f MiB per node\n' \
-  "$count" "$up" "$(echo "$rss_kb / 1048576" | bc -l)" "$(echo "$rss_kb / 1024 / $count" | bc -l)"
+# RSS counts the shared binary and libraries once per process; PSS divides shared pages among their users.
+pss_kb=$(for pid in $pids; do awk '/^Pss:/ {print $2}' /proc/$pid/smaps_rollup; done | awk '{s += $1} END {print s}')
+printf 'city scale: %d processes up and answering in %.1f s\n' "$count" "$up"
+printf 'city scale: memory in all %.2f GiB proportional (PSS), %.2f GiB resident (RSS); per node %.1f MiB PSS, %.1f MiB RSS\n' \
+  "$(echo "$pss_kb / 1048576" | bc -l)" "$(echo "$rss_kb / 1048576" | bc -l)" "$(echo "$pss_kb / 1024 / $count" | bc -l)" "$(echo "$rss_kb / 1024 / $count" | bc -l)"
 
 # A notice at one street, read at the city.
 street=$(jq -r '[.[] | select(.role == "street")][100].id' "$work/data/endpoints.json")
@@ -49,7 +52,10 @@ stopping=$(now)
 "$shequ" cluster down --data "$work/data"
 printf 'city scale: all stopped in %.1f s\n' "$(echo "$(now) - $stopping" | bc)"
 for pid in $pids; do
-  if kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; then echo "city scale: $pid still running"; exit 1; fi
+  # Still one of ours (pids are reused) and not a zombie waiting for its parent.
+  if grep -qs "$work/data" "/proc/$pid/cmdline" && [ "$(ps -o stat= -p "$pid" | cut -c1)" != Z ]; then
+    echo "city scale: $pid still running"; exit 1
+  fi
 done
 rm -f "$work/data/endpoints.json"
 echo "city scale: ok"
