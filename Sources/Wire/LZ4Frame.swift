@@ -31,9 +31,20 @@ public enum LZ4Frame {
         guard LZ4F_isError(created) == 0, let context else { throw Failure(description: "lz4: no decompression context") }
         defer { LZ4F_freeDecompressionContext(context) }
 
+        // The header first: when it declares the content size (ours always do), decompress straight into an array of
+        // exactly that size instead of copying through a chunk.
+        var info = LZ4F_frameInfo_t()
+        var headerBytes = frame.count
+        let header = frame.withUnsafeBytes { LZ4F_getFrameInfo(context, &info, $0.baseAddress, &headerBytes) }
+        if LZ4F_isError(header) != 0 { throw Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(header)))") }
+        if info.contentSize > 0 {
+            guard info.contentSize <= UInt64(maxOutput) else { throw Failure(description: "lz4 frame declares \(info.contentSize) bytes, over \(maxOutput)") }
+            return try decompress(frame, from: headerBytes, size: Int(info.contentSize), context: context)
+        }
+
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: min(64 * 1024, max(maxOutput, 1)))
-        var offset = 0
+        var offset = headerBytes
         var finished = false
         while offset < frame.count {
             var consumed = frame.count - offset
@@ -51,6 +62,37 @@ public enum LZ4Frame {
             if consumed == 0 && produced == 0 { break }
         }
         guard finished else { throw Failure(description: "lz4 frame is truncated") }
+        guard offset == frame.count else { throw Failure(description: "bytes after the end of the lz4 frame") }
+        return output
+    }
+
+    /// The rest of a frame whose header declared `size` bytes of content, into an array of that size.
+    static func decompress(_ frame: [UInt8], from start: Int, size: Int, context: OpaquePointer) throws(Failure) -> [UInt8] {
+        var failure: Failure?
+        var offset = start
+        var finished = false
+        let output = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var written = 0
+            while offset < frame.count {
+                var consumed = frame.count - offset
+                var produced = size - written
+                let hint = frame.withUnsafeBytes { inp in
+                    LZ4F_decompress(context, buffer.baseAddress! + written, &produced, inp.baseAddress! + offset, &consumed, nil)
+                }
+                if LZ4F_isError(hint) != 0 {
+                    failure = Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(hint)))")
+                    break
+                }
+                written += produced
+                offset += consumed
+                if hint == 0 { finished = true; break }
+                if consumed == 0 && produced == 0 { break }
+            }
+            count = written
+        }
+        if let failure { throw failure }
+        guard finished else { throw Failure(description: "lz4 frame is truncated or longer than it declares") }
+        guard output.count == size else { throw Failure(description: "lz4 frame is shorter than it declares") }
         guard offset == frame.count else { throw Failure(description: "bytes after the end of the lz4 frame") }
         return output
     }

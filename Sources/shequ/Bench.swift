@@ -7,7 +7,7 @@ import Storage
 
 /// `shequ bench NAME`: benchmarks that print figures beside a baseline measured in the same run.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks, each beside its baseline, as ratios.", subcommands: [Apply.self, Rollup.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks, each beside its baseline, as ratios.", subcommands: [Apply.self, Rollup.self, Compress.self])
 
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -49,6 +49,21 @@ struct Bench: ParsableCommand {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))
             }
             print(RollupBenchmark.report(rows, shape: shape, changes: changes, fillSeconds: seconds), terminator: "")
+        }
+    }
+
+    struct Compress: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "LZ4 frame compression of real change batches beside the lz4 tool on the same bytes, and the wire bytes with none.")
+
+        @Flag(help: "A small run, for tests.") var quick = false
+
+        func run() throws {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-bench-compress-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let result = try CompressionBenchmark.run(changes: quick ? 5_000 : 100_000, minimumSeconds: quick ? 0.2 : 3, directory: directory)
+            print(result.report, terminator: "")
         }
     }
 }

@@ -90,6 +90,22 @@ import Testing
         #expect(throws: (any Error).self) { try revoke.run() }
     }
 
+    /// The quick form of `shequ bench compress`: real batches compress and come back whole, beside the lz4 tool.
+    @Test func compressionBenchmarkComparesWithTheLZ4Tool() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-compress-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try CompressionBenchmark.run(changes: 1_200, minimumSeconds: 0.05, directory: directory)
+        #expect(result.changes == 1_200 && result.messages == 3)
+        #expect(result.frameCompressedBytes < result.payloadBytes / 2, "signed change batches compress at least 2×")
+        #expect(result.wireBytes < result.uncompressedWireBytes && result.frameCompressMBps > 0 && result.frameDecompressMBps > 0)
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/lz4") {
+            let tool = try #require(result.tool, "the lz4 tool's figures were not read")
+            #expect(abs(Double(tool.compressedBytes) / Double(result.wholeCompressedBytes) - 1) < 0.1, "the same bytes, the same ratio")
+        }
+        #expect(result.report.contains("shequ / lz4 tool"))
+    }
+
     @Test func refusesBadArguments() {
         #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["serve"]) }
         #expect(throws: (any Error).self) { try Shequ.parseAsRoot(["demo", "--seed", "eighty"]) }
