@@ -74,10 +74,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Replication logic over a Store, with no I/O: driven by GossipNIO over TCP and by Simulation.
+        .target(
+            name: "Federation",
+            dependencies: [
+                "Gossip", "Replication", "Storage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
         .target(
             name: "GossipNIO",
             dependencies: [
-                "Gossip", "Replication", "Storage", "Wire",
+                "Federation", "Gossip", "Replication", "Storage", "Wire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -114,6 +123,15 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Many nodes in one process over a simulated network and clock, from one seed (shequ simulate).
+        .target(
+            name: "Simulation",
+            dependencies: [
+                "Federation", "Gossip", "Governance", "Node", "Replication", "Storage",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // MARK: - Fuzzing (make fuzz)
         .target(
             name: "Fuzzing",
@@ -123,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "shequ",
             dependencies: [
-                "Node", "Storage", "Governance", "Replication", "Wire",
+                "Node", "Simulation", "Storage", "Governance", "Replication", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -48,7 +48,7 @@ public enum SeedCorpus {
             ("ack", .swim(.ack(seq: 41, target: "city", updates: []))),
             ("ping-req", .swim(.pingRequest(seq: 42, target: "street.gucun", updates: [update]))),
             ("nack", .swim(.nack(seq: 43))),
-            ("changes", .changes(changes, through: ["street.yuepu": 12])),
+            ("changes", .changes(changes, claims: ["street.yuepu": .init(from: 1, through: 12)])),
         ]
     }
 

@@ -12,11 +12,23 @@ public enum GossipMessage: Hashable, Sendable {
     case proof([UInt8])
     /// "This is what I hold or know I need not hold; send me what I lack."
     case sync(VersionVector)
-    /// A batch of changes, oldest first per origin, and, per origin, the sequence number through which the
-    /// sender has sent every change the receiver holds (only an origin's own node or an ancestor may claim it).
-    case changes([Change], through: [NodeID: UInt64])
+    /// A batch of changes, oldest first per origin, and, per origin, a claim: the range of sequence numbers in which
+    /// the sender has sent every change the receiver holds (only an origin's own node or an ancestor may claim it).
+    case changes([Change], claims: [NodeID: Claim])
     /// Failure detection (SWIM with Lifeguard), with membership news piggybacked.
     case swim(SWIM.Message)
+
+    /// "Of this origin, every change you hold with a sequence number in `from...through` is in this batch or was in
+    /// an earlier one." The receiver covers through `through` only if it already covers everything before `from`, so
+    /// a batch that arrives after a later one, or whose predecessor was lost, never makes it skip a change.
+    public struct Claim: Hashable, Sendable {
+        public var from: UInt64
+        public var through: UInt64
+        public init(from: UInt64, through: UInt64) {
+            self.from = from
+            self.through = through
+        }
+    }
 
     // MARK: - Limits
 
@@ -54,9 +66,10 @@ extension GossipMessage {
             return .object(["t": "proof", "proof": .string(Data(proof).base64EncodedString())])
         case .sync(let vector):
             return .object(["t": "sync", "vv": Self.encode(vector)])
-        case .changes(let changes, let through):
+        case .changes(let changes, let claims):
             return .object(["t": "changes", "items": .list(changes.map(Self.encode)),
-                            "through": .object(through.mapValues { .int(Int64($0)) })])
+                            "through": .object(claims.mapValues { .int(Int64($0.through)) }),
+                            "from": .object(claims.mapValues { .int(Int64($0.from)) })])
         case .swim(let message):
             func updates(_ list: [SWIM.Update]) -> Value {
                 .list(list.map { .list([.string($0.node), .string($0.status.rawValue), .int(Int64($0.incarnation))]) })
@@ -142,15 +155,18 @@ extension GossipMessage {
             self = .sync(VersionVector(origins: origins))
         case "changes":
             guard let items = o["items"]?.list, items.count <= Self.maxChangesPerMessage, let through = o["through"]?.object,
-                  through.count <= Self.maxOrigins else { throw DecodeError(description: "changes: bad batch") }
+                  let from = o["from"]?.object, through.count <= Self.maxOrigins, from.count == through.count
+            else { throw DecodeError(description: "changes: bad batch") }
             var changes: [Change] = []
             for item in items { changes.append(try Self.decodeChange(item)) }
-            var marks: [NodeID: UInt64] = [:]
+            var claims: [NodeID: Claim] = [:]
             for (origin, seq) in through {
-                guard let s = seq.int, s >= 0 else { throw DecodeError(description: "changes: bad through") }
-                marks[origin] = UInt64(s)
+                guard let last = seq.int, let first = from[origin]?.int, first >= 1, last >= first - 1 else {
+                    throw DecodeError(description: "changes: bad claim for \(origin)")
+                }
+                claims[origin] = Claim(from: UInt64(first), through: UInt64(last))
             }
-            self = .changes(changes, through: marks)
+            self = .changes(changes, claims: claims)
         default:
             throw DecodeError(description: "unknown message type \(type)")
         }

@@ -1,4 +1,5 @@
 @preconcurrency import Crypto
+import Federation
 import Foundation
 import Gossip
 import Logging
@@ -258,7 +259,7 @@ public final class ReplicationService: Service, Sendable {
     func handle(_ message: GossipMessage, from peer: NodeID, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
         switch message {
         case .sync(let theirs):
-            if store.isRecovering { try checkRecovery(peer: peer, theirs: theirs) }
+            if store.isRecovering { try await checkRecovery(peer: peer, theirs: theirs) }
             let now = ContinuousClock.now
             let answer = lastSyncAnswered.withLock { last in
                 if let previous = last[peer], previous + Self.syncInterval > now { return false }
@@ -270,8 +271,8 @@ public final class ReplicationService: Service, Sendable {
                 return
             }
             for batch in try await replicator.batches(for: peer, theirs: theirs) { try await send(batch, to: peer, via: outbound) }
-        case .changes(let changes, let through):
-            let result = try await replicator.receive(changes, through: through, from: peer)
+        case .changes(let changes, let claims):
+            let result = try await replicator.receive(changes, claims: claims, from: peer)
             if result.applied > 0 { logger.debug("applied", metadata: ["gossip.peer": "\(peer)", "changes.applied": "\(result.applied)"]) }
         case .swim(let message):
             let directives = swim.withLock { $0.receive(message, from: peer, now: Self.millis()) }
@@ -284,17 +285,15 @@ public final class ReplicationService: Service, Sendable {
     /// A restored node takes no local writes until every peer it dials (its district and the city, which received
     /// each of its writes at once) has shown in a sync that it holds nothing of this node's beyond its log; the missing
     /// ones arrive by ordinary anti-entropy, since an ancestor may send a node its own changes.
-    func checkRecovery(peer: NodeID, theirs: VersionVector) throws {
+    func checkRecovery(peer: NodeID, theirs: VersionVector) async throws {
         let dialed = Set(topology.dialed(by: local))
         guard dialed.contains(peer) else { return }
-        let own = try store.readNow { [local] in try $0.highestSequence(of: local) }
-        let progress = theirs[local]
-        let ahead = progress.contiguous > own || progress.beyond.contains { $0 > own }
+        let (clear, own) = try await replicator.holdsNothingBeyondLog(theirs)
         let done = recoveryConfirmed.withLock { confirmed -> Bool in
-            if ahead { confirmed.remove(peer) } else { confirmed.insert(peer) }
+            if clear { confirmed.insert(peer) } else { confirmed.remove(peer) }
             return confirmed.isSuperset(of: dialed)
         }
-        logger.info("recovering", metadata: ["gossip.peer": "\(peer)", "recovery.own": "\(own)", "recovery.theirs": "\(progress.contiguous)"])
+        logger.info("recovering", metadata: ["gossip.peer": "\(peer)", "recovery.own": "\(own)", "recovery.theirs": "\(theirs[local].contiguous)"])
         if done {
             try store.finishRecovery()
             logger.notice("recovered: every dialed peer holds nothing of ours beyond our log; taking writes again",
@@ -346,7 +345,7 @@ public final class ReplicationService: Service, Sendable {
                 guard let session = sessions.withLock({ $0[peer] }) else { continue }
                 for chunk in stride(from: 0, to: batch.count, by: GossipMessage.maxChangesPerMessage) {
                     let slice = Array(batch[chunk..<min(chunk + GossipMessage.maxChangesPerMessage, batch.count)])
-                    try? await send(.changes(slice, through: [:]), to: peer, via: session.outbound)
+                    try? await send(.changes(slice, claims: [:]), to: peer, via: session.outbound)
                 }
             }
         }

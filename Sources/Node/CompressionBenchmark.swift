@@ -62,7 +62,7 @@ public enum CompressionBenchmark {
         }
         let payloads = stride(from: 0, to: changes.count, by: perMessage).map { start in
             let slice = Array(changes[start..<min(start + perMessage, changes.count)])
-            return GossipMessage.changes(slice, through: [slice.last!.id.origin: slice.last!.id.seq]).payload
+            return GossipMessage.changes(slice, claims: [slice.last!.id.origin: .init(from: slice.first!.id.seq, through: slice.last!.id.seq)]).payload
         }
         return (changes.count, payloads)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Gossip
+import Replication
 
 /// The Chinese names of the streets the generator uses, by id.
 public enum TopologyGeneratorNames {
@@ -61,13 +62,17 @@ public enum TopologyGenerator {
     /// Generates the topology, writing each node's private key to `keysDirectory/<id>.key`.
     public static func generate(_ shape: Shape, keysDirectory: String) throws -> Topology {
         try FileManager.default.createDirectory(atPath: keysDirectory, withIntermediateDirectories: true)
+        return try generate(shape) { id in try NodeKey.generate(path: (keysDirectory as NSString).appendingPathComponent("\(id).key")) }
+    }
+
+    /// Generates the topology, asking `publicKey` for each node's key (base64); the simulator derives them from its seed.
+    public static func generate(_ shape: Shape, publicKey key: (NodeID) throws -> String) throws -> Topology {
         var nodes: [TopologyNode] = []
         var index = 0
         func next() -> (gossip: String, http: String) {
             defer { index += 1 }
             return ("\(shape.host):\(shape.gossipBasePort + index)", "\(shape.host):\(shape.httpBasePort + index)")
         }
-        func key(_ id: String) throws -> String { try NodeKey.generate(path: (keysDirectory as NSString).appendingPathComponent("\(id).key")) }
         let cityAddress = next()
         nodes.append(TopologyNode(id: "city", role: .city, parent: nil, unit: nil, gossip: cityAddress.gossip, http: cityAddress.http, publicKey: try key("city")))
         var streetIndex = 0

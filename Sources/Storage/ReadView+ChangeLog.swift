@@ -54,6 +54,24 @@ extension ReadView {
         return Digest.hex(of: text)
     }
 
+    /// Every change this node holds, by id, with when it arrived here (this node's clock, ms): what the simulator
+    /// checks acknowledged writes and propagation against.
+    public func changeArrivals() throws -> [ChangeID: Int64] {
+        var out: [ChangeID: Int64] = [:]
+        let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq, received_at FROM changes")
+        while let row = try rows.next() {
+            let seq: Int64 = row[1]
+            out[ChangeID(origin: row[0], seq: UInt64(seq))] = row[2]
+        }
+        return out
+    }
+
+    /// The committees of the residents whose personal records this node holds, with how many each.
+    public func residentCommittees() throws -> [String: Int] {
+        let rows = try Row.fetchAll(db, sql: "SELECT committee, count(*) FROM residents GROUP BY committee")
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as String, $0[1] as Int) })
+    }
+
     /// How many residents' personal records this node holds (only a street node holds any).
     public func residentCount() throws -> Int {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM residents") ?? 0

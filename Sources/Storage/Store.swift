@@ -32,9 +32,9 @@ public final class Store: Sendable {
     ///   - wallMillis: physical time in ms since the epoch; tests and the simulator inject their own.
     ///   - random: the source of ids, join codes and tokens; seeded in the simulator.
     ///   - signer: signs each local change's `signedBytes` (the node's Ed25519 key); nil leaves changes unsigned.
-    public init(path: String?, nodeID: NodeID, wallMillis: @escaping @Sendable () -> UInt64 = Store.systemMillis,
-                random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-                signer: (@Sendable ([UInt8]) -> [UInt8])? = nil, logger: Logger = Logger(label: "shequ.storage")) throws {
+    public convenience init(path: String?, nodeID: NodeID, wallMillis: @escaping @Sendable () -> UInt64 = Store.systemMillis,
+                            random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
+                            signer: (@Sendable ([UInt8]) -> [UInt8])? = nil, logger: Logger = Logger(label: "shequ.storage")) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -44,12 +44,24 @@ public final class Store: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192") }
         }
-        if let path {
-            writer = try DatabasePool(path: path, configuration: configuration)
+        let writer: any DatabaseWriter = if let path {
+            try DatabasePool(path: path, configuration: configuration)
         } else {
-            writer = try DatabaseQueue(configuration: configuration)
+            try DatabaseQueue(configuration: configuration)
         }
         try Migrations.migrator.migrate(writer)
+        try self.init(writer: writer, nodeID: nodeID, wallMillis: wallMillis, random: random, signer: signer, logger: logger)
+    }
+
+    /// The same node started again over the same database, as after a crash: only what was committed is there; the
+    /// clock, the recovery flag and the stream of local changes start afresh. The simulator's restart.
+    public func restarted(random: any RandomNumberGenerator & Sendable) throws -> Store {
+        try Store(writer: writer, nodeID: nodeID, wallMillis: wallMillis, random: random, signer: signer, logger: logger)
+    }
+
+    private init(writer: any DatabaseWriter, nodeID: NodeID, wallMillis: @escaping @Sendable () -> UInt64,
+                 random: any RandomNumberGenerator & Sendable, signer: (@Sendable ([UInt8]) -> [UInt8])?, logger: Logger) throws {
+        self.writer = writer
         self.nodeID = nodeID
         self.wallMillis = wallMillis
         self.random = Mutex(random)

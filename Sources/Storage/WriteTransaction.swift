@@ -13,7 +13,7 @@ public struct WriteTransaction {
     private var nextSeq: UInt64?
     private var applier: ChangeApplier
     /// The changes this transaction made here, announced once it commits.
-    private(set) var made: [Change] = []
+    public private(set) var made: [Change] = []
 
     init(db: Database, store: Store) {
         self.db = db

@@ -117,14 +117,14 @@ import Testing
         vector.insert(ChangeID(origin: "street.a1", seq: 5))
         let messages: [GossipMessage] = [
             .hello(node: "street.a1", nonce: [1, 2, 3]), .welcome(node: "city", nonce: [4], proof: [5, 6]), .proof([7]),
-            .sync(vector), .changes([Self.change("street.a1", 1, .committee("c-a1"))], through: ["street.a1": 1]), .swim(.ping(seq: 9, updates: [.init(node: "city", status: .suspect, incarnation: 2)])),
+            .sync(vector), .changes([Self.change("street.a1", 1, .committee("c-a1"))], claims: ["street.a1": .init(from: 1, through: 1)]), .swim(.ping(seq: 9, updates: [.init(node: "city", status: .suspect, incarnation: 2)])),
             .swim(.ack(seq: 9, target: "city", updates: [])), .swim(.nack(seq: 3)), .swim(.pingRequest(seq: 4, target: "district.a", updates: [])),
         ]
         for message in messages { #expect(try GossipMessage(payload: message.payload) == message) }
         for junk in ["{}", "[]", "{\"t\":\"nope\"}", "{\"t\":\"sync\",\"vv\":{\"o\":{\"c\":3,\"b\":[2]}}}", "{\"t\":\"changes\",\"items\":[{}],\"through\":{}}"] {
             #expect(throws: GossipMessage.DecodeError.self) { try GossipMessage(payload: Array(junk.utf8)) }
         }
-        let tooMany = GossipMessage.changes(Array(repeating: Self.change("street.a1", 1, .committee("c-a1")), count: GossipMessage.maxChangesPerMessage + 1), through: [:])
+        let tooMany = GossipMessage.changes(Array(repeating: Self.change("street.a1", 1, .committee("c-a1")), count: GossipMessage.maxChangesPerMessage + 1), claims: [:])
         #expect(throws: GossipMessage.DecodeError.self) { try GossipMessage(payload: tooMany.payload) }
     }
 

@@ -101,7 +101,7 @@ import Testing
             guard case .welcome(_, let nonce, _) = peer.read() else { return false }
             peer.write(.proof(Array(try streetKey.signature(for: GossipMessage.handshakeText(nonce: nonce, signer: street.id, peer: district.id)))))
             for batch in [logged, logged.reversed(), logged, [signedAhead, forged, ghost, overreach]] {
-                guard peer.write(.changes(Array(batch), through: [:])) else { return false }
+                guard peer.write(.changes(Array(batch), claims: [:])) else { return false }
             }
             for _ in 0..<200 { guard peer.write(.sync(VersionVector())) else { return false } }
             usleep(500_000)

@@ -1,0 +1,186 @@
+import Foundation
+import Gossip
+import Logging
+import Metrics
+import Replication
+import Storage
+
+/// One node's replication logic over its `Store`, with no I/O of its own and no clock but the store's: what it
+/// covers (a version vector), what to push when it writes, what to answer a peer's `sync` with, and how a received
+/// batch is admitted and applied. The TCP shell (GossipNIO's `ReplicationService`) and the simulator
+/// (`Simulation`) drive the same engine, so what the simulator proves holds for the code that serves.
+public struct ReplicaEngine {
+    public let store: Store
+    public let topology: Topology
+    public let local: NodeID
+    let planner: SyncPlanner
+    let admission: ChangeAdmission
+    let logger: Logger
+    public private(set) var coverage: VersionVector
+
+    /// Per-peer figures.
+    public struct PeerStats: Sendable {
+        public var connected = false
+        public var lastContactMillis: Int64 = 0
+        public var changesSent = 0
+        public var changesReceived = 0
+        public var bytesSent = 0
+        public var payloadBytesReceived = 0
+        public var payloadBytesSent = 0
+        public var theirCoverage = VersionVector()
+        public var connects = 0
+        /// Changes this node could claim to the peer that the peer's last `sync` did not cover.
+        public var lagChanges = 0
+        /// When the peer's last `sync` showed it had everything this node could send it.
+        public var caughtUpMillis: Int64 = 0
+    }
+    public private(set) var peers: [NodeID: PeerStats] = [:]
+    public private(set) var rejections: [RejectionReason: Int] = [:]
+
+    public init(store: Store, topology: Topology, local: NodeID, logger: Logger) throws {
+        self.store = store
+        self.topology = topology
+        self.local = local
+        self.planner = SyncPlanner(topology: topology, local: local)
+        self.admission = ChangeAdmission(topology: topology, localNode: local)
+        self.logger = logger
+        self.coverage = try store.readNow { try $0.coverage() }
+        for peer in topology.peers(of: local) { peers[peer] = PeerStats() }
+    }
+
+    // MARK: - Local changes
+
+    /// Records this node's own new changes in its coverage; returns, per connected peer that holds
+    /// them, the changes to push.
+    public mutating func pushes(for changes: [Change]) -> [NodeID: [Change]] {
+        for change in changes { coverage.insert(change.id) }
+        var out: [NodeID: [Change]] = [:]
+        for (peer, stats) in peers where stats.connected {
+            let wanted = changes.filter { topology.holds(peer, $0.scope) }
+            if !wanted.isEmpty { out[peer] = wanted }
+        }
+        return out
+    }
+
+    // MARK: - Anti-entropy
+
+    /// The batches to send `peer`, given what it says it covers: oldest first, at most `maxBatches`. Each batch claims,
+    /// per origin, the range of sequence numbers it was scanned from (see `GossipMessage.Claim`).
+    public mutating func batches(for peer: NodeID, theirs: VersionVector, maxBatches: Int = 20) throws -> [GossipMessage] {
+        peers[peer, default: PeerStats()].theirCoverage = theirs
+        // This node's own changes are all in its log: read the mark there, so that anti-entropy never
+        // depends on the push loop having seen every local write.
+        let own = try store.readNow { [local] in try $0.highestSequence(of: local) }
+        if own > coverage[local].contiguous { coverage.replace(local, with: OriginProgress(contiguous: own)) }
+        let ranges = planner.ranges(mine: coverage, theirs: theirs, peer: peer)
+        let lag = ranges.reduce(0) { $0 + $1.seqs.count }
+        peers[peer, default: PeerStats()].lagChanges = lag
+        if lag == 0 { peers[peer, default: PeerStats()].caughtUpMillis = store.nowMillis }
+        var messages: [GossipMessage] = []
+        for range in ranges {
+            var from = range.seqs.lowerBound
+            while from <= range.seqs.upperBound, messages.count < maxBatches {
+                let scanLimit = GossipMessage.maxChangesPerMessage * 4
+                let scanned = try store.readNow { try $0.changes(origin: range.origin, seqs: from...range.seqs.upperBound, limit: scanLimit) }
+                let through = scanned.count < scanLimit ? range.seqs.upperBound : scanned.last!.id.seq
+                var wanted = scanned.filter { topology.holds(peer, $0.scope) && !theirs.contains($0.id) }
+                var last = through
+                if wanted.count > GossipMessage.maxChangesPerMessage {
+                    wanted = Array(wanted.prefix(GossipMessage.maxChangesPerMessage))
+                    last = wanted.last!.id.seq
+                }
+                messages.append(.changes(wanted, claims: [range.origin: GossipMessage.Claim(from: from, through: last)]))
+                from = last + 1
+            }
+        }
+        return messages
+    }
+
+    // MARK: - Receiving
+
+    /// Admits, applies and records a batch from `peer`, in one transaction with the new coverage.
+    /// A claim ("everything of this origin you hold from F through N is in here") is believed only from the origin
+    /// itself or an ancestor, only when this node already covers everything before F (an earlier batch lost or
+    /// overtaken leaves the claim unbelieved, and the next sync asks again), and only up to the first change of that
+    /// origin that was refused (bad signature, clock too far ahead, ...).
+    public mutating func receive(_ changes: [Change], claims: [NodeID: GossipMessage.Claim], from peer: NodeID) throws -> RemoteApplyResult {
+        var admitted: [Change] = []
+        var refusedFrom: [NodeID: UInt64] = [:]
+        var next = coverage
+        for change in changes {
+            if let reason = admission.check(change) {
+                rejections[reason, default: 0] += 1
+                GossipMetrics.rejected(reason).increment()
+                if reason == .notHeldHere {
+                    next.insert(change.id)
+                } else {
+                    refusedFrom[change.id.origin] = min(refusedFrom[change.id.origin] ?? .max, change.id.seq)
+                    logger.warning("refused change", metadata: ["gossip.peer": "\(peer)", "change.id": "\(change.id)", "reason": "\(reason.rawValue)"])
+                }
+                continue
+            }
+            admitted.append(change)
+        }
+        let believed = claims.filter { planner.acceptsClaim(origin: $0.key, from: peer) && $0.key != local }
+        let origins = Set(changes.map(\.id.origin)).union(believed.keys).subtracting([local])
+        let (result, updated) = try store.writeNow { tx -> (RemoteApplyResult, VersionVector) in
+            let result = try tx.applyRemote(admitted)
+            for id in result.refusedClock { refusedFrom[id.origin] = min(refusedFrom[id.origin] ?? .max, id.seq) }
+            let refused = Set(result.refusedClock)
+            for change in admitted where !refused.contains(change.id) { next.insert(change.id) }
+            for (origin, claim) in believed where next[origin].contiguous + 1 >= claim.from {
+                next.cover(origin, through: min(claim.through, refusedFrom[origin].map { $0 - 1 } ?? claim.through))
+            }
+            try tx.saveCoverage(next, origins: origins)
+            return (result, next)
+        }
+        coverage = updated
+        rejections[.clockAhead, default: 0] += result.refusedClock.count
+        if !result.refusedClock.isEmpty { GossipMetrics.rejected(.clockAhead).increment(by: Int64(result.refusedClock.count)) }
+        peers[peer, default: PeerStats()].changesReceived += result.applied
+        peers[peer, default: PeerStats()].lastContactMillis = store.nowMillis
+        return result
+    }
+
+    // MARK: - Bookkeeping
+
+    public mutating func connected(_ peer: NodeID, _ up: Bool) {
+        peers[peer, default: PeerStats()].connected = up
+        if up { peers[peer, default: PeerStats()].connects += 1 }
+    }
+
+    public mutating func sent(_ peer: NodeID, changes: Int, payloadBytes: Int, wireBytes: Int) {
+        peers[peer, default: PeerStats()].changesSent += changes
+        peers[peer, default: PeerStats()].payloadBytesSent += payloadBytes
+        peers[peer, default: PeerStats()].bytesSent += wireBytes
+        GossipMetrics.bytesOut.increment(by: Int64(wireBytes))
+        GossipMetrics.payloadBytesOut.increment(by: Int64(payloadBytes))
+    }
+
+    public mutating func heard(_ peer: NodeID, payloadBytes: Int) {
+        peers[peer, default: PeerStats()].payloadBytesReceived += payloadBytes
+        GossipMetrics.payloadBytesIn.increment(by: Int64(payloadBytes))
+        peers[peer, default: PeerStats()].lastContactMillis = store.nowMillis
+    }
+
+    /// A restored node takes no local writes until every peer it dials (its district and the city, which received
+    /// each of its writes at once) has shown in a sync that it holds nothing of this node's beyond its log. Returns
+    /// whether `peer`'s sync showed that; the caller collects the peers (see `ReplicationService.checkRecovery`).
+    public func holdsNothingBeyondLog(_ theirs: VersionVector) throws -> (clear: Bool, own: UInt64) {
+        let own = try store.readNow { [local] in try $0.highestSequence(of: local) }
+        let progress = theirs[local]
+        return (!(progress.contiguous > own || progress.beyond.contains { $0 > own }), own)
+    }
+}
+
+/// Replication metrics (swift-metrics).
+public enum GossipMetrics {
+    static let bytesOut = Counter(label: "shequ_gossip_bytes_total", dimensions: [("direction", "out")])
+    static let payloadBytesIn = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "in")])
+    static let payloadBytesOut = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "out")])
+    /// Syncs not answered because the peer sent them too often.
+    public static let syncsIgnored = Counter(label: "shequ_gossip_syncs_ignored_total")
+    static func rejected(_ reason: RejectionReason) -> Counter {
+        Counter(label: "shequ_changes_rejected_total", dimensions: [("reason", reason.rawValue)])
+    }
+}

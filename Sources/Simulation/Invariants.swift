@@ -1,0 +1,217 @@
+import Foundation
+import Gossip
+import Governance
+import Replication
+import Storage
+
+/// What the checks found, and the figures read along the way.
+struct InvariantChecks {
+    var results: [InvariantResult] = []
+    var latencies: [Int64] = []
+    var calmLatencies: [Int64] = []
+    var stateDigest = ""
+}
+
+/// The invariants checked after healing and the quiet period, each against every replica that should hold the data.
+struct Invariants {
+    let sim: Simulator
+    init(simulator: Simulator) { sim = simulator }
+
+    var topology: Topology { sim.topology }
+
+    func view<T>(_ node: NodeID, _ body: (ReadView) throws -> T) throws -> T { try sim.nodes[node]!.store.readNow(body) }
+
+    /// The replicas of a committee: its street, its district, the city.
+    func holders(ofCommittee committee: String) -> [NodeID] {
+        guard let (street, district) = topology.location(ofCommittee: committee) else { return [] }
+        return [street.id, district.id, topology.city.id]
+    }
+
+    func check() throws -> InvariantChecks {
+        var out = InvariantChecks()
+        out.results.append(try acknowledgedWrites(&out))
+        out.results.append(try committeeDigests(&out))
+        out.results.append(try districtPosts())
+        out.results.append(try ticketHistories())
+        out.results.append(try ballots())
+        out.results.append(try rollups())
+        out.results.append(try personalData())
+        return out
+    }
+
+    /// Every acknowledged change is on every replica that holds its scope; and the propagation figures.
+    func acknowledgedWrites(_ out: inout InvariantChecks) throws -> InvariantResult {
+        var result = InvariantResult(name: "no acknowledged write lost", checked: 0, failures: [], terms: [])
+        var arrivals: [NodeID: [ChangeID: Int64]] = [:]
+        for id in sim.nodeIDs { arrivals[id] = try view(id) { try $0.changeArrivals() } }
+        for (change, ack) in sim.workload.acknowledged.sorted(by: { ($0.key.origin, $0.key.seq) < ($1.key.origin, $1.key.seq) }) {
+            for holder in sim.nodeIDs where topology.holds(holder, ack.scope) {
+                result.checked += 1
+                guard let arrived = arrivals[holder]![change] else {
+                    result.failures.append("\(change.origin)#\(change.seq) (\(ack.scope)) is missing at \(holder)")
+                    result.terms.append("\(change.origin)#\(change.seq) ")
+                    continue
+                }
+                guard holder != change.origin else { continue }
+                let latency = arrived - sim.nodes[holder]!.skew - ack.millis
+                out.latencies.append(latency)
+                if ack.calm { out.calmLatencies.append(latency) }
+            }
+        }
+        return result
+    }
+
+    /// Every replica of a committee has the same digest of its state.
+    func committeeDigests(_ out: inout InvariantChecks) throws -> InvariantResult {
+        var result = InvariantResult(name: "identical committee digests on street, district and city", checked: 0, failures: [], terms: [])
+        var all = ""
+        for committee in topology.committeeOwner.keys.sorted() {
+            let digests = try holders(ofCommittee: committee).map { node in (node, try view(node) { try $0.digest(committee: committee) }) }
+            result.checked += 1
+            all += digests[0].1
+            if Set(digests.map(\.1)).count > 1 {
+                result.failures.append("\(committee): " + digests.map { "\($0.0) \($0.1.prefix(8))" }.joined(separator: ", "))
+                result.terms.append(committee)
+                result.terms.append(contentsOf: try divergentEntities(committee, digests.map(\.0)))
+            }
+        }
+        out.stateDigest = Digest.hex(of: all)
+        return result
+    }
+
+    /// The entities of a committee whose merged cells differ between replicas (for the failure trace).
+    func divergentEntities(_ committee: String, _ replicas: [NodeID]) throws -> [String] {
+        var seen: [String: Set<String>] = [:]
+        for node in replicas {
+            let records = try view(node) { try $0.records(where: "scope = ?", [Scope.committee(committee).description], limit: 100_000) }
+            for record in records {
+                let text = record.cells.keys.sorted().map { "\($0)=\(record.cells[$0]!.value.canonicalJSON)@\(record.cells[$0]!.stamp.hlc.rawValue)" }.joined(separator: ";")
+                seen[record.id, default: []].insert(text)
+            }
+        }
+        return seen.filter { $0.value.count > 1 }.keys.sorted()
+    }
+
+    /// District-wide posts (edited concurrently at the district and the city) read the same everywhere they are held.
+    func districtPosts() throws -> InvariantResult {
+        var result = InvariantResult(name: "district-wide posts identical after concurrent edits", checked: 0, failures: [], terms: [])
+        for (district, posts) in sim.workload.districtPosts.sorted(by: { $0.key < $1.key }) {
+            let replicas = sim.nodeIDs.filter { $0 == district || $0 == topology.city.id || topology.nodes[$0]!.parent == district }
+            for post in posts {
+                let versions = try replicas.map { node in try view(node) { try $0.post(post).map { "\($0.title)|\($0.body)|\($0.deleted)" } ?? "missing" } }
+                result.checked += 1
+                if Set(versions).count > 1 {
+                    result.failures.append("\(post): " + zip(replicas, versions).map { "\($0) “\($1)”" }.joined(separator: ", "))
+                    result.terms.append(post)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Every ticket has the same history (and so the same stage, level and assignee) on every replica.
+    func ticketHistories() throws -> InvariantResult {
+        var result = InvariantResult(name: "ticket histories identical on every replica", checked: 0, failures: [], terms: [])
+        for state in sim.workload.committees where !state.tickets.isEmpty {
+            for ticket in state.tickets {
+                let histories = try holders(ofCommittee: state.committee.id).map { node in
+                    try view(node) { view in
+                        try view.ticket(ticket).map { t in "\(t.stage.rawValue)/\(t.level.name)/\(t.assignee ?? "-"): " + t.history.map(\.id).joined(separator: ",") } ?? "missing"
+                    }
+                }
+                result.checked += 1
+                if Set(histories).count > 1 {
+                    result.failures.append("\(ticket): " + histories.joined(separator: " | "))
+                    result.terms.append(ticket)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Each poll's count, on every replica, equals a count from the raw ballots by the rule, written out again here:
+    /// each voter's latest ballot among those stamped after the opening, before the close and before a hand close.
+    /// So no voter counts twice and no ballot counts after the close.
+    func ballots() throws -> InvariantResult {
+        var result = InvariantResult(name: "no ballot counted twice or after the close (poll rollups = brute force)", checked: 0, failures: [], terms: [])
+        for state in sim.workload.committees where !state.polls.isEmpty {
+            for pollID in state.polls {
+                for node in holders(ofCommittee: state.committee.id) {
+                    let (poll, raw, row) = try view(node) { view in (try view.poll(pollID), try view.ballots(poll: pollID), try view.pollResult(pollID, nowMillis: sim.end)) }
+                    guard let poll, let row else {
+                        result.failures.append("\(pollID) missing at \(node)")
+                        result.terms.append(pollID)
+                        continue
+                    }
+                    var latest: [String: Ballot] = [:]
+                    for ballot in raw {
+                        let millis = Int64(ballot.stamp.hlc.millis)
+                        guard millis >= poll.opensAtMillis, millis < poll.closesAtMillis else { continue }
+                        if let closed = poll.closedStamp, !(ballot.stamp < closed) { continue }
+                        if let current = latest[ballot.voter], !(current.stamp < ballot.stamp) { continue }
+                        latest[ballot.voter] = ballot
+                    }
+                    var counts: [String: Int] = [:]
+                    for ballot in latest.values { for choice in ballot.choices { counts[choice, default: 0] += 1 } }
+                    let expected = poll.options.map { "\($0)=\(counts[$0] ?? 0)" }.joined(separator: " ") + " voters=\(latest.count)"
+                    let rolled = row.results.map { "\($0.option)=\($0.votes)" }.joined(separator: " ") + " voters=\(row.ballots)"
+                    let tally = poll.tally(raw)
+                    let domain = poll.options.map { "\($0)=\(tally.counts[$0] ?? 0)" }.joined(separator: " ") + " voters=\(tally.ballots)"
+                    result.checked += 1
+                    if expected != rolled || expected != domain {
+                        result.failures.append("\(pollID) at \(node): brute force \(expected); rollup \(rolled); Poll.tally \(domain)")
+                        result.terms.append(pollID)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The ticket and participation rollups on every node equal a recount from the entities it holds.
+    func rollups() throws -> InvariantResult {
+        var result = InvariantResult(name: "rollups equal to brute force on every node", checked: 0, failures: [], terms: [])
+        for node in sim.nodeIDs {
+            let info = topology.nodes[node]!
+            let scope: RollupScope = switch info.role {
+            case .city: .city
+            case .district: .district(info.unit!)
+            case .street: .street(info.unit!)
+            }
+            let held = sim.workload.committees.filter { topology.holds(node, .committee($0.committee.id)) }
+            try view(node) { view in
+                let tickets = Dictionary(uniqueKeysWithValues: try view.ticketRollup(groupBy: .committee, scope: scope).map { ($0.key, $0.byStage.filter { $0.value != 0 }) })
+                let members = Dictionary(uniqueKeysWithValues: try view.participationRollup(groupBy: .committee, scope: scope).map { ($0.key, $0.members) })
+                for state in held {
+                    let cid = state.committee.id
+                    var stages: [String: Int] = [:]
+                    for ticket in try view.tickets(committee: cid, limit: 100_000) { stages[ticket.stage.rawValue, default: 0] += 1 }
+                    let approved = try view.members(committee: cid, status: .approved).filter { !$0.role.isOfficer }.count
+                    result.checked += 1
+                    if (tickets[cid] ?? [:]) != stages {
+                        result.failures.append("\(node) tickets of \(cid): rollup \(tickets[cid] ?? [:]) ≠ recount \(stages)")
+                        result.terms.append(cid)
+                    }
+                    if (members[cid] ?? 0) != approved {
+                        result.failures.append("\(node) members of \(cid): rollup \(members[cid] ?? 0) ≠ recount \(approved)")
+                        result.terms.append(cid)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Residents' personal data is only on the street that owns their committee.
+    func personalData() throws -> InvariantResult {
+        var result = InvariantResult(name: "personal data only on the owning street", checked: 0, failures: [], terms: [])
+        for node in sim.nodeIDs {
+            let committees = try view(node) { try $0.residentCommittees() }
+            result.checked += 1
+            for (committee, count) in committees.sorted(by: { $0.key < $1.key }) where topology.committeeOwner[committee] != node {
+                result.failures.append("\(node) holds \(count) residents' personal records of \(committee)")
+            }
+        }
+        return result
+    }
+}
