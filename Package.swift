@@ -174,6 +174,7 @@ let package = Package(
             name: "GossipTests",
             dependencies: ["Gossip", "Replication", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Node"]),
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [

@@ -107,7 +107,19 @@ public struct ReplicaEngine {
         var admitted: [Change] = []
         var refusedFrom: [NodeID: UInt64] = [:]
         var next = coverage
+        var known = 0, aheadOfClock: [ChangeID] = []
         for change in changes {
+            // Already held (or known not to be needed here): a duplicate, not worth a signature check.
+            if coverage.contains(change.id) {
+                known += 1
+                continue
+            }
+            // Too far ahead of this node's clock: refused (and resent later) before paying for its signature check.
+            if HybridLogicalClock.isTooFarAhead(change.hlc, wallMillis: UInt64(store.nowMillis)) {
+                refusedFrom[change.id.origin] = min(refusedFrom[change.id.origin] ?? .max, change.id.seq)
+                aheadOfClock.append(change.id)
+                continue
+            }
             if let reason = admission.check(change) {
                 rejections[reason, default: 0] += 1
                 GossipMetrics.rejected(reason).increment()
@@ -124,7 +136,9 @@ public struct ReplicaEngine {
         let believed = claims.filter { planner.acceptsClaim(origin: $0.key, from: peer) && $0.key != local }
         let origins = Set(changes.map(\.id.origin)).union(believed.keys).subtracting([local])
         let (result, updated) = try store.writeNow { tx -> (RemoteApplyResult, VersionVector) in
-            let result = try tx.applyRemote(admitted)
+            var result = try tx.applyRemote(admitted)
+            result.duplicates += known
+            result.refusedClock += aheadOfClock
             for id in result.refusedClock { refusedFrom[id.origin] = min(refusedFrom[id.origin] ?? .max, id.seq) }
             let refused = Set(result.refusedClock)
             for change in admitted where !refused.contains(change.id) { next.insert(change.id) }

@@ -68,15 +68,19 @@ public struct HybridLogicalClock: Sendable {
         return last
     }
 
+    /// Whether `remote` is more than `maxForwardDriftMillis` ahead of `wallMillis`: such a stamp is refused (for now).
+    public static func isTooFarAhead(_ remote: HLCTimestamp, wallMillis: UInt64) -> Bool {
+        let physical = min(wallMillis, HLCTimestamp.maxMillis)
+        return remote.millis > physical && remote.millis - physical > maxForwardDriftMillis
+    }
+
     /// Merges a stamp received from another node and returns the stamp for the receive event.
     /// - Throws: `ClockError` when `remote` is more than `maxForwardDriftMillis` ahead of `wallMillis`;
     ///   the clock is left unchanged.
     @discardableResult
     public mutating func observe(_ remote: HLCTimestamp, wallMillis: UInt64) throws(ClockError) -> HLCTimestamp {
         let physical = min(wallMillis, HLCTimestamp.maxMillis)
-        if remote.millis > physical, remote.millis - physical > Self.maxForwardDriftMillis {
-            throw ClockError(aheadByMillis: remote.millis - physical)
-        }
+        if Self.isTooFarAhead(remote, wallMillis: wallMillis) { throw ClockError(aheadByMillis: remote.millis - physical) }
         let top = max(last, remote)
         if physical > top.millis {
             last = HLCTimestamp(millis: physical, counter: 0)

@@ -112,8 +112,8 @@ public final class Simulator {
         for id in nodeIDs { startTimers(id) }
         try workload.defineCommittees()
         agenda.schedule(.write, at: start + workload.nextGap())
-        if options.faults.contains(.partition) { agenda.schedule(.fault(.partitionStart), at: start + 20_000 + Int64(rng.next() % 40_000)) }
-        if options.faults.contains(.crash) { agenda.schedule(.fault(.crashSomeone), at: start + 30_000 + Int64(rng.next() % 60_000)) }
+        if options.faults.contains(.partition) { agenda.schedule(.fault(.partitionStart), at: start + span(20_000, 60_000)) }
+        if options.faults.contains(.crash) { agenda.schedule(.fault(.crashSomeone), at: start + span(30_000, 90_000)) }
         var healed = false
         var nextProgress = start + 60_000
         while let (time, event) = agenda.next(notAfter: end) {
@@ -281,6 +281,14 @@ public final class Simulator {
 
     // MARK: - Faults
 
+    /// A fault timing in ms, drawn from `low...high` for a run of 3 minutes or more and shrunk for shorter runs, so
+    /// that a short run still sees several partitions and crashes.
+    func span(_ low: Int64, _ high: Int64) -> Int64 {
+        let scale = min(1, options.minutes / 3)
+        let l = max(1_000, Int64(Double(low) * scale)), h = max(l + 1, Int64(Double(high) * scale))
+        return l + Int64(rng.next() % UInt64(h - l))
+    }
+
     struct Partition {
         var kind: String
         var links: [LinkKey]
@@ -313,7 +321,7 @@ public final class Simulator {
                 stats.partitions += 1
                 trace.add(clock.now, "fault: link \(key) flapping")
                 agenda.schedule(.fault(.flap(key, remaining: 6 + Int(rng.next() % 10))), at: clock.now)
-                agenda.schedule(.fault(.partitionStart), at: clock.now + 30_000 + Int64(rng.next() % 60_000))
+                agenda.schedule(.fault(.partitionStart), at: clock.now + span(30_000, 90_000))
                 return
             }
             let id = nextPartition
@@ -325,8 +333,8 @@ public final class Simulator {
             }
             stats.partitions += 1
             trace.add(clock.now, "fault: \(kind) (partition \(id))")
-            agenda.schedule(.fault(.partitionEnd(id: id)), at: clock.now + 10_000 + Int64(rng.next() % 110_000))
-            agenda.schedule(.fault(.partitionStart), at: clock.now + 30_000 + Int64(rng.next() % 60_000))
+            agenda.schedule(.fault(.partitionEnd(id: id)), at: clock.now + span(10_000, 120_000))
+            agenda.schedule(.fault(.partitionStart), at: clock.now + span(30_000, 90_000))
         case .partitionEnd(let id):
             heal(partition: id)
         case .flap(let key, let remaining):
@@ -349,8 +357,8 @@ public final class Simulator {
             // Mostly streets; a district or the city now and then.
             let pick = candidates[Int(rng.next() % UInt64(candidates.count))]
             crash(pick)
-            agenda.schedule(.fault(.restart(pick)), at: clock.now + 5_000 + Int64(rng.next() % 55_000))
-            agenda.schedule(.fault(.crashSomeone), at: clock.now + 20_000 + Int64(rng.next() % 70_000))
+            agenda.schedule(.fault(.restart(pick)), at: clock.now + span(5_000, 60_000))
+            agenda.schedule(.fault(.crashSomeone), at: clock.now + span(20_000, 90_000))
         case .restart(let id):
             try restart(id)
         }
