@@ -15,9 +15,11 @@ import Testing
         return options
     }
 
+    /// Every fourth seed keeps the clocks in step (as NTP usually does): concurrent writes then often carry equal
+    /// hybrid-clock stamps, which only the origin tie-break orders.
     @Test("every invariant holds", arguments: 1...50 as ClosedRange<UInt64>)
     func invariantsHold(seed: UInt64) throws {
-        let report = try Simulator(Self.options(seed: seed)).run()
+        let report = try Simulator(Self.options(seed: seed, faults: seed % 4 == 0 ? Faults.all.subtracting(.skew) : .all)).run()
         #expect(report.passed, "\(report.text)")
         // The run did what it says: writes made, faults injected, the network exercised.
         #expect(report.acknowledgedWrites > 100)
