@@ -80,6 +80,8 @@ public struct SWIM: Sendable {
     /// Lifeguard's local health multiplier: 0 is healthy; each missed ack or nack it raises probe timeouts.
     public private(set) var localHealth = 0
     private var linked: Set<NodeID> = []
+    /// The members now believed suspect (their suspicion timeouts are checked on every tick).
+    private var suspects: Set<NodeID> = []
     /// The peers this node probes: the ones it should have links to.
     private let peers: [NodeID]
     private var probes: [UInt64: Probe] = [:]
@@ -132,7 +134,8 @@ public struct SWIM: Sendable {
                 out += suspect(probe.target, by: local, now: now)
             }
         }
-        for (node, state) in members.sorted(by: { $0.key < $1.key }) where state.status == .suspect {
+        for node in suspects.sorted() {
+            guard let state = members[node] else { continue }
             if now - state.suspectedAt >= suspicionTimeout(confirmations: state.confirmations.count) {
                 out += apply(Update(node: node, status: .dead, incarnation: state.incarnation), from: local, now: now)
             }
@@ -243,6 +246,7 @@ public struct SWIM: Sendable {
             state.confirmations = [source]
         }
         members[update.node] = state
+        if update.status == .suspect { suspects.insert(update.node) } else { suspects.remove(update.node) }
         spread(update)
         return previous == update.status ? [] : [.statusChanged(update.node, update.status)]
     }

@@ -178,10 +178,15 @@ struct Invariants {
             case .district: .district(info.unit!)
             case .street: .street(info.unit!)
             }
-            let held = sim.workload.committees.filter { topology.holds(node, .committee($0.committee.id)) }
+            // Committees the workload never touched hold nothing to count: they must have no rollup rows at all.
+            let held = sim.workload.committees.filter { $0.ready && topology.holds(node, .committee($0.committee.id)) }
+            let touched = Set(held.map(\.committee.id))
             try view(node) { view in
                 let tickets = Dictionary(uniqueKeysWithValues: try view.ticketRollup(groupBy: .committee, scope: scope).map { ($0.key, $0.byStage.filter { $0.value != 0 }) })
                 let members = Dictionary(uniqueKeysWithValues: try view.participationRollup(groupBy: .committee, scope: scope).map { ($0.key, $0.members) })
+                for stray in Set(tickets.keys).union(members.keys).subtracting(touched).sorted() {
+                    result.failures.append("\(node) has rollup rows for \(stray), where nothing happened")
+                }
                 for state in held {
                     let cid = state.committee.id
                     var stages: [String: Int] = [:]

@@ -27,6 +27,7 @@ public final class Simulator {
     var nodes: [NodeID: SimNode] = [:]
     let nodeIDs: [NodeID]
     var links: [LinkKey: Link] = [:]
+    var decoded: [Int: ([UInt8], GossipMessage)] = [:]
     let linkKeys: [LinkKey]
     var workload: Workload!
     var stats = SimulationStats()
@@ -95,7 +96,9 @@ public final class Simulator {
         self.linkKeys = linkKeys.sorted()
         let silent = Logger(label: "shequ.simulation", factory: { _ in SwiftLogNoOpLogHandler() })
         for id in nodeIDs {
-            let skew = skewMillis > 0 ? Int64(rng.next() % UInt64(2 * skewMillis + 1)) - skewMillis : 0
+            // One node in eight is off by up to the full skew; the rest, as NTP keeps them, by an eighth of it.
+            let range = rng.next() % 8 == 0 ? skewMillis : skewMillis / 8
+            let skew = range > 0 ? Int64(rng.next() % UInt64(2 * range + 1)) - range : 0
             nodes[id] = try SimNode(id: id, topology: topology, key: keys[id]!, clock: clock, skew: skew, seed: rng.next(), logger: silent)
         }
         for key in self.linkKeys { links[key] = Link(latency: 1 + Int64(rng.next() % 30)) }
@@ -143,15 +146,15 @@ public final class Simulator {
                 stats.droppedInFlight += 1
                 return
             }
-            let message: GossipMessage
-            do { message = try GossipMessage(payload: payload) } catch { throw SimulationError("\(to) could not decode a message from \(from): \(error)") }
+            let message = try decode(payload, from: from, to: to)
             node.heard(from, bytes: payload.count)
             try receive(message, at: to, from: from)
         case .antiEntropy(let id, let life):
             guard let node = nodes[id], node.up, node.life == life else { return }
             let sync = GossipMessage.sync(node.engine.coverage)
-            for peer in topology.peers(of: id).sorted() where links[LinkKey(id, peer)]?.connected == true {
-                send(sync, from: id, to: peer)
+            let payload = sync.payload
+            for peer in node.peers where links[LinkKey(id, peer)]?.connected == true {
+                send(sync, from: id, to: peer, payload: payload)
             }
             agenda.schedule(.antiEntropy(id, life: life), at: clock.now + 1_000 + Int64(node.rng.next() % 4_001))
         case .swimTick(let id, let life):
@@ -229,10 +232,24 @@ public final class Simulator {
 
     // MARK: - The network
 
-    func send(_ message: GossipMessage, from: NodeID, to: NodeID) {
+    /// Decodes a payload as the receiving node would. The same payload sent to many peers (the city's coverage, sent
+    /// to every node each round) is decoded once and remembered for a while.
+    func decode(_ payload: [UInt8], from: NodeID, to: NodeID) throws -> GossipMessage {
+        let key = payload.hashValue
+        if let (bytes, message) = decoded[key], bytes == payload { return message }
+        let message: GossipMessage
+        do { message = try GossipMessage(payload: payload) } catch { throw SimulationError("\(to) could not decode a message from \(from): \(error)") }
+        if payload.count > 1_024 {
+            if decoded.count >= 256 { decoded.removeAll(keepingCapacity: true) }
+            decoded[key] = (payload, message)
+        }
+        return message
+    }
+
+    func send(_ message: GossipMessage, from: NodeID, to: NodeID, payload encoded: [UInt8]? = nil) {
         let key = LinkKey(from, to)
         guard var link = links[key], link.connected else { return }
-        let payload = message.payload
+        let payload = encoded ?? message.payload
         stats.count(message, bytes: payload.count)
         nodes[from]!.engine.sent(to, changes: message.changeCount, payloadBytes: payload.count, wireBytes: payload.count)
         let faults = options.faults
@@ -464,6 +481,8 @@ final class SimNode {
     var rng: SplitMix64
     var lastSyncAnswered: [NodeID: Int64] = [:]
     let logger: Logger
+    /// The nodes it has links to, in order.
+    let peers: [NodeID]
 
     init(id: NodeID, topology: Topology, key: Curve25519.Signing.PrivateKey, clock: SimClock, skew: Int64, seed: UInt64, logger: Logger) throws {
         self.id = id
@@ -471,6 +490,7 @@ final class SimNode {
         self.clock = clock
         self.skew = skew
         self.logger = logger
+        peers = topology.peers(of: id).sorted()
         rng = SplitMix64(seed: seed)
         store = try Store(path: nil, nodeID: id, wallMillis: { [clock] in UInt64(clock.now + skew) }, random: SplitMix64(seed: rng.next()),
                           signer: { bytes in ChangeSignature.sign(bytes, with: key) }, logger: logger)
