@@ -69,9 +69,14 @@ fuzz-brief: $(FUZZ_BIN)
 bench: release
 	.build/release/shequ bench apply
 
-# The whole of Shanghai on this machine: 232 processes up, a write from a street read at the city, all down again.
+# The long runs: the whole of Shanghai as 232 processes (up, a write from a street read at the city, all down again);
+# real-process chaos on the demo topology; SEEDS simulator seeds; the simulated Shanghai topology for 10 minutes.
+SEEDS ?= 500
 soak: release
 	cluster/city-scale.sh .build/release/shequ
+	cluster/chaos.sh .build/release/shequ 120
+	.build/release/shequ simulate --seed 1000 --seeds $(SEEDS) --quiet
+	.build/release/shequ simulate --seed 7 --nodes 232 --minutes 10
 
 clean:
 	rm -rf .build data
