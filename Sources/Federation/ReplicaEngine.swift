@@ -64,6 +64,9 @@ public struct ReplicaEngine {
 
     // MARK: - Anti-entropy
 
+    /// The `sync` to send `peer`: this node's coverage of the origins the peer may send it.
+    public func sync(for peer: NodeID) -> GossipMessage { .sync(planner.syncVector(coverage, for: peer)) }
+
     /// The batches to send `peer`, given what it says it covers: oldest first, at most `maxBatches`. Each batch claims,
     /// per origin, the range of sequence numbers it was scanned from (see `GossipMessage.Claim`).
     public mutating func batches(for peer: NodeID, theirs: VersionVector, maxBatches: Int = 20) throws -> [GossipMessage] {
@@ -149,6 +152,7 @@ public struct ReplicaEngine {
             return (result, next)
         }
         coverage = updated
+        if known > 0 { GossipMetrics.duplicates.increment(by: Int64(known)) }
         rejections[.clockAhead, default: 0] += result.refusedClock.count
         if !result.refusedClock.isEmpty { GossipMetrics.rejected(.clockAhead).increment(by: Int64(result.refusedClock.count)) }
         peers[peer, default: PeerStats()].changesReceived += result.applied
@@ -192,6 +196,8 @@ public enum GossipMetrics {
     static let bytesOut = Counter(label: "shequ_gossip_bytes_total", dimensions: [("direction", "out")])
     static let payloadBytesIn = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "in")])
     static let payloadBytesOut = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "out")])
+    /// Changes received that this node already covered (counted with the duplicates the apply path finds).
+    static let duplicates = Counter(label: "shequ_changes_duplicate_total")
     /// Syncs not answered because the peer sent them too often.
     public static let syncsIgnored = Counter(label: "shequ_gossip_syncs_ignored_total")
     static func rejected(_ reason: RejectionReason) -> Counter {

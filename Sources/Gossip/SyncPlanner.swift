@@ -34,6 +34,15 @@ public struct SyncPlanner: Sendable {
         origin == sender || topology.isAncestor(sender, of: local)
     }
 
+    /// What to tell `peer` in a `sync`: only the origins it may send me and claim (its own, or any it shares with me
+    /// when it is my ancestor) — it ranges over nothing else. At the city this is one origin per street instead of 232.
+    public func syncVector(_ mine: VersionVector, for peer: NodeID) -> VersionVector {
+        let ancestor = topology.isAncestor(peer, of: local)
+        return VersionVector(origins: mine.origins.filter { origin, _ in
+            origin == peer || (ancestor && topology.mayShare(origin: origin, with: local))
+        })
+    }
+
     /// The ranges to send `peer`, oldest first per origin: for each origin I may claim, from just past the
     /// peer's contiguous mark through mine.
     public func ranges(mine: VersionVector, theirs: VersionVector, peer: NodeID) -> [Range] {

@@ -192,7 +192,7 @@ public final class ReplicationService: Service, Sendable {
                 await replicator.connected(who, true)
                 swim.withLock { $0.link(who, up: true) }
                 logger.info("peer connected", metadata: ["gossip.peer": "\(who)"])
-                try await send(.sync(replicator.coverage), to: who, via: outbound)
+                try await send(replicator.sync(for: who), to: who, via: outbound)
                 while let payload = try await messages.next() {
                     guard !blocked.withLock({ $0.contains(who) }) else { return }
                     await replicator.heard(who, payloadBytes: payload.count)
@@ -356,13 +356,12 @@ public final class ReplicationService: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(Int.random(in: 1_000...5_000)))
             let current = sessions.withLock { $0 }
-            let coverage = await replicator.coverage
             for (peer, session) in current {
                 if blocked.withLock({ $0.contains(peer) }) {
                     session.channel.close(promise: nil)
                     continue
                 }
-                try? await send(.sync(coverage), to: peer, via: session.outbound)
+                try? await send(await replicator.sync(for: peer), to: peer, via: session.outbound)
             }
         }
     }

@@ -18,6 +18,8 @@ public actor Replicator {
 
     var coverage: VersionVector { engine.coverage }
 
+    func sync(for peer: NodeID) -> GossipMessage { engine.sync(for: peer) }
+
     func pushes(for changes: [Change]) -> [NodeID: [Change]] { engine.pushes(for: changes) }
 
     func batches(for peer: NodeID, theirs: VersionVector) throws -> [GossipMessage] { try engine.batches(for: peer, theirs: theirs) }

@@ -151,10 +151,8 @@ public final class Simulator {
             try receive(message, at: to, from: from)
         case .antiEntropy(let id, let life):
             guard let node = nodes[id], node.up, node.life == life else { return }
-            let sync = GossipMessage.sync(node.engine.coverage)
-            let payload = sync.payload
             for peer in node.peers where links[LinkKey(id, peer)]?.connected == true {
-                send(sync, from: id, to: peer, payload: payload)
+                send(node.engine.sync(for: peer), from: id, to: peer)
             }
             agenda.schedule(.antiEntropy(id, life: life), at: clock.now + 1_000 + Int64(node.rng.next() % 4_001))
         case .swimTick(let id, let life):
@@ -175,7 +173,7 @@ public final class Simulator {
                 node.swim.link(peer, up: true)
             }
             // As after a handshake: each side says what it covers.
-            for (me, peer) in [(key.a, key.b), (key.b, key.a)] { send(.sync(nodes[me]!.engine.coverage), from: me, to: peer) }
+            for (me, peer) in [(key.a, key.b), (key.b, key.a)] { send(nodes[me]!.engine.sync(for: peer), from: me, to: peer) }
         case .write:
             if clock.now < workloadEnd {
                 try workload.step()

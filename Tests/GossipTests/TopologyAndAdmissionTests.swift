@@ -46,6 +46,32 @@ import Testing
         #expect(Set(ranges.map(\.origin)) == ["district.a", "city"])
     }
 
+    /// A `sync` carries only the origins the peer ranges over: for every pair of linked nodes and every coverage, the
+    /// peer plans the same ranges from the trimmed vector as from the whole one.
+    @Test func aSyncCarriesEveryOriginThePeerRangesOverAndNoOther() {
+        let t = Self.topology
+        var rng = SplitMix64(seed: 11)
+        for receiver in t.nodes.keys.sorted() {
+            for sender in t.peers(of: receiver) {
+                for _ in 0..<20 {
+                    var theirs = VersionVector(), mine = VersionVector()
+                    for origin in t.nodes.keys {
+                        for seq in 1...UInt64(1 + rng.next() % 6) where rng.next() % 3 != 0 { _ = theirs.insert(ChangeID(origin: origin, seq: seq)) }
+                        for seq in 1...UInt64(1 + rng.next() % 6) { _ = mine.insert(ChangeID(origin: origin, seq: seq)) }
+                    }
+                    let trimmed = SyncPlanner(topology: t, local: receiver).syncVector(theirs, for: sender)
+                    let planner = SyncPlanner(topology: t, local: sender)
+                    #expect(planner.ranges(mine: mine, theirs: trimmed, peer: receiver) == planner.ranges(mine: mine, theirs: theirs, peer: receiver),
+                            "\(receiver) → \(sender)")
+                }
+            }
+        }
+        // The city tells a street only about the street's own origin.
+        var all = VersionVector()
+        for origin in t.nodes.keys { _ = all.insert(ChangeID(origin: origin, seq: 1)) }
+        #expect(Array(SyncPlanner(topology: t, local: "city").syncVector(all, for: "street.a1").origins.keys) == ["street.a1"])
+    }
+
     @Test func holdingFollowsTheHierarchy() {
         let t = Self.topology
         #expect(t.holds("street.a1", .committee("c-a1")) && !t.holds("street.a1", .committee("c-a2")))
