@@ -17,6 +17,8 @@ deps:
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v jq >/dev/null || missing="$$missing jq"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v serf >/dev/null || missing="$$missing serf"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v python3 >/dev/null || missing="$$missing python3 python3-pip"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
@@ -66,8 +68,9 @@ fuzz-brief: $(FUZZ_BIN)
 	if [ $$status -ne 0 ]; then tail -40 $$scratch/log; echo "fuzzing found a crash: make fuzz, then add it to Tests/Fuzz/crashes"; fi; \
 	rm -rf $$scratch; exit $$status
 
+# Every bench beside its baseline (about 15 minutes on 2 cores); docs/benchmarks.md records the figures.
 bench: release
-	.build/release/shequ bench apply
+	.build/release/shequ bench all --plot docs/benchmarks-federation.svg
 
 # The long runs: the whole of Shanghai as 232 processes (up, a write from a street read at the city, all down again);
 # real-process chaos on the demo topology; SEEDS simulator seeds; the simulated Shanghai topology for 10 minutes.

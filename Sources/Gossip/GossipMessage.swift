@@ -18,6 +18,18 @@ public enum GossipMessage: Hashable, Sendable {
     /// Failure detection (SWIM with Lifeguard), with membership news piggybacked.
     case swim(SWIM.Message)
 
+    /// The message's kind as the wire names it (`t`): hello, welcome, proof, sync, changes or swim.
+    public var kindName: String {
+        switch self {
+        case .hello: "hello"
+        case .welcome: "welcome"
+        case .proof: "proof"
+        case .sync: "sync"
+        case .changes: "changes"
+        case .swim: "swim"
+        }
+    }
+
     /// "Of this origin, every change you hold with a sequence number in `from...through` is in this batch or was in
     /// an earlier one." The receiver covers through `through` only if it already covers everything before `from`, so
     /// a batch that arrives after a later one, or whose predecessor was lost, never makes it skip a change.

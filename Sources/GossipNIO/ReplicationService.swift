@@ -314,6 +314,7 @@ public final class ReplicationService: Service, Sendable {
         let wire = buffer.readableBytes
         captureIfAsked(buffer, peer: peer)
         try await outbound.write(buffer)
+        MessageCounters.sent(message)
         if case .changes(let changes, _) = message {
             await replicator.sent(peer, changes: changes.count, payloadBytes: payload.count, wireBytes: wire)
         } else {
@@ -454,4 +455,12 @@ public enum LinkRefusal: String, Sendable, CaseIterable {
     }
 
     func count() { Counter(label: "shequ_gossip_links_refused_total", dimensions: [("reason", rawValue)]).increment() }
+}
+
+/// `shequ_gossip_messages_total{kind}`: messages sent on replication links (the cost-per-change benchmark reads it).
+enum MessageCounters {
+    static let counters: [String: Counter] = Dictionary(uniqueKeysWithValues: ["hello", "welcome", "proof", "sync", "changes", "swim"].map {
+        ($0, Counter(label: "shequ_gossip_messages_total", dimensions: [("kind", $0)]))
+    })
+    static func sent(_ message: GossipMessage) { counters[message.kindName]?.increment() }
 }

@@ -23,6 +23,8 @@ public struct RateLimits: Sendable, Hashable {
     /// A resident's phone never needs more than a few requests a second; a whole estate behind one carrier NAT
     /// shares an address, so addresses get far more room than tokens.
     public static let standard = RateLimits(tokenPerMinute: 600, tokenBurst: 200, addressPerMinute: 6_000, addressBurst: 2_000)
+    /// Room for benchmarks that drive thousands of writes a second through a few tokens from one address.
+    public static let benchmark = RateLimits(tokenPerMinute: 100_000_000, tokenBurst: 1_000_000, addressPerMinute: 100_000_000, addressBurst: 1_000_000)
     /// No limits (unit tests that drive thousands of requests from one address).
     public static let unlimited = RateLimits(tokenPerMinute: .max / 2, tokenBurst: .max / 2, addressPerMinute: .max / 2, addressBurst: .max / 2)
 }

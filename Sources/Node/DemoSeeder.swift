@@ -103,7 +103,11 @@ public struct DemoSeeder {
     /// An officer account on a district or city node (the command centre's user).
     public static func officer(store: Store, role: Role, unit: String?, name: String) throws -> DemoAccount {
         let id = store.mintID(.member)
-        let scope: Scope = role == .districtOfficer ? .district(unit!) : .city
+        let scope: Scope = switch role {
+        case .districtOfficer: .district(unit!)
+        case .streetOfficer: .street(unit!)
+        default: .city
+        }
         let token = try store.writeNow { tx in
             try tx.append(Member.staff(id: id, role: role, displayName: name, committee: nil, unit: unit, scope: scope, author: store.nodeID))
             return try tx.issueToken(member: id)

@@ -29,6 +29,7 @@ public struct NodeMetricsFactory: MetricsFactory {
         "shequ_changes_rejected_total": "Received changes refused, by reason",
         "shequ_gossip_bytes_total": "Replication bytes on the wire (after compression)",
         "shequ_gossip_payload_bytes_total": "Replication message bytes before compression",
+        "shequ_gossip_messages_total": "Messages sent on replication links, by kind (changes, sync, swim)",
     ]
 
     /// A legal Prometheus name: [a-zA-Z_:][a-zA-Z0-9_:]*.

@@ -102,9 +102,14 @@ public struct NodeConfiguration: Sendable, Hashable {
           host: \(httpHost)
           port: \(httpPort)
           publicURL: \(publicURL)
-        data:
+        \(rateLimits == .standard ? "" : rateLimitYAML)data:
           directory: \(dataDirectory)
         \(topologyPath.map { "gossip:\n  topology: \($0)\n  key: \(keyPath ?? "")\n" } ?? "")\(faultInjection ? "faults:\n  enabled: true\n" : "")
         """
+    }
+
+    private var rateLimitYAML: String {
+        "  rateLimit:\n    tokenPerMinute: \(rateLimits.tokenPerMinute)\n    tokenBurst: \(rateLimits.tokenBurst)\n" +
+            "    addressPerMinute: \(rateLimits.addressPerMinute)\n    addressBurst: \(rateLimits.addressBurst)\n"
     }
 }

@@ -16,6 +16,12 @@ extension ReadView {
                          arguments: [origin, Int64(seqs.lowerBound), Int64(seqs.upperBound), limit]).map(Self.change(from:))
     }
 
+    /// Changes of these origins that arrived here at or after `millis` (Unix ms), per origin oldest first.
+    public func changes(origins: Set<NodeID>, arrivedSince millis: Int64) throws -> [Change] {
+        try Row.fetchAll(db, sql: "SELECT * FROM changes WHERE received_at >= ? ORDER BY origin, seq", arguments: [millis])
+            .filter { origins.contains($0["origin"]) }.map(Self.change(from:))
+    }
+
     /// What this node holds or knows it need not hold, per origin; its own origin from its log.
     public func coverage() throws -> VersionVector {
         var vector = VersionVector()
@@ -65,6 +71,18 @@ extension ReadView {
         while let row = try rows.next() {
             let seq: Int64 = row[1]
             out[ChangeID(origin: row[0], seq: UInt64(seq))] = row[2]
+        }
+        return out
+    }
+
+    /// When each of these entities' first change arrived here (Unix ms), for the entities this node holds.
+    public func firstArrivals(entities: [String]) throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for chunk in stride(from: 0, to: entities.count, by: 500).map({ Array(entities[$0..<min($0 + 500, entities.count)]) }) {
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            let rows = try Row.fetchAll(db, sql: "SELECT entity, min(received_at) FROM changes WHERE entity IN (\(marks)) GROUP BY entity",
+                                        arguments: StatementArguments(chunk))
+            for row in rows { out[row[0]] = row[1] }
         }
         return out
     }

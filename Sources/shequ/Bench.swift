@@ -7,7 +7,17 @@ import Storage
 
 /// `shequ bench NAME`: benchmarks that print figures beside a baseline measured in the same run.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks, each beside its baseline, as ratios.", subcommands: [Apply.self, Rollup.self, Compress.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks, each beside its baseline, as ratios.", subcommands: [All.self, Propagation.self, Cost.self, Memory.self, Recovery.self, Apply.self, Rollup.self, Compress.self, HTTP.self])
+
+    /// A fresh scratch directory for one bench, removed afterwards by the caller.
+    static func scratch(_ name: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-bench-\(name)-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    static func progress(_ line: String) { FileHandle.standardError.write(Data("  · \(line)\n".utf8)) }
 
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(

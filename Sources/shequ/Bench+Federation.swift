@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Node
+
+/// The benches that start real processes: propagation beside Serf, cost per change, memory, partition recovery, HTTP.
+extension Bench {
+    /// Options shared by the benches that run a federation at several sizes.
+    struct Sizes: ParsableArguments {
+        @Option(help: "Federation sizes in nodes, comma-separated (7 is the demo's shape, 232 Shanghai's).") var nodes = "7,51,232"
+        @Flag(help: "A small run, for tests: 7 nodes, a few seconds per phase.") var quick = false
+        @Option(help: "Write an SVG of the curves against size here.") var plot: String?
+
+        var sizes: [Int] {
+            get throws {
+                if quick { return [7] }
+                let sizes = nodes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ (7...400).contains($0) }) else { throw ValidationError("--nodes: sizes from 7 to 400, e.g. 7,51,232") }
+                return sizes
+            }
+        }
+    }
+
+    /// Runs the federation benchmark at each size and prints the chosen sections.
+    static func federation(_ sizes: Sizes, sections: Set<FederationBenchmark.Section>, serf: Bool) async throws -> [FederationBenchmark.Result] {
+        var results: [FederationBenchmark.Result] = []
+        for size in try sizes.sizes {
+            let directory = try scratch("federation-\(size)")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var options = sizes.quick ? FederationBenchmark.Options.quick(nodes: size) : FederationBenchmark.Options(nodes: size)
+            if !serf { options.serfEvents = 0 }
+            if size > 100 { options.serfEvents = min(options.serfEvents, 20) }
+            progress("\(size) nodes ...")
+            let result = try await FederationBenchmark.run(options, executable: Cluster.executable, directory: directory, progress: progress)
+            say(FederationBenchmark.report(result, sections: sections))
+            results.append(result)
+        }
+        if let plot = sizes.plot, results.count > 1 {
+            try BenchPlot.svg(results).write(toFile: plot, atomically: true, encoding: .utf8)
+            say("wrote \(plot)")
+        }
+        return results
+    }
+
+    struct Propagation: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A write at a street visible at its district and the city (p50/p99/max), beside a Serf cluster of the same size; also prints cost and memory.")
+        @OptionGroup var sizes: Sizes
+        func run() async throws { _ = try await Bench.federation(sizes, sections: Set(FederationBenchmark.Section.allCases), serf: true) }
+    }
+
+    struct Cost: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Messages and bytes per change per replica reached under load (1,000 writes/s), and idle gossip bytes per node per second.")
+        @OptionGroup var sizes: Sizes
+        func run() async throws { _ = try await Bench.federation(sizes, sections: [.cost], serf: false) }
+    }
+
+    struct Memory: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Memory per node process idle and under load, and the simulator's memory for the whole of Shanghai.")
+        @OptionGroup var sizes: Sizes
+        func run() async throws {
+            _ = try await Bench.federation(sizes, sections: [.memory], serf: false)
+            try Bench.simulatorMemory(quick: sizes.quick)
+        }
+    }
+
+    /// The peak memory of `shequ simulate` over the Shanghai topology (7 nodes when quick), one simulated minute.
+    static func simulatorMemory(quick: Bool) throws {
+        let nodes = quick ? 7 : 232
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Cluster.executable)
+        process.arguments = ["simulate", "--seed", "7", "--nodes", "\(nodes)", "--minutes", "1", "--quiet"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let started = Date()
+        try process.run()
+        // The re-executed simulator is a child of this child; read the peak of the whole tree while it runs.
+        var peak = 0
+        while process.isRunning {
+            peak = max(peak, treePeakKilobytes(process.processIdentifier))
+            usleep(100_000)
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("shequ simulate exited with \(process.terminationStatus)") }
+        say(String(format: "simulator: %d nodes, one simulated minute in %.1f s, peak resident memory %.1f MiB (%.2f MiB per node)\n", nodes,
+                   Date().timeIntervalSince(started), Double(peak) / 1024, Double(peak) / 1024 / Double(nodes)))
+    }
+
+    /// The largest peak resident size (VmHWM, kB) of a process and its children.
+    static func treePeakKilobytes(_ pid: Int32) -> Int {
+        var peak = ProcessMemory.kilobytes("VmHWM", file: "/proc/\(pid)/status")
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        for child in children.split(separator: " ").compactMap({ Int32($0) }) { peak = max(peak, treePeakKilobytes(child)) }
+        return peak
+    }
+
+    struct Recovery: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One district cut off for 60 s while both sides write 10,000 changes: time from heal to equal digests, and bytes moved per compressed byte missing.")
+        @Flag(help: "A small run, for tests: 5 s, 500 changes.") var quick = false
+        func run() async throws {
+            let directory = try scratch("recovery")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let result = try await RecoveryBenchmark.run(changes: quick ? 500 : 10_000, cutSeconds: quick ? 5 : 60, executable: Cluster.executable,
+                                                         directory: directory, progress: progress)
+            say(RecoveryBenchmark.report(result))
+        }
+    }
+
+    struct HTTP: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "http", abstract: "Requests per second and p99 for reading a board and for posting on one street node, with wrk, beside GET /healthz.")
+        @Flag(help: "A small run, for tests: 2 s per run.") var quick = false
+        @Option(help: "Concurrent connections.") var connections = 16
+        func run() async throws {
+            let directory = try scratch("http")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let runs = try await HTTPBenchmark.run(seconds: quick ? 2 : 10, connections: connections, executable: Cluster.executable,
+                                                   directory: directory, progress: progress)
+            say(HTTPBenchmark.report(runs, connections: connections))
+        }
+    }
+
+    struct All: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every bench in turn (about 15 minutes on 2 cores; --quick: about 2): compression, apply, rollups, recovery, HTTP, propagation with cost and memory at 7, 51 and 232 nodes, the simulator's memory.")
+        @OptionGroup var sizes: Sizes
+        func run() async throws {
+            let started = Date()
+            func section(_ name: String) { say("\n##### \(name) (\(Int(Date().timeIntervalSince(started))) s in)") }
+            section("compression")
+            var compress = try Bench.Compress.parse(sizes.quick ? ["--quick"] : [])
+            try compress.run()
+            section("ingest")
+            var apply = try Bench.Apply.parse(sizes.quick ? ["--quick"] : [])
+            try apply.run()
+            section("rollups")
+            var rollup = try Bench.Rollup.parse(sizes.quick ? ["--quick"] : ["--committees", "100", "--tickets", "20000"])
+            try rollup.run()
+            section("partition recovery")
+            var recovery = try Bench.Recovery.parse(sizes.quick ? ["--quick"] : [])
+            try await recovery.run()
+            section("HTTP")
+            var http = try Bench.HTTP.parse(sizes.quick ? ["--quick"] : [])
+            try await http.run()
+            section("propagation, cost per change, memory")
+            _ = try await Bench.federation(sizes, sections: Set(FederationBenchmark.Section.allCases), serf: true)
+            section("simulator memory")
+            try Bench.simulatorMemory(quick: sizes.quick)
+            say(String(format: "bench all: %.1f minutes", Date().timeIntervalSince(started) / 60))
+        }
+    }
+}
