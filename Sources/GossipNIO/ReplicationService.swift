@@ -43,6 +43,8 @@ public final class ReplicationService: Service, Sendable {
     public static let maxHandshaking = 32
     /// A peer's syncs closer together than this are not answered (its own timer sends one every 1–5 s).
     public static let syncInterval: Duration = .milliseconds(250)
+    /// The longest wait between two dials of a peer.
+    public static let maxBackoff: Duration = .seconds(2)
 
     /// One live connection's outbound side.
     struct Session: Sendable {
@@ -139,7 +141,9 @@ public final class ReplicationService: Service, Sendable {
         }
     }
 
-    /// Keeps a link to `peer` up: dial, run the session, and after a failure wait 0.2 s doubling to 5 s.
+    /// Keeps a link to `peer` up: dial, run the session, and after a failure wait 0.2 s doubling to 2 s, jittered down to
+    /// half so that the streets of a restarted parent do not all dial at once. The cap bounds how long a healed link
+    /// stays down (the partition-recovery bench's 5 s target); 231 nodes redialing a dead city every 1–2 s is no load.
     func dialForever(_ peer: NodeID) async {
         var backoff: Duration = .milliseconds(200)
         while !Task.isCancelled {
@@ -154,8 +158,8 @@ public final class ReplicationService: Service, Sendable {
                     logger.debug("dial failed", metadata: ["gossip.peer": "\(peer)", "error": "\(error)"])
                 }
             }
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(5))
+            try? await Task.sleep(for: backoff * Double.random(in: 0.5...1))
+            backoff = min(backoff * 2, Self.maxBackoff)
         }
     }
 

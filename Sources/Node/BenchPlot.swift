@@ -21,7 +21,7 @@ public enum BenchPlot {
             Series(name: name, color: color, points: zip(sizes, results.map(value)).compactMap { x, y in y.map { (x, $0) } })
         }
         let panels = [
-            Panel(title: "传播 p99: street → city vs Serf one → all", unit: "ms", series: [
+            Panel(title: "Propagation p99: street → city vs Serf one → all", unit: "ms", series: [
                 line("shequ street → city p99", "#c0392b") { Quantiles($0.toCity).p99 },
                 line("serf one → all p99", "#2c3e50") { $0.serf.map { Quantiles($0.reachAll).p99 } },
             ]),
@@ -46,13 +46,13 @@ public enum BenchPlot {
         """
         for (index, panel) in panels.enumerated() {
             let ox = Double(index % columns) * width, oy = Double(index / columns) * height
-            let left = ox + 60, right = ox + width - 20, top = oy + 30, bottom = oy + height - 60
+            let left = ox + 60, right = ox + width - 45, top = oy + 30, bottom = oy + height - 60
             let all = panel.series.flatMap(\.points)
             let maxY = max(all.map(\.y).max() ?? 1, 0.001) * 1.15
             let minX = log10(sizes.min() ?? 1), maxX = max(log10(sizes.max() ?? 10), minX + 0.1)
             func px(_ x: Double) -> Double { left + (log10(x) - minX) / (maxX - minX) * (right - left) }
             func py(_ y: Double) -> Double { bottom - y / maxY * (bottom - top) }
-            out += "<text x=\"\(ox + 10)\" y=\"\(oy + 18)\" font-size=\"13\" font-weight=\"bold\">\(escape(panel.title))</text>\n"
+            out += "<text x=\"\(ox + 10)\" y=\"\(oy + 18)\" font-size=\"13\" font-weight=\"bold\">\(escape(panel.title)) (\(panel.unit))</text>\n"
             out += "<line x1=\"\(left)\" y1=\"\(bottom)\" x2=\"\(right)\" y2=\"\(bottom)\" stroke=\"#888\"/><line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(bottom)\" stroke=\"#888\"/>\n"
             for size in sizes {
                 out += "<text x=\"\(px(size))\" y=\"\(bottom + 14)\" text-anchor=\"middle\">\(Int(size))</text>\n"
@@ -63,7 +63,6 @@ public enum BenchPlot {
                 out += "<text x=\"\(left - 6)\" y=\"\(py(y) + 4)\" text-anchor=\"end\">\(String(format: y >= 10 ? "%.0f" : "%.2f", y))</text>\n"
                 out += "<line x1=\"\(left)\" y1=\"\(py(y))\" x2=\"\(right)\" y2=\"\(py(y))\" stroke=\"#eee\"/>\n"
             }
-            out += "<text x=\"\(ox + 12)\" y=\"\(top - 6)\" fill=\"#555\">\(panel.unit)</text>\n"
             for (n, series) in panel.series.enumerated() where !series.points.isEmpty {
                 let path = series.points.map { "\(px($0.x)),\(py($0.y))" }.joined(separator: " ")
                 out += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"2\"/>\n"

@@ -98,7 +98,7 @@ public enum FederationBenchmark {
             try await Task.sleep(for: .seconds(2))
 
             // Load at a fixed rate.
-            result.load = try await load(federation, rate: options.loadRate, seconds: options.loadSeconds)
+            result.load = try await load(federation, rate: Double(options.loadRate), seconds: options.loadSeconds)
             result.loadPSS = result.load.pss
             progress("load: \(result.load.posted) posts in \(String(format: "%.1f", result.load.seconds)) s (\(result.load.refused) refused)")
         } catch {
@@ -122,11 +122,11 @@ public enum FederationBenchmark {
 
     /// Posts at `rate` per second for `seconds` from 32 concurrent writers, round the streets; the cost is the change in
     /// the federation's counters from before the first post until 3 s after the last (so every push has landed).
-    static func load(_ federation: BenchFederation, rate: Int, seconds: Double, streets: [NodeID]? = nil) async throws -> Load {
+    static func load(_ federation: BenchFederation, rate: Double, seconds: Double, streets: [NodeID]? = nil) async throws -> Load {
         let counters = { try await federation.metrics(prefix: "shequ_") }
         let before = try await counters()
         let streets = streets ?? federation.streets
-        let total = Int(Double(rate) * seconds)
+        let total = Int((rate * seconds).rounded())
         let start = ContinuousClock.now
         let next = Counter()
         let memory = Counter()
@@ -135,7 +135,7 @@ public enum FederationBenchmark {
                 group.addTask {
                     var mine: [(ok: Bool, ms: Double)] = []
                     while let k = next.take(below: total) {
-                        try await Task.sleep(until: start + .seconds(Double(k) / Double(rate)))
+                        try await Task.sleep(until: start + .seconds(Double(k) / rate))
                         let sent = ContinuousClock.now
                         let ok = (try? await federation.post(at: streets[k % streets.count], title: "负载 \(k)")) != nil
                         mine.append((ok, (ContinuousClock.now - sent).milliseconds))

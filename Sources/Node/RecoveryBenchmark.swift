@@ -42,7 +42,7 @@ public enum RecoveryBenchmark {
             try await cut(true)
             let cutAt = Date()
             progress("cut \(district) and its streets from the rest; writing \(changes) notices in \(Int(cutSeconds)) s on both sides ...")
-            let load = try await FederationBenchmark.load(federation, rate: max(1, Int(Double(changes) / cutSeconds)), seconds: cutSeconds)
+            let load = try await FederationBenchmark.load(federation, rate: Double(changes) / cutSeconds, seconds: cutSeconds)
             result.posted = load.posted
             result.refused = load.refused
             let before = try await sentAcross(federation, cutSide, others)

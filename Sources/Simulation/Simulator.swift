@@ -280,12 +280,12 @@ public final class Simulator {
         }
     }
 
-    /// The dialer retries with backoff; here a reconnect 0.2–5 s after the link could come back.
+    /// The dialer retries with backoff (capped at 2 s, `ReplicationService.maxBackoff`); here a reconnect 0.2–2 s after the link could come back.
     func scheduleReconnect(_ key: LinkKey, after delay: Int64? = nil) {
         guard var link = links[key], !link.reconnectPending else { return }
         link.reconnectPending = true
         links[key] = link
-        agenda.schedule(.reconnect(key), at: clock.now + (delay ?? (200 + Int64(rng.next() % 4_800))))
+        agenda.schedule(.reconnect(key), at: clock.now + (delay ?? (200 + Int64(rng.next() % 1_800))))
     }
 
     func startTimers(_ id: NodeID) {

@@ -132,8 +132,10 @@ public struct ReadView {
     public func posts(board: String, scopes: [Scope], limit: Int, beforeCreated: Int64? = nil) throws -> [Post] {
         guard !scopes.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: scopes.count).joined(separator: ",")
-        // The board is a write-once field; the entity index does not carry it, so filter on the cell.
-        let filter = "kind = 'post' AND deleted = 0 AND scope IN (\(marks)) AND id IN (SELECT entity FROM cells WHERE field = 'board' AND value = ?)"
+        // The board is a write-once field; the entity index does not carry it, so filter on the cell — one primary-key
+        // probe per post of the scope, newest first, until the page is full (`id IN (SELECT ... FROM cells WHERE field
+        // = 'board')` scanned every cell of the node on every read: 3 ms on the demo's street, growing with its data).
+        let filter = "kind = 'post' AND deleted = 0 AND scope IN (\(marks)) AND EXISTS (SELECT 1 FROM cells b WHERE b.entity = entities.id AND b.field = 'board' AND b.value = ?)"
         let arguments = StatementArguments(scopes.map(\.description)) + [Value.string(board).canonicalJSON]
         return try records(where: filter, arguments, limit: limit, beforeCreated: beforeCreated).compactMap(Post.init)
     }
@@ -158,13 +160,13 @@ public struct ReadView {
 
     /// Private messages to or from a member, newest first.
     public func messages(for member: String, limit: Int = 200) throws -> [Message] {
-        let filter = "kind = 'message' AND id IN (SELECT entity FROM cells WHERE (field = 'to' OR field = 'from') AND value = ?)"
+        let filter = "kind = 'message' AND EXISTS (SELECT 1 FROM cells b WHERE b.entity = entities.id AND b.field IN ('to', 'from') AND b.value = ?)"
         return try records(where: filter, [Value.string(member).canonicalJSON], limit: limit).compactMap(Message.init)
     }
 
     /// Posts mentioning a member, newest first.
     public func mentions(of member: String, limit: Int = 200) throws -> [Post] {
-        let filter = "kind = 'post' AND deleted = 0 AND id IN (SELECT entity FROM cells WHERE field = 'mentions' AND value LIKE ?)"
+        let filter = "kind = 'post' AND deleted = 0 AND EXISTS (SELECT 1 FROM cells b WHERE b.entity = entities.id AND b.field = 'mentions' AND b.value LIKE ?)"
         return try records(where: filter, ["%" + Value.string(member).canonicalJSON + "%"], limit: limit).compactMap(Post.init)
     }
 

@@ -128,7 +128,10 @@ extension Bench {
         @OptionGroup var sizes: Sizes
         func run() async throws {
             let started = Date()
-            func section(_ name: String) { say("\n##### \(name) (\(Int(Date().timeIntervalSince(started))) s in)") }
+            func section(_ name: String) {
+                fflush(nil)   // the in-process benches print through the buffered stdout
+                say("\n##### \(name) (\(Int(Date().timeIntervalSince(started))) s in)")
+            }
             section("compression")
             var compress = try Bench.Compress.parse(sizes.quick ? ["--quick"] : [])
             try compress.run()
@@ -148,6 +151,7 @@ extension Bench {
             _ = try await Bench.federation(sizes, sections: Set(FederationBenchmark.Section.allCases), serf: true)
             section("simulator memory")
             try Bench.simulatorMemory(quick: sizes.quick)
+            fflush(nil)
             say(String(format: "bench all: %.1f minutes", Date().timeIntervalSince(started) / 60))
         }
     }

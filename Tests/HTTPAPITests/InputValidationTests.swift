@@ -1,6 +1,6 @@
 import Foundation
 import Governance
-import HTTPAPI
+@testable import HTTPAPI
 import Hummingbird
 import HummingbirdTesting
 import Replication
@@ -94,6 +94,23 @@ import Testing
             // Still sound, and still serving.
             #expect(try await api.call(.get, "/healthz").status == .ok)
             try node.expectIntegrity()
+        }
+    }
+}
+
+/// Times written by the API: the arithmetic formatter agrees with Foundation's ISO 8601 formatter in Shanghai time,
+/// and what it writes parses back to the same second.
+@Suite struct TimeFormatTests {
+    @Test func formatsLikeFoundationAndParsesBack() throws {
+        let foundation = ISO8601DateFormatter()
+        foundation.formatOptions = [.withInternetDateTime]
+        foundation.timeZone = TimeZone(secondsFromGMT: 8 * 3600)
+        var random = SystemRandomNumberGenerator()
+        let edges: [Int64] = [0, 999, 951_782_400_000 - 1, 951_782_400_000, 4_102_444_800_000 - 1, 1_767_196_800_000 - 1, 1_767_196_800_000]
+        for millis in edges + (0..<2_000).map({ _ in Int64.random(in: 0..<253_402_300_799_000, using: &random) }) {
+            let text = Time.format(millis)
+            #expect(text == foundation.string(from: Date(timeIntervalSince1970: Double(millis) / 1000)), "\(millis)")
+            #expect(try Time.parse(text, field: "t") == millis - millis % 1_000, "\(text)")
         }
     }
 }

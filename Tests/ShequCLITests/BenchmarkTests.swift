@@ -1,5 +1,5 @@
 import Foundation
-import Node
+@testable import Node
 import Testing
 @testable import shequ
 
