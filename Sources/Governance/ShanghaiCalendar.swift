@@ -9,7 +9,21 @@ public enum ShanghaiCalendar {
     /// The calendar day in Shanghai, as YYYY-MM-DD.
     public static func day(ofMillis millis: Int64) -> String {
         let (y, m, d) = civil(millis)
-        return String(format: "%04d-%02d-%02d", y, m, d)
+        return "\(padded(y, 4))-\(padded(m, 2))-\(padded(d, 2))"
+    }
+
+    /// The time in Shanghai as RFC 3339 with its offset, whole seconds: `2026-05-01T09:00:00+08:00`. (A Foundation
+    /// date formatter costs ~0.2 ms of ICU set-up per instance, most of a board read's time when made per post.)
+    public static func dateTime(ofMillis millis: Int64) -> String {
+        let seconds = millis / 1000 + offsetSeconds
+        let second = Int(((seconds % 86_400) + 86_400) % 86_400)
+        return "\(day(ofMillis: millis))T\(padded(second / 3_600, 2)):\(padded(second / 60 % 60, 2)):\(padded(second % 60, 2))+08:00"
+    }
+
+    /// A non-negative number with leading zeros to `width` digits (`String(format:)` is slow on Linux).
+    static func padded(_ n: Int, _ width: Int) -> String {
+        let digits = String(n)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 
     /// The calendar year in Shanghai.

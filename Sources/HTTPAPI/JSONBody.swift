@@ -154,24 +154,8 @@ enum Time {
         return Int64(seconds) * 1_000 + Int64(fractionMillis)
     }
 
-    /// `2026-05-01T09:00:00+08:00`: whole seconds, Shanghai time. Arithmetic only (Howard Hinnant's civil_from_days):
-    /// a Foundation date formatter built per call cost ~0.2 ms of ICU set-up, most of a board read's time.
-    static func format(_ millis: Int64) -> String {
-        let local = millis.dividedFloor(by: 1_000) + 8 * 3_600
-        let days = local.dividedFloor(by: 86_400), secondOfDay = local - days * 86_400
-        let z = days + 719_468
-        let era = z.dividedFloor(by: 146_097)
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        let yearText = year >= 0 && year < 10_000 ? String(repeating: "0", count: 4 - String(year).count) + String(year) : String(year)
-        return "\(yearText)-\(two(month))-\(two(day))T\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))+08:00"
-    }
+    /// `2026-05-01T09:00:00+08:00`: whole seconds, Shanghai time.
+    static func format(_ millis: Int64) -> String { ShanghaiCalendar.dateTime(ofMillis: millis) }
 
     static func value(_ millis: Int64?) -> Value { millis.map { .string(format($0)) } ?? .null }
 }
@@ -207,10 +191,3 @@ struct Page: Sendable {
     }
 }
 
-extension Int64 {
-    /// Division rounding towards negative infinity (times before 1970 stay on the right day).
-    func dividedFloor(by divisor: Int64) -> Int64 {
-        let (q, r) = quotientAndRemainder(dividingBy: divisor)
-        return r < 0 ? q - 1 : q
-    }
-}
