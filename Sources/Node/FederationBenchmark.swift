@@ -228,11 +228,13 @@ extension FederationBenchmark {
             lines.append("  street → city      \(city.text)\(r.notArrived > 0 ? "; \(r.notArrived) never arrived" : "")")
             if let serf = r.serf {
                 let all = Quantiles(serf.reachAll)
-                lines.append("  serf, \(serf.nodes) agents, one → all   \(all.text)\(serf.incomplete > 0 ? "; \(serf.incomplete) events incomplete" : "")")
+                lines.append("  serf, \(serf.nodes) agents, one → all   \(all.text)" +
+                             (serf.incomplete > 0 ? "; \(serf.incomplete) events did not reach every agent in 10 s (one reached only \(serf.reachedFewest))" : ""))
                 lines.append("  serf, one → each                \(Quantiles(serf.reachEach).text)")
                 lines.append(String(format: "  ratio: serf one → all / shequ street → city: p50 %.1f×, p99 %.1f×", all.p50 / Swift.max(city.p50, 0.5),
                                     all.p99 / Swift.max(city.p99, 0.5)))
-                lines.append("  target: street → city p99 < 150 ms and below serf's p99: \(city.p99 < 150 && city.p99 < all.p99 ? "met" : "MISSED")")
+                let serfSlower = all.count == 0 ? serf.incomplete > 0 : city.p99 < all.p99
+                lines.append("  target: street → city p99 < 150 ms and below serf's p99: \(city.p99 < 150 && serfSlower ? "met" : "MISSED")")
             } else {
                 lines.append("  target: street → city p99 < 150 ms: \(city.p99 < 150 ? "met" : "MISSED")")
             }
