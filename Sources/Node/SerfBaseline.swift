@@ -54,8 +54,9 @@ public enum SerfBaseline {
         for i in 0..<nodes {
             var arguments = ["agent", "-node=s\(i)", "-bind=127.0.0.1:\(basePort + i)", "-rpc-addr=\(rpc(i))",
                              "-event-handler=user:bench=\(handler)", "-log-level=err"]
-            // Each joins a random earlier agent, retrying: 231 agents joining one at once made it drop joins (EOF).
-            if i > 0 { arguments += ["-retry-join=127.0.0.1:\(basePort + Int.random(in: 0..<i))", "-retry-interval=1s"] }
+            // Each joins the first, retrying: with `-join`, 5 of 231 agents joining at once exited on EOF. (Joining a random
+            // earlier agent instead left some agents' member lists short of the whole cluster for over a minute.)
+            if i > 0 { arguments += ["-retry-join=127.0.0.1:\(basePort)", "-retry-interval=1s"] }
             let agentLog = try FileHandle(forWritingTo: {
                 let path = (directory as NSString).appendingPathComponent("agent-\(i).log")
                 FileManager.default.createFile(atPath: path, contents: nil)
@@ -77,7 +78,8 @@ public enum SerfBaseline {
         try await waitFor(seconds: 60 + Double(nodes) * 0.25) { try await alive(serf, rpc: rpc(0)) >= nodes }
         let startSeconds = Date().timeIntervalSince(started)
         progress("serf: \(nodes) agents alive in \(String(format: "%.1f", startSeconds)) s")
-        try await Task.sleep(for: .seconds(2))
+        // Membership news still spreading when the first agent sees everyone; let it settle.
+        try await Task.sleep(for: .seconds(2 + Double(nodes) / 50))
 
         var reachAll: [Double] = []
         var reachEach: [Double] = []

@@ -95,6 +95,23 @@ extension Bench {
         return peak
     }
 
+    struct Serf: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The propagation baseline alone: a Serf cluster on loopback, one user event at a time.")
+        @Option(help: "Agents.") var nodes = 51
+        @Option(help: "User events.") var events = 10
+        func run() async throws {
+            let directory = try scratch("serf")
+            do {
+                let result = try await SerfBaseline.run(nodes: nodes, events: events, directory: directory, progress: progress)
+                say("serf, \(nodes) agents: one → all \(Quantiles(result.reachAll).text); one → each \(Quantiles(result.reachEach).text); \(result.incomplete) incomplete")
+                try? FileManager.default.removeItem(atPath: directory)
+            } catch {
+                say("serf failed; its agents' logs are in \(directory)")
+                throw error
+            }
+        }
+    }
+
     struct Recovery: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "One district cut off for 60 s while both sides write 10,000 changes: time from heal to equal digests, and bytes moved per compressed byte missing.")
