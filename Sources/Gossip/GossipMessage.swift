@@ -18,6 +18,17 @@ public enum GossipMessage: Hashable, Sendable {
     /// Failure detection (SWIM with Lifeguard), with membership news piggybacked.
     case swim(SWIM.Message)
 
+    /// `changes` in messages of at most `perMessage`, in order. `claimed`: each message claims, for the one origin its
+    /// changes come from, the range from its first to its last sequence number (the form anti-entropy sends); otherwise
+    /// it claims nothing (an eager push).
+    public static func batches(_ changes: [Change], perMessage: Int = maxChangesPerMessage, claimed: Bool) -> [GossipMessage] {
+        stride(from: 0, to: changes.count, by: perMessage).map { start in
+            let slice = Array(changes[start..<min(start + perMessage, changes.count)])
+            let claims = claimed ? [slice.last!.id.origin: Claim(from: slice.first!.id.seq, through: slice.last!.id.seq)] : [:]
+            return .changes(slice, claims: claims)
+        }
+    }
+
     /// The message's kind as the wire names it (`t`): hello, welcome, proof, sync, changes or swim.
     public var kindName: String {
         switch self {

@@ -348,9 +348,8 @@ public final class ReplicationService: Service, Sendable {
             let pushes = await replicator.pushes(for: changes)
             for (peer, batch) in pushes {
                 guard let session = sessions.withLock({ $0[peer] }) else { continue }
-                for chunk in stride(from: 0, to: batch.count, by: GossipMessage.maxChangesPerMessage) {
-                    let slice = Array(batch[chunk..<min(chunk + GossipMessage.maxChangesPerMessage, batch.count)])
-                    try? await send(.changes(slice, claims: [:]), to: peer, via: session.outbound)
+                for message in GossipMessage.batches(batch, claimed: false) {
+                    try? await send(message, to: peer, via: session.outbound)
                 }
             }
         }

@@ -190,4 +190,3 @@ struct Page: Sendable {
         return .object(["items": .list(items), "nextCursor": next])
     }
 }
-

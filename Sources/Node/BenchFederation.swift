@@ -71,13 +71,7 @@ public final class BenchFederation: @unchecked Sendable {
             officers[node.id] = try DemoSeeder.officer(store: store, role: role, unit: node.unit, name: "值班员").token
             if node.role == .street, let committee = node.committees.keys.sorted().first {
                 try FederationBootstrap.defineCommittees(store: store, topology: topology, node: node.id)
-                let id = store.mintID(.member)
-                let token = try store.writeNow { tx in
-                    try tx.append(Member.staff(id: id, role: .cadre, displayName: "主任", committee: committee, unit: nil,
-                                               scope: .committee(committee), author: node.id))
-                    return try tx.issueToken(member: id)
-                }
-                cadres[node.id] = (committee, token)
+                cadres[node.id] = (committee, try DemoSeeder.account(store: store, role: .cadre, name: "主任", committee: committee).token)
             }
         }
         let started = Date()
@@ -92,7 +86,7 @@ public final class BenchFederation: @unchecked Sendable {
                status == 200, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
                let items = object["items"] as? [[String: Any]] {
                 alive = items.filter { $0["state"] as? String == "alive" }.count
-                if alive >= nodes - 1 { break }
+                if alive >= topology.nodes.count - 1 { break }
             }
             try await Task.sleep(for: .milliseconds(250))
         }
@@ -164,11 +158,11 @@ public final class BenchFederation: @unchecked Sendable {
         return true
     }
 
-    /// The sum over every node (or the given ones) of each Prometheus series whose name starts with `prefix`, keyed by
-    /// the series without the node (e.g. `shequ_gossip_messages_total{kind="sync"}`).
-    public func metrics(prefix: String, nodes: [NodeID]? = nil) async throws -> [String: Double] {
+    /// The sum over every node of each Prometheus series whose name starts with `prefix`, keyed by the series without
+    /// the node (e.g. `shequ_gossip_messages_total{kind="sync"}`).
+    public func metrics(prefix: String) async throws -> [String: Double] {
         var sums: [String: Double] = [:]
-        for endpoint in endpoints where nodes?.contains(endpoint.id) ?? true {
+        for endpoint in endpoints {
             let (status, body) = try await request("GET", endpoint.http + "/metrics", token: nil)
             guard status == 200 else { throw ClusterLauncher.Failure(description: "metrics at \(endpoint.id): HTTP \(status)") }
             for line in String(decoding: body, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
@@ -183,8 +177,8 @@ public final class BenchFederation: @unchecked Sendable {
     public func memory() -> [NodeID: (rss: Int, pss: Int)] {
         var out: [NodeID: (rss: Int, pss: Int)] = [:]
         for endpoint in endpoints {
-            out[endpoint.id] = (ProcessMemory.kilobytes("VmRSS", file: "/proc/\(endpoint.pid)/status") * 1024,
-                                ProcessMemory.kilobytes("Pss", file: "/proc/\(endpoint.pid)/smaps_rollup") * 1024)
+            out[endpoint.id] = (ProcessProbe.kilobytes("VmRSS", file: "/proc/\(endpoint.pid)/status") * 1024,
+                                ProcessProbe.kilobytes("Pss", file: "/proc/\(endpoint.pid)/smaps_rollup") * 1024)
         }
         return out
     }
@@ -196,21 +190,37 @@ public final class BenchFederation: @unchecked Sendable {
         _ = try? await ClusterLauncher.down(data: dataDirectory)
     }
 
+    /// A stopped node's database, to read what it ended with.
+    public func store(_ node: NodeID) throws -> Store {
+        precondition(stopped, "read the databases once the nodes are stopped")
+        let path = ((dataDirectory as NSString).appendingPathComponent(node) as NSString).appendingPathComponent("node.sqlite")
+        return try Store(path: path, nodeID: node)
+    }
+
     /// When each entity's first change arrived at each node (Unix ms); read from the databases once stopped.
     public func firstArrivals(entities: [String]) throws -> [NodeID: [String: Int64]] {
-        precondition(stopped, "read the databases once the nodes are stopped")
         var out: [NodeID: [String: Int64]] = [:]
-        for node in topology.nodes.keys {
-            let path = ((dataDirectory as NSString).appendingPathComponent(node) as NSString).appendingPathComponent("node.sqlite")
-            let store = try Store(path: path, nodeID: node)
-            out[node] = try store.readNow { try $0.firstArrivals(entities: entities) }
-        }
+        for node in topology.nodes.keys { out[node] = try store(node).readNow { try $0.firstArrivals(entities: entities) } }
         return out
     }
 }
 
-/// Memory figures of processes from /proc.
-public enum ProcessMemory {
+/// What the benches read of other processes: memory figures from /proc, and a tool's output.
+public enum ProcessProbe {
+    /// Runs a tool to completion; its standard output and error together.
+    static func output(of executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// A `Name:  N kB` field of a /proc file, in kB (0 if absent).
     public static func kilobytes(_ field: String, file: String) -> Int {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return 0 }

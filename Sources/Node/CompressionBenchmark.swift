@@ -60,11 +60,7 @@ public enum CompressionBenchmark {
             signed.signature = ChangeSignature.sign(change.signedBytes, with: key)
             return signed
         }
-        let payloads = stride(from: 0, to: changes.count, by: perMessage).map { start in
-            let slice = Array(changes[start..<min(start + perMessage, changes.count)])
-            return GossipMessage.changes(slice, claims: [slice.last!.id.origin: .init(from: slice.first!.id.seq, through: slice.last!.id.seq)]).payload
-        }
-        return (changes.count, payloads)
+        return (changes.count, GossipMessage.batches(changes, perMessage: perMessage, claimed: true).map(\.payload))
     }
 
     public static func run(changes count: Int, minimumSeconds: Double, directory: String) throws -> Result {
@@ -122,15 +118,7 @@ public enum CompressionBenchmark {
     /// ` =-changes.bin : 1234 -> 567 (2.176),612.3 MB/s ,2900.1 MB/s`.
     static func lz4Tool(file: String, seconds: Int) throws -> (compressedBytes: Int, compressMBps: Double, decompressMBps: Double)? {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/lz4") else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/lz4")
-        process.arguments = ["-b1", "-i\(seconds)", file]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = try ProcessProbe.output(of: "/usr/bin/lz4", ["-b1", "-i\(seconds)", file])
         // The last summary line (the tool rewrites its progress with carriage returns).
         guard let line = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).last(where: { $0.contains("->") && $0.contains("MB/s") }) else { return nil }
         guard let colon = line.firstIndex(of: ":") else { return nil }

@@ -100,22 +100,20 @@ public struct DemoSeeder {
 
     // MARK: - People
 
-    /// An officer account on a district or city node (the command centre's user).
+    /// An officer account on a street, district or city node (the command centre's user).
     public static func officer(store: Store, role: Role, unit: String?, name: String) throws -> DemoAccount {
-        let id = store.mintID(.member)
         let scope: Scope = switch role {
         case .districtOfficer: .district(unit!)
         case .streetOfficer: .street(unit!)
         default: .city
         }
-        let token = try store.writeNow { tx in
-            try tx.append(Member.staff(id: id, role: role, displayName: name, committee: nil, unit: unit, scope: scope, author: store.nodeID))
-            return try tx.issueToken(member: id)
-        }
+        let (id, token) = try account(store: store, role: role, name: name, committee: nil, unit: unit, scope: scope)
         return DemoAccount(node: store.nodeID, committee: nil, role: role.rawValue, memberId: id, token: token)
     }
 
-    mutating func staff(role: Role, name: String, committee: String?, unit: String? = nil, scope: Scope? = nil) throws -> (id: String, token: String) {
+    /// Writes a staff member (signed by the store's node) and issues its bearer token; scope defaults to the committee.
+    public static func account(store: Store, role: Role, name: String, committee: String?, unit: String? = nil,
+                               scope: Scope? = nil) throws -> (id: String, token: String) {
         let id = store.mintID(.member)
         let node = store.nodeID
         let token = try store.writeNow { tx in
@@ -124,6 +122,10 @@ public struct DemoSeeder {
             return try tx.issueToken(member: id)
         }
         return (id, token)
+    }
+
+    func staff(role: Role, name: String, committee: String?, unit: String? = nil, scope: Scope? = nil) throws -> (id: String, token: String) {
+        try Self.account(store: store, role: role, name: name, committee: committee, unit: unit, scope: scope)
     }
 
     mutating func join(committee: Committee, approve: Bool) throws -> (id: String, token: String) {

@@ -79,9 +79,7 @@ public enum FederationBenchmark {
             let idleAfter = try await federation.metrics(prefix: "shequ_gossip_")
             let idle = Date().timeIntervalSince(idleStart) * Double(options.nodes)
             result.idleBytesPerNodeSecond = delta(idleBefore, idleAfter, "shequ_gossip_bytes_total{direction=\"out\"}") / idle
-            for kind in ["changes", "sync", "swim"] {
-                result.idleMessagesPerNodeSecond[kind] = delta(idleBefore, idleAfter, "shequ_gossip_messages_total{kind=\"\(kind)\"}") / idle
-            }
+            result.idleMessagesPerNodeSecond = messages(idleBefore, idleAfter).mapValues { $0 / idle }
             let idleMemory = federation.memory().values
             result.idlePSS = idleMemory.map(\.pss)
             result.idleRSS = idleMemory.map(\.rss)
@@ -129,8 +127,14 @@ public enum FederationBenchmark {
         let total = Int((rate * seconds).rounded())
         let start = ContinuousClock.now
         let next = Counter()
-        let memory = Counter()
-        let outcomes = try await withThrowingTaskGroup(of: [(ok: Bool, ms: Double)].self) { group in
+        /// What a writer brings back: its posts' outcomes; and the memory sample taken halfway.
+        enum Part: Sendable {
+            case posts([(ok: Bool, ms: Double)])
+            case memory([Int])
+        }
+        var outcomes: [(ok: Bool, ms: Double)] = []
+        var pss: [Int] = []
+        try await withThrowingTaskGroup(of: Part.self) { group in
             for _ in 0..<32 {
                 group.addTask {
                     var mine: [(ok: Bool, ms: Double)] = []
@@ -140,28 +144,32 @@ public enum FederationBenchmark {
                         let ok = (try? await federation.post(at: streets[k % streets.count], title: "负载 \(k)")) != nil
                         mine.append((ok, (ContinuousClock.now - sent).milliseconds))
                     }
-                    return mine
+                    return .posts(mine)
                 }
             }
             group.addTask {
                 try await Task.sleep(for: .seconds(seconds / 2))
-                memory.pss = federation.memory().values.map(\.pss)
-                return []
+                return .memory(federation.memory().values.map(\.pss))
             }
-            return try await group.reduce(into: []) { $0 += $1 }
+            for try await part in group {
+                switch part {
+                case .posts(let mine): outcomes += mine
+                case .memory(let sample): pss = sample
+                }
+            }
         }
         let elapsed = (ContinuousClock.now - start).seconds
         try await Task.sleep(for: .seconds(3))
         let after = try await counters()
         var load = Load()
         load.seconds = elapsed
-        load.pss = memory.pss
+        load.pss = pss
         load.posted = outcomes.filter(\.ok).count
         load.refused = outcomes.count - load.posted
         load.postLatency = outcomes.filter(\.ok).map(\.ms)
         load.changes = delta(before, after, "shequ_changes_applied_total{source=\"local\"}")
         load.replicasReached = delta(before, after, "shequ_changes_applied_total{source=\"remote\"}")
-        for kind in ["changes", "sync", "swim"] { load.messages[kind] = delta(before, after, "shequ_gossip_messages_total{kind=\"\(kind)\"}") }
+        load.messages = messages(before, after)
         load.wireBytes = delta(before, after, "shequ_gossip_bytes_total{direction=\"out\"}")
         return load
     }
@@ -170,15 +178,15 @@ public enum FederationBenchmark {
         (after[series] ?? 0) - (before[series] ?? 0)
     }
 
-    /// Hands out 0, 1, 2, ... below a bound, from any task; and carries a memory sample out of one.
+    /// Replication messages sent between two scrapes, by kind (changes, sync, swim).
+    static func messages(_ before: [String: Double], _ after: [String: Double]) -> [String: Double] {
+        Dictionary(uniqueKeysWithValues: ["changes", "sync", "swim"].map { ($0, delta(before, after, "shequ_gossip_messages_total{kind=\"\($0)\"}")) })
+    }
+
+    /// Hands out 0, 1, 2, ... below a bound, from any task.
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var value = 0
-        private var sample: [Int] = []
-        var pss: [Int] {
-            get { lock.withLock { sample } }
-            set { lock.withLock { sample = newValue } }
-        }
         func take(below bound: Int) -> Int? {
             lock.lock(); defer { lock.unlock() }
             guard value < bound else { return nil }

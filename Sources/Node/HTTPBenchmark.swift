@@ -36,7 +36,7 @@ public enum HTTPBenchmark {
                                        ("GET a board (20 newest notices)", board + "?limit=20", []),
                                        ("POST a notice", board, ["-s", script])] {
                 progress("wrk: \(name) for \(seconds) s ...")
-                let output = try command(wrk, ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "--timeout", "5s",
+                let output = try ProcessProbe.output(of: wrk, ["-t2", "-c\(connections)", "-d\(seconds)s", "--latency", "--timeout", "5s",
                                                "-H", "Authorization: Bearer \(cadre.token)"] + extra + [url])
                 runs.append(try parse(output, name: name))
             }
@@ -72,19 +72,6 @@ public enum HTTPBenchmark {
             return (Double(text.dropLast(unit.count)) ?? 0) * scale
         }
         return Double(text) ?? 0
-    }
-
-    static func command(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 
     public static func report(_ runs: [Run], connections: Int) -> String {

@@ -65,13 +65,10 @@ public enum RecoveryBenchmark {
         // What each node lacked at the heal: the other side's changes that arrived after it.
         for node in federation.topology.nodes.keys {
             let origins = cutSide.contains(node) ? others : cutSide
-            let path = ((federation.dataDirectory as NSString).appendingPathComponent(node) as NSString).appendingPathComponent("node.sqlite")
-            let missing = try Store(path: path, nodeID: node).readNow { try $0.changes(origins: origins, arrivedSince: healedAt) }
+            let missing = try federation.store(node).readNow { try $0.changes(origins: origins, arrivedSince: healedAt) }
             result.missingChanges += missing.count
-            for (origin, batch) in Dictionary(grouping: missing, by: \.id.origin) {
-                for start in stride(from: 0, to: batch.count, by: GossipMessage.maxChangesPerMessage) {
-                    let slice = Array(batch[start..<min(start + GossipMessage.maxChangesPerMessage, batch.count)])
-                    let payload = GossipMessage.changes(slice, claims: [origin: .init(from: slice.first!.id.seq, through: slice.last!.id.seq)]).payload
+            for batch in Dictionary(grouping: missing, by: \.id.origin).values {
+                for payload in GossipMessage.batches(batch, claimed: true).map(\.payload) {
                     result.missingPayloadBytes += payload.count
                     result.missingCompressedBytes += try LZ4Frame.compress(payload).count
                 }

@@ -108,7 +108,7 @@ public enum SerfBaseline {
             reachAll.append(others.max() ?? 0)
             try await Task.sleep(for: .milliseconds(100))
         }
-        let pss = agents.map { ProcessMemory.kilobytes("Pss", file: "/proc/\($0.processIdentifier)/smaps_rollup") * 1024 }
+        let pss = agents.map { ProcessProbe.kilobytes("Pss", file: "/proc/\($0.processIdentifier)/smaps_rollup") * 1024 }
         return Result(nodes: nodes, reachAll: reachAll, reachEach: reachEach, incomplete: incomplete, reachedFewest: reachedFewest,
                       startSeconds: startSeconds,
                       pssPerAgent: pss.isEmpty ? 0 : pss.reduce(0, +) / pss.count)

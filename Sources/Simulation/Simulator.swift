@@ -222,9 +222,7 @@ public final class Simulator {
         let pushes = nodes[id]!.engine.pushes(for: changes)
         for peer in pushes.keys.sorted() where links[LinkKey(id, peer)]?.connected == true {
             let batch = pushes[peer]!
-            for chunk in stride(from: 0, to: batch.count, by: GossipMessage.maxChangesPerMessage) {
-                send(.changes(Array(batch[chunk..<min(chunk + GossipMessage.maxChangesPerMessage, batch.count)]), claims: [:]), from: id, to: peer)
-            }
+            for message in GossipMessage.batches(batch, claimed: false) { send(message, from: id, to: peer) }
         }
     }
 

@@ -89,7 +89,7 @@ extension Bench {
 
     /// The largest peak resident size (VmHWM, kB) of a process and its children.
     static func treePeakKilobytes(_ pid: Int32) -> Int {
-        var peak = ProcessMemory.kilobytes("VmHWM", file: "/proc/\(pid)/status")
+        var peak = ProcessProbe.kilobytes("VmHWM", file: "/proc/\(pid)/status")
         let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
         for child in children.split(separator: " ").compactMap({ Int32($0) }) { peak = max(peak, treePeakKilobytes(child)) }
         return peak
@@ -150,19 +150,19 @@ extension Bench {
                 say("\n##### \(name) (\(Int(Date().timeIntervalSince(started))) s in)")
             }
             section("compression")
-            var compress = try Bench.Compress.parse(sizes.quick ? ["--quick"] : [])
+            let compress = try Bench.Compress.parse(sizes.quick ? ["--quick"] : [])
             try compress.run()
             section("ingest")
-            var apply = try Bench.Apply.parse(sizes.quick ? ["--quick"] : [])
+            let apply = try Bench.Apply.parse(sizes.quick ? ["--quick"] : [])
             try apply.run()
             section("rollups")
-            var rollup = try Bench.Rollup.parse(sizes.quick ? ["--quick"] : ["--committees", "100", "--tickets", "20000"])
+            let rollup = try Bench.Rollup.parse(sizes.quick ? ["--quick"] : ["--committees", "100", "--tickets", "20000"])
             try rollup.run()
             section("partition recovery")
-            var recovery = try Bench.Recovery.parse(sizes.quick ? ["--quick"] : [])
+            let recovery = try Bench.Recovery.parse(sizes.quick ? ["--quick"] : [])
             try await recovery.run()
             section("HTTP")
-            var http = try Bench.HTTP.parse(sizes.quick ? ["--quick"] : [])
+            let http = try Bench.HTTP.parse(sizes.quick ? ["--quick"] : [])
             try await http.run()
             section("propagation, cost per change, memory")
             _ = try await Bench.federation(sizes, sections: Set(FederationBenchmark.Section.allCases), serf: true)
