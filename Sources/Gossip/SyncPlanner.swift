@@ -6,10 +6,32 @@ import Replication
 public struct SyncPlanner: Sendable {
     public let topology: Topology
     public let local: NodeID
+    /// Per peer this node has a link with, in order: the origins it may range over for that peer (`ranges`) and
+    /// the origins to tell that peer about (`syncVector`). Worked out once: at the city, every peer's sync would
+    /// otherwise ask both questions of all 232 origins, where a street's answer is three of them.
+    private let claimable: [NodeID: [NodeID]]
+    private let told: [NodeID: [NodeID]]
 
     public init(topology: Topology, local: NodeID) {
         self.topology = topology
         self.local = local
+        let origins = topology.nodes.keys.sorted()
+        var claimable: [NodeID: [NodeID]] = [:], told: [NodeID: [NodeID]] = [:]
+        for peer in topology.peers(of: local) {
+            let ancestor = topology.isAncestor(peer, of: local)
+            claimable[peer] = origins.filter { Self.claimable($0, topology: topology, local: local, peer: peer) }
+            told[peer] = origins.filter { Self.told($0, topology: topology, local: local, peer: peer, peerIsAncestor: ancestor) }
+        }
+        self.claimable = claimable
+        self.told = told
+    }
+
+    private static func claimable(_ origin: NodeID, topology: Topology, local: NodeID, peer: NodeID) -> Bool {
+        (origin == local || topology.isAncestor(local, of: peer)) && topology.mayShare(origin: origin, with: peer)
+    }
+
+    private static func told(_ origin: NodeID, topology: Topology, local: NodeID, peer: NodeID, peerIsAncestor: Bool) -> Bool {
+        origin == peer || (peerIsAncestor && topology.mayShare(origin: origin, with: local))
     }
 
     /// One range to scan: `origin`'s changes with sequence numbers in `seqs`.
@@ -37,21 +59,33 @@ public struct SyncPlanner: Sendable {
     /// What to tell `peer` in a `sync`: only the origins it may send me and claim (its own, or any it shares with me
     /// when it is my ancestor) — it ranges over nothing else. At the city this is one origin per street instead of 232.
     public func syncVector(_ mine: VersionVector, for peer: NodeID) -> VersionVector {
-        let ancestor = topology.isAncestor(peer, of: local)
-        return VersionVector(origins: mine.origins.filter { origin, _ in
-            origin == peer || (ancestor && topology.mayShare(origin: origin, with: local))
-        })
+        guard let told = told[peer] else {
+            let ancestor = topology.isAncestor(peer, of: local)
+            return VersionVector(origins: mine.origins.filter { origin, _ in
+                Self.told(origin, topology: topology, local: local, peer: peer, peerIsAncestor: ancestor)
+            })
+        }
+        var origins: [NodeID: OriginProgress] = [:]
+        for origin in told { if let progress = mine.origins[origin] { origins[origin] = progress } }
+        return VersionVector(origins: origins)
     }
 
     /// The ranges to send `peer`, oldest first per origin: for each origin I may claim, from just past the
     /// peer's contiguous mark through mine.
     public func ranges(mine: VersionVector, theirs: VersionVector, peer: NodeID) -> [Range] {
-        // Filter first, sort what is left: at the city, 232 origins per peer's sync and usually nothing to send.
-        mine.origins.compactMap { origin, progress in
-            let from = theirs[origin].contiguous + 1, to = progress.contiguous
-            guard from <= to, mayClaim(origin: origin, to: peer), topology.mayShare(origin: origin, with: peer) else { return nil }
-            return Range(origin: origin, seqs: from...to)
-        }.sorted { $0.origin < $1.origin }
+        guard let claimable = claimable[peer] else {
+            return mine.origins.keys.sorted().compactMap { origin in
+                guard Self.claimable(origin, topology: topology, local: local, peer: peer) else { return nil }
+                return range(origin, mine: mine, theirs: theirs)
+            }
+        }
+        return claimable.compactMap { range($0, mine: mine, theirs: theirs) }
+    }
+
+    private func range(_ origin: NodeID, mine: VersionVector, theirs: VersionVector) -> Range? {
+        guard let progress = mine.origins[origin] else { return nil }
+        let from = theirs[origin].contiguous + 1, to = progress.contiguous
+        return from <= to ? Range(origin: origin, seqs: from...to) : nil
     }
 }
 

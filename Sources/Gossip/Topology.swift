@@ -40,6 +40,10 @@ public struct Topology: Sendable {
     public let nodes: [NodeID: TopologyNode]
     /// committee id → owning street node id.
     public let committeeOwner: [String: NodeID]
+    /// The city node's id.
+    public let cityID: NodeID
+    /// street unit → the street nodes serving it (asked for every street-scoped change a district checks).
+    let streetsByUnit: [String: [NodeID]]
 
     /// Why a topology was refused.
     public struct Invalid: Error, CustomStringConvertible, Sendable {
@@ -74,10 +78,12 @@ public struct Topology: Sendable {
         }
         self.nodes = byID
         self.committeeOwner = owner
+        self.cityID = cities[0].id
+        self.streetsByUnit = Dictionary(grouping: nodes.filter { $0.role == .street }, by: { $0.unit! }).mapValues { $0.map(\.id) }
     }
 
     /// The city node.
-    public var city: TopologyNode { nodes.values.first { $0.role == .city }! }
+    public var city: TopologyNode { nodes[cityID]! }
 
     /// The district node above a node (itself for a district; nil for the city).
     public func district(of id: NodeID) -> TopologyNode? {
@@ -154,7 +160,7 @@ public struct Topology: Sendable {
             return district?.unit == unit
         case .street(let unit):
             if node.role == .street { return node.unit == unit }
-            return nodes.values.contains { $0.role == .street && $0.unit == unit && $0.parent == id }
+            return streetsByUnit[unit]?.contains { nodes[$0]?.parent == id } ?? false
         case .committee(let committee):
             guard let owner = committeeOwner[committee] else { return false }
             return owner == id || (node.role == .district && nodes[owner]?.parent == id)
