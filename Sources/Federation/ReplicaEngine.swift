@@ -37,12 +37,14 @@ public struct ReplicaEngine {
     public private(set) var peers: [NodeID: PeerStats] = [:]
     public private(set) var rejections: [RejectionReason: Int] = [:]
 
-    public init(store: Store, topology: Topology, local: NodeID, logger: Logger) throws {
+    /// - Parameter verified: signatures already checked by another node in this process (the simulator's); nil to
+    ///   check every change's signature here.
+    public init(store: Store, topology: Topology, local: NodeID, logger: Logger, verified: VerifiedSignatures? = nil) throws {
         self.store = store
         self.topology = topology
         self.local = local
         self.planner = SyncPlanner(topology: topology, local: local)
-        self.admission = ChangeAdmission(topology: topology, localNode: local)
+        self.admission = ChangeAdmission(topology: topology, localNode: local, verified: verified)
         self.logger = logger
         self.coverage = try store.readNow { try $0.coverage() }
         for peer in topology.peers(of: local) { peers[peer] = PeerStats() }

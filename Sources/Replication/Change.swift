@@ -79,7 +79,7 @@ public struct WriteStamp: Hashable, Comparable, Sendable {
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
         if lhs.hlc != rhs.hlc { return lhs.hlc < rhs.hlc }
-        return Array(lhs.origin.utf8).lexicographicallyPrecedes(rhs.origin.utf8)
+        return lhs.origin.utf8.lexicographicallyPrecedes(rhs.origin.utf8)
     }
 }
 

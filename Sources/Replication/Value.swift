@@ -60,7 +60,7 @@ extension Value: Comparable {
         switch (lhs, rhs) {
         case (.bool(let a), .bool(let b)): return !a && b
         case (.int(let a), .int(let b)): return a < b
-        case (.string(let a), .string(let b)): return Array(a.utf8).lexicographicallyPrecedes(b.utf8)
+        case (.string(let a), .string(let b)): return a.utf8.lexicographicallyPrecedes(b.utf8)
         case (.list(let a), .list(let b)): return a.lexicographicallyPrecedes(b)
         case (.object, .object): return lhs.canonicalJSON < rhs.canonicalJSON
         default: return lhs.rank < rhs.rank
@@ -94,7 +94,7 @@ extension Value {
             out += "]"
         case .object(let members):
             out += "{"
-            for (i, key) in members.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            for (i, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
                 if i > 0 { out += "," }
                 Self.writeString(key, into: &out)
                 out += ":"

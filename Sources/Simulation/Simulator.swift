@@ -28,6 +28,8 @@ public final class Simulator {
     let nodeIDs: [NodeID]
     var links: [LinkKey: Link] = [:]
     var decoded: [Int: ([UInt8], GossipMessage)] = [:]
+    /// Signatures one node has checked, so that the next replica of the same change need not check it again.
+    let verified: VerifiedSignatures
     let linkKeys: [LinkKey]
     var workload: Workload!
     var stats = SimulationStats()
@@ -95,11 +97,14 @@ public final class Simulator {
         for id in nodeIDs { for peer in topology.dialed(by: id) { linkKeys.insert(LinkKey(id, peer)) } }
         self.linkKeys = linkKeys.sorted()
         let silent = Logger(label: "shequ.simulation", factory: { _ in SwiftLogNoOpLogHandler() })
+        let verified = VerifiedSignatures()
+        self.verified = verified
         for id in nodeIDs {
             // One node in eight is off by up to the full skew; the rest, as NTP keeps them, by an eighth of it.
             let range = rng.next() % 8 == 0 ? skewMillis : skewMillis / 8
             let skew = range > 0 ? Int64(rng.next() % UInt64(2 * range + 1)) - range : 0
-            nodes[id] = try SimNode(id: id, topology: topology, key: keys[id]!, clock: clock, skew: skew, seed: rng.next(), logger: silent)
+            nodes[id] = try SimNode(id: id, topology: topology, key: keys[id]!, clock: clock, skew: skew, seed: rng.next(),
+                                 verified: verified, logger: silent)
         }
         for key in self.linkKeys { links[key] = Link(latency: 1 + Int64(rng.next() % 30)) }
         self.rng = rng
@@ -477,11 +482,14 @@ final class SimNode {
     var rng: SplitMix64
     var lastSyncAnswered: [NodeID: Int64] = [:]
     let logger: Logger
+    let verified: VerifiedSignatures
     /// The nodes it has links to, in order.
     let peers: [NodeID]
 
-    init(id: NodeID, topology: Topology, key: Curve25519.Signing.PrivateKey, clock: SimClock, skew: Int64, seed: UInt64, logger: Logger) throws {
+    init(id: NodeID, topology: Topology, key: Curve25519.Signing.PrivateKey, clock: SimClock, skew: Int64, seed: UInt64,
+         verified: VerifiedSignatures, logger: Logger) throws {
         self.id = id
+        self.verified = verified
         self.topology = topology
         self.clock = clock
         self.skew = skew
@@ -490,7 +498,7 @@ final class SimNode {
         rng = SplitMix64(seed: seed)
         store = try Store(path: nil, nodeID: id, wallMillis: { [clock] in UInt64(clock.now + skew) }, random: SplitMix64(seed: rng.next()),
                           signer: { bytes in ChangeSignature.sign(bytes, with: key) }, logger: logger)
-        engine = try ReplicaEngine(store: store, topology: topology, local: id, logger: logger)
+        engine = try ReplicaEngine(store: store, topology: topology, local: id, logger: logger, verified: verified)
         swim = SWIM(local: id, members: Array(topology.nodes.keys), peers: topology.peers(of: id), seed: rng.next())
     }
 
@@ -501,7 +509,7 @@ final class SimNode {
 
     func restart() throws {
         store = try store.restarted(random: SplitMix64(seed: rng.next()))
-        engine = try ReplicaEngine(store: store, topology: topology, local: id, logger: logger)
+        engine = try ReplicaEngine(store: store, topology: topology, local: id, logger: logger, verified: verified)
         swim = SWIM(local: id, members: Array(topology.nodes.keys), peers: topology.peers(of: id), seed: rng.next())
         lastSyncAnswered = [:]
         up = true

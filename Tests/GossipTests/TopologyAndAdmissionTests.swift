@@ -112,6 +112,23 @@ import Testing
         #expect(ChangeAdmission(topology: Self.topology, localNode: "district.b").check(Self.change("street.a1", 4, .committee("c-a1"))) == .notHeldHere)
     }
 
+    @Test func aSignatureCheckedOnceLetsOnlyTheSameChangeThrough() {
+        let verified = VerifiedSignatures()
+        let genuine = Self.change("street.a1", 5, .committee("c-a1"))
+        // Same signature, other content: once under the genuine signature, once as the first change seen with it.
+        var tampered = genuine
+        tampered.fields["title"] = "改过"
+        #expect(ChangeAdmission(topology: Self.topology, localNode: "district.a", verified: verified).check(tampered) == .badSignature)
+        #expect(ChangeAdmission(topology: Self.topology, localNode: "district.a", verified: verified).check(genuine) == nil)
+        for node in ["street.a1", "district.a", "city"] {
+            let admission = ChangeAdmission(topology: Self.topology, localNode: node, verified: verified)
+            #expect(admission.check(genuine) == nil, "\(node)")
+            #expect(admission.check(tampered) == .badSignature, "\(node)")
+        }
+        // A verdict never widens authority: the city may hold it, district.b may not.
+        #expect(ChangeAdmission(topology: Self.topology, localNode: "district.b", verified: verified).check(genuine) == .notHeldHere)
+    }
+
     @Test func claimsComeOnlyFromTheOriginOrAnAncestor() {
         let street = SyncPlanner(topology: Self.topology, local: "street.a1")
         #expect(street.acceptsClaim(origin: "city", from: "district.a"))

@@ -76,7 +76,17 @@ import Testing
         #expect(try Value(json: #" {"x": "\ud83d\ude00"} "#) == .object(["x": .string("😀")]))
     }
 
-    @Test(arguments: ["", "{", "[1,]", "1.5", "tru", "\"\u{1}\"", "{\"a\" 1}", String(repeating: "[", count: 40) + String(repeating: "]", count: 40), "99999999999999999999"])
+    @Test func integersReachBothEndsOfSixtyFourBitsAndStringsMixRunsWithEscapes() throws {
+        #expect(try Value(json: "9223372036854775807") == .int(.max))
+        #expect(try Value(json: "-9223372036854775808") == .int(.min))
+        #expect(try Value(json: "[0,-0,007,-12]") == .list([.int(0), .int(0), .int(7), .int(-12)]))
+        #expect(try Value(json: #""居委\n会\u00e9\\末""#) == .string("居委\n会é\\末"))
+        #expect(try Value(json: #""\"""#) == .string("\""))
+        #expect(try Value(json: #"{"":""}"#) == .object(["": ""]))
+    }
+
+    @Test(arguments: ["", "{", "[1,]", "1.5", "tru", "\"\u{1}\"", "{\"a\" 1}", String(repeating: "[", count: 40) + String(repeating: "]", count: 40),
+                      "99999999999999999999", "9223372036854775808", "-9223372036854775809", "-", "\"abc"])
     func malformedJSONIsRefused(_ text: String) {
         #expect(throws: ValueParseError.self) { try Value(json: text) }
     }
