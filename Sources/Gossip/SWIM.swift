@@ -91,6 +91,9 @@ public struct SWIM: Sendable {
     private var rng: SplitMix64
     /// News to spread, with how many more times to send each (infection-style, ~3·log n sends).
     private var news: [NodeID: (update: Update, remaining: Int)] = [:]
+    /// `suspicionTimeout(confirmations:)` for 0 ... `suspicionConfirmations + 1` (more count as that many): the
+    /// membership never changes size, so neither do they.
+    private var suspicionTimeouts: [Int64] = []
 
     public init(local: NodeID, members: [NodeID], peers: [NodeID], settings: Settings = Settings(), seed: UInt64) {
         self.local = local
@@ -98,6 +101,7 @@ public struct SWIM: Sendable {
         self.settings = settings
         self.rng = SplitMix64(seed: seed)
         for member in members where member != local { self.members[member] = MemberState() }
+        suspicionTimeouts = (0...settings.suspicionConfirmations + 1).map(computeSuspicionTimeout(confirmations:))
     }
 
     /// Every member's status as this node believes it.
@@ -151,6 +155,26 @@ public struct SWIM: Sendable {
             }
         }
         return out
+    }
+
+    /// The earliest time at which `tick` does anything: the next probe, the first probe timeout, the first suspicion
+    /// to expire. A tick before it sends nothing and changes nothing, so a driver that ticks on a fixed grid (the
+    /// simulator's 100 ms) may skip every grid point before it. Any event (`receive`, another `tick`) can move it.
+    public var nextDeadline: Int64 {
+        var due = nextProbeAt
+        let timeout = settings.probeTimeout * Int64(localHealth + 1)
+        let period = settings.probeInterval * Int64(localHealth + 1)
+        for probe in probes.values {
+            // As in `tick`: a probe escalates (or a relay gives up) once older than the timeout; a direct probe whose
+            // indirect probes went out is given up once older than the protocol period.
+            let limit = probe.requester == nil && probe.indirectSent ? period : timeout
+            due = min(due, probe.startedAt + limit + 1)
+        }
+        for node in suspects {
+            guard let state = members[node] else { continue }
+            due = min(due, state.suspectedAt + suspicionTimeout(confirmations: state.confirmations.count))
+        }
+        return due
     }
 
     /// A message arrived from `peer`.
@@ -275,7 +299,9 @@ public struct SWIM: Sendable {
     public func suspicionTimeoutForTesting(confirmations: Int) -> Int64 { suspicionTimeout(confirmations: confirmations) }
 
     /// Lifeguard's suspicion timeout: from `max` down to `min` as confirmations arrive, logarithmically.
-    func suspicionTimeout(confirmations: Int) -> Int64 {
+    func suspicionTimeout(confirmations: Int) -> Int64 { suspicionTimeouts[min(max(confirmations, 0), suspicionTimeouts.count - 1)] }
+
+    private func computeSuspicionTimeout(confirmations: Int) -> Int64 {
         let n = Double(max(members.count + 1, 2))
         let minimum = settings.suspicionAlpha * max(1, log10(n)) * Double(settings.probeInterval)
         let maximum = settings.suspicionBeta * minimum

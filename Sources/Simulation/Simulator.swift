@@ -43,7 +43,8 @@ public final class Simulator {
     enum Event {
         case deliver(from: NodeID, to: NodeID, link: LinkKey, epoch: Int, payload: [UInt8])
         case antiEntropy(NodeID, life: Int)
-        case swimTick(NodeID, life: Int)
+        /// SWIM's timer at one node; `generation` tells a tick that was moved earlier (see `scheduleTick`) from its replacement.
+        case swimTick(NodeID, life: Int, generation: Int)
         case reconnect(LinkKey)
         case write
         case fault(FaultEvent)
@@ -160,10 +161,11 @@ public final class Simulator {
                 send(node.engine.sync(for: peer), from: id, to: peer)
             }
             agenda.schedule(.antiEntropy(id, life: life), at: clock.now + 1_000 + Int64(node.rng.next() % 4_001))
-        case .swimTick(let id, let life):
-            guard let node = nodes[id], node.up, node.life == life else { return }
+        case .swimTick(let id, let life, let generation):
+            guard let node = nodes[id], node.up, node.life == life, node.tickGeneration == generation else { return }
             carryOut(node.swim.tick(now: node.wall), at: id)
-            agenda.schedule(.swimTick(id, life: life), at: clock.now + 100)
+            node.tickAt = .min
+            scheduleTick(id)
         case .reconnect(let key):
             guard var link = links[key] else { return }
             link.reconnectPending = false
@@ -205,6 +207,7 @@ public final class Simulator {
             stats.refusedClock += result.refusedClock.count
         case .swim(let message):
             carryOut(node.swim.receive(message, from: peer, now: node.wall), at: id)
+            scheduleTick(id)
         case .hello, .welcome, .proof:
             throw SimulationError("handshake message on an established simulated link")
         }
@@ -294,7 +297,23 @@ public final class Simulator {
     func startTimers(_ id: NodeID) {
         let node = nodes[id]!
         agenda.schedule(.antiEntropy(id, life: node.life), at: clock.now + 1_000 + Int64(node.rng.next() % 4_001))
-        agenda.schedule(.swimTick(id, life: node.life), at: clock.now + Int64(node.rng.next() % 100))
+        node.tickGrid = clock.now + Int64(node.rng.next() % 100)
+        node.tickAt = .min
+        scheduleTick(id, at: node.tickGrid)
+    }
+
+    /// SWIM's timer ticks every 100 ms (as `ReplicationService`'s does), on a grid that starts when the node does. A
+    /// tick before the detector's `nextDeadline` sends nothing and changes nothing, so only the first grid point at or
+    /// past the deadline is scheduled; whatever the detector receives may bring the deadline closer, and the tick with it.
+    func scheduleTick(_ id: NodeID, at first: Int64? = nil) {
+        let node = nodes[id]!
+        let due = first ?? max(node.swim.nextDeadline - node.skew, clock.now + 1)
+        let at = node.tickGrid + max(0, due - node.tickGrid + 99) / 100 * 100
+        // The tick already scheduled comes soon enough (or is this instant's, not yet run).
+        if node.tickAt >= clock.now, node.tickAt <= at { return }
+        node.tickGeneration += 1
+        node.tickAt = at
+        agenda.schedule(.swimTick(id, life: node.life, generation: node.tickGeneration), at: at)
     }
 
     // MARK: - Faults
@@ -481,6 +500,11 @@ final class SimNode {
     let clock: SimClock
     var rng: SplitMix64
     var lastSyncAnswered: [NodeID: Int64] = [:]
+    /// SWIM's timer: the grid's first point (this life), when the next tick is scheduled (`.min`: none pending), and
+    /// the generation of that tick's event.
+    var tickGrid: Int64 = 0
+    var tickAt: Int64 = .min
+    var tickGeneration = 0
     let logger: Logger
     let verified: VerifiedSignatures
     /// The nodes it has links to, in order.

@@ -12,6 +12,11 @@ import Testing
         var inflight: [(from: NodeID, to: NodeID, message: SWIM.Message)] = []
         var now: Int64 = 0
         var changes: [(at: NodeID, node: NodeID, status: SWIM.Status)] = []
+        /// Tick a node only once its `nextDeadline` has come, as the simulator does.
+        var skipIdleTicks = false
+        var ticks = 0
+        /// Every directive, with its time.
+        var transcript: [String] = []
 
         init(links: [(NodeID, NodeID)]) {
             let all = Set(links.flatMap { [$0.0, $0.1] })
@@ -36,12 +41,16 @@ import Testing
                 for d in deliveries where !dead.contains(d.to) && !dead.contains(d.from) && links.contains([d.from, d.to]) {
                     handle(d.to, nodes[d.to]!.receive(d.message, from: d.from, now: now))
                 }
-                for id in nodes.keys.sorted() where !dead.contains(id) { handle(id, nodes[id]!.tick(now: now)) }
+                for id in nodes.keys.sorted() where !dead.contains(id) && (!skipIdleTicks || now >= nodes[id]!.nextDeadline) {
+                    ticks += 1
+                    handle(id, nodes[id]!.tick(now: now))
+                }
             }
         }
 
         mutating func handle(_ at: NodeID, _ directives: [SWIM.Directive]) {
             for directive in directives {
+                transcript.append("\(now) \(at): \(directive)")
                 switch directive {
                 case .send(let to, let message): inflight.append((at, to, message))
                 case .statusChanged(let node, let status): changes.append((at, node, status))
@@ -53,6 +62,24 @@ import Testing
     }
 
     static let hierarchy: [(NodeID, NodeID)] = [("street", "district"), ("street", "city"), ("district", "city"), ("street2", "district"), ("street2", "city")]
+
+    @Test func tickingOnlyAtTheNextDeadlineChangesNothingElse() {
+        var every = Net(links: Self.hierarchy), skipping = Net(links: Self.hierarchy)
+        skipping.skipIdleTicks = true
+        func both(_ step: (inout Net) -> Void) { step(&every); step(&skipping) }
+        both { $0.run(seconds: 4) }
+        both { $0.dead.insert("street2") }
+        both { $0.run(seconds: 20) }
+        both { $0.setLink("street", "district", up: false) }
+        both { $0.run(seconds: 15) }
+        both { $0.dead.remove("street2"); $0.setLink("street", "district", up: true) }
+        both { $0.run(seconds: 20) }
+        #expect(!every.changes.isEmpty)
+        #expect(every.transcript.count > 100)
+        #expect(every.transcript == skipping.transcript)
+        for id in every.nodes.keys { #expect(every.nodes[id]!.view == skipping.nodes[id]!.view) }
+        #expect(skipping.ticks * 3 < every.ticks, "ticks: \(skipping.ticks) of \(every.ticks)")
+    }
 
     @Test func aDeadNodeIsSuspectedThenDeclaredDeadEverywhere() {
         var net = Net(links: Self.hierarchy)
