@@ -76,7 +76,7 @@ public enum GossipMessage: Hashable, Sendable {
 
 extension GossipMessage {
     /// The canonical JSON payload.
-    public var payload: [UInt8] { Array(value.canonicalJSON.utf8) }
+    public var payload: [UInt8] { value.canonicalJSONBytes }
 
     var value: Value {
         switch self {

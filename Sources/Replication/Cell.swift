@@ -39,7 +39,7 @@ public struct Cell: Hashable, Sendable {
     /// faulty origin produces — by the bytes of the value's canonical JSON, as SQLite compares text.
     static func precedes(_ a: Cell, _ b: Cell) -> Bool {
         if a.stamp != b.stamp { return a.stamp < b.stamp }
-        return Array(a.value.canonicalJSON.utf8).lexicographicallyPrecedes(b.value.canonicalJSON.utf8)
+        return a.value.canonicalJSONBytes.lexicographicallyPrecedes(b.value.canonicalJSONBytes)
     }
 
     /// The cells a change writes: one per field, or the tombstone for `.remove`.

@@ -1,13 +1,16 @@
 /// The simulator's agenda: events ordered by simulated time, ties broken by the order they were scheduled, so that a
-/// run depends on nothing but its seed.
+/// run depends on nothing but its seed. The heap holds plain keys; the events wait in slots beside it, so sifting
+/// moves three integers instead of copying (and retaining) an event's payload at every step.
 struct EventQueue<Event> {
-    private struct Entry {
+    private struct Key {
         var time: Int64
         var order: UInt64
-        var event: Event
-        func before(_ other: Entry) -> Bool { time != other.time ? time < other.time : order < other.order }
+        var slot: Int
+        func before(_ other: Key) -> Bool { time != other.time ? time < other.time : order < other.order }
     }
-    private var heap: [Entry] = []
+    private var heap: [Key] = []
+    private var slots: [Event?] = []
+    private var freeSlots: [Int] = []
     private var scheduled: UInt64 = 0
 
     var isEmpty: Bool { heap.isEmpty }
@@ -15,7 +18,15 @@ struct EventQueue<Event> {
 
     mutating func schedule(_ event: Event, at time: Int64) {
         scheduled += 1
-        heap.append(Entry(time: time, order: scheduled, event: event))
+        let slot: Int
+        if let reused = freeSlots.popLast() {
+            slot = reused
+            slots[slot] = event
+        } else {
+            slot = slots.count
+            slots.append(event)
+        }
+        heap.append(Key(time: time, order: scheduled, slot: slot))
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -42,6 +53,8 @@ struct EventQueue<Event> {
                 parent = smallest
             }
         }
-        return (first.time, first.event)
+        let event = slots[first.slot].take()!
+        freeSlots.append(first.slot)
+        return (first.time, event)
     }
 }
