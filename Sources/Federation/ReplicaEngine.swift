@@ -75,7 +75,7 @@ public struct ReplicaEngine {
         peers[peer, default: PeerStats()].theirCoverage = theirs
         // This node's own changes are all in its log: read the mark there, so that anti-entropy never
         // depends on the push loop having seen every local write.
-        let own = try store.readNow { [local] in try $0.highestSequence(of: local) }
+        let own = store.highestOwnSequence
         if own > coverage[local].contiguous { coverage.replace(local, with: OriginProgress(contiguous: own)) }
         let ranges = planner.ranges(mine: coverage, theirs: theirs, peer: peer)
         let lag = ranges.reduce(0) { $0 + $1.seqs.count }
@@ -187,7 +187,7 @@ public struct ReplicaEngine {
     /// each of its writes at once) has shown in a sync that it holds nothing of this node's beyond its log. Returns
     /// whether `peer`'s sync showed that; the caller collects the peers (see `ReplicationService.checkRecovery`).
     public func holdsNothingBeyondLog(_ theirs: VersionVector) throws -> (clear: Bool, own: UInt64) {
-        let own = try store.readNow { [local] in try $0.highestSequence(of: local) }
+        let own = store.highestOwnSequence
         let progress = theirs[local]
         return (!(progress.contiguous > own || progress.beyond.contains { $0 > own }), own)
     }

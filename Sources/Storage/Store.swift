@@ -24,6 +24,8 @@ public final class Store: Sendable {
     /// This node's key for secret-ballot pseudonyms, made on first open and kept only here (local `meta`).
     public let ballotSecret: BallotSecret
     let recovering: Mutex<Bool>
+    /// The highest sequence number of this node's own changes in the log, kept up to date as transactions commit.
+    let ownHighest: Mutex<UInt64>
     /// Every batch of changes this node makes, after its transaction commits: what eager push sends.
     public let localChanges: AsyncStream<[Change]>
 
@@ -68,7 +70,7 @@ public final class Store: Sendable {
         self.signer = signer
         self.logger = logger
         let fresh = self.random.withLock { random in (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) } }
-        let (last, secret, recovering) = try writer.write { db -> (HLCTimestamp, String, Bool) in
+        let (last, secret, recovering, ownHighest) = try writer.write { db -> (HLCTimestamp, String, Bool, UInt64) in
             if let stored = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'"), stored != nodeID {
                 throw StorageError.nodeMismatch("database belongs to node \(stored), not \(nodeID)")
             }
@@ -76,9 +78,11 @@ public final class Store: Sendable {
             try db.execute(sql: "INSERT OR IGNORE INTO meta(key, value) VALUES ('ballot_secret', ?)", arguments: [Data(fresh).base64EncodedString()])
             let secret = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ballot_secret'") ?? ""
             let recovering = try Bool.fetchOne(db, sql: "SELECT 1 FROM meta WHERE key = 'recovering'") ?? false
-            return (HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0)), secret, recovering)
+            let ownHighest = try ReadView(db: db, store: nil).highestSequence(of: nodeID)
+            return (HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0)), secret, recovering, ownHighest)
         }
         self.recovering = Mutex(recovering)
+        self.ownHighest = Mutex(ownHighest)
         self.ballotSecret = BallotSecret(Array(Data(base64Encoded: secret) ?? Data(fresh)))
         self.clock = Mutex(HybridLogicalClock(last: last))
         (localChanges, localChangesContinuation) = AsyncStream.makeStream(of: [Change].self, bufferingPolicy: .bufferingNewest(10_000))
@@ -127,11 +131,11 @@ public final class Store: Sendable {
     public func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteTransaction) throws -> T) async throws -> T {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
-        let (result, made) = try await writer.write { db in
+        let (result, made, ownHighest) = try await writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
-            return (try body(&transaction), transaction.made)
+            return (try body(&transaction), transaction.made, transaction.ownHighest)
         }
-        if !made.isEmpty { localChangesContinuation.yield(made) }
+        committed(made, ownHighest: ownHighest)
         return result
     }
 
@@ -140,15 +144,28 @@ public final class Store: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
         var made: [Change] = []
+        var ownHighest: UInt64 = 0
         let result = try writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
             let result = try body(&transaction)
             made = transaction.made
+            ownHighest = transaction.ownHighest
             return result
         }
-        if !made.isEmpty { localChangesContinuation.yield(made) }
+        committed(made, ownHighest: ownHighest)
         return result
     }
+
+    /// After a write transaction commits: announce the changes it made, and move the own-sequence mark.
+    private func committed(_ made: [Change], ownHighest: UInt64) {
+        if ownHighest > 0 { self.ownHighest.withLock { $0 = max($0, ownHighest) } }
+        if !made.isEmpty { localChangesContinuation.yield(made) }
+    }
+
+    /// The highest sequence number of this node's own changes in its log (as `ReadView.highestSequence(of: nodeID)`
+    /// reads it), without a query: kept as write transactions commit, its own and those that bring its own changes
+    /// back from peers after a restore.
+    public var highestOwnSequence: UInt64 { ownHighest.withLock { $0 } }
 
     /// Runs `body` against a consistent snapshot.
     public func read<T: Sendable>(_ body: @escaping @Sendable (ReadView) throws -> T) async throws -> T {

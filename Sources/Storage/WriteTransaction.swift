@@ -14,6 +14,8 @@ public struct WriteTransaction {
     private var applier: ChangeApplier
     /// The changes this transaction made here, announced once it commits.
     public private(set) var made: [Change] = []
+    /// The highest sequence number of this node's own changes the transaction logged (0 if none).
+    private(set) var ownHighest: UInt64 = 0
 
     init(db: Database, store: Store) {
         self.db = db
@@ -47,6 +49,7 @@ public struct WriteTransaction {
             seq += 1
         }
         nextSeq = seq
+        if seq > 1 { ownHighest = max(ownHighest, seq - 1) }
         try applier.finish()
         made += changes
         StoreMetrics.appliedLocal.increment(by: Int64(changes.count))
@@ -70,7 +73,12 @@ public struct WriteTransaction {
                 result.refusedClock.append(change.id)
                 continue
             }
-            if try applier.apply(change, receivedAt: Int64(wall)) { result.applied += 1 } else { result.duplicates += 1 }
+            if try applier.apply(change, receivedAt: Int64(wall)) {
+                result.applied += 1
+                if change.id.origin == store.nodeID { ownHighest = max(ownHighest, change.id.seq) }
+            } else {
+                result.duplicates += 1
+            }
         }
         try applier.finish()
         StoreMetrics.appliedRemote.increment(by: Int64(result.applied))
@@ -82,8 +90,8 @@ public struct WriteTransaction {
     public func saveCoverage(_ coverage: VersionVector, origins: Set<NodeID>) throws {
         for origin in origins.sorted() {
             let progress = coverage[origin]
-            try db.execute(sql: "INSERT OR REPLACE INTO coverage(origin, contiguous, beyond) VALUES (?, ?, ?)",
-                           arguments: [origin, Int64(progress.contiguous), Value.list(progress.beyond.sorted().map { .int(Int64($0)) }).canonicalJSON])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO coverage(origin, contiguous, beyond) VALUES (?, ?, ?)")
+                .execute(arguments: [origin, Int64(progress.contiguous), Value.list(progress.beyond.sorted().map { .int(Int64($0)) }).canonicalJSON])
         }
     }
 

@@ -64,6 +64,27 @@ import Testing
         #expect(throws: (any Error).self) { try Store(path: path, nodeID: "street.other") }
     }
 
+    @Test func theOwnSequenceMarkFollowsCommitsOnlyAndSurvivesARestart() throws {
+        let store = try Store(path: nil, nodeID: "street.a", wallMillis: { 1_000_000 })
+        func draft(_ entity: String) -> ChangeDraft {
+            ChangeDraft(scope: .committee("c1"), kind: "post", entity: entity, op: .assign, fields: ["title": .string("t")], author: "m")
+        }
+        func logged() throws -> UInt64 { try store.readNow { try $0.highestSequence(of: "street.a") } }
+        #expect(store.highestOwnSequence == 0)
+        try store.writeNow { tx in try tx.append([draft("p1"), draft("p2")]) }
+        #expect(try store.highestOwnSequence == 2 && logged() == 2)
+        // A transaction that fails leaves the mark where the log is.
+        struct Abort: Error {}
+        #expect(throws: Abort.self) { try store.writeNow { tx in try tx.append(draft("p3")); throw Abort() } }
+        #expect(try store.highestOwnSequence == 2 && logged() == 2)
+        // Its own changes coming back from a peer (after a restore) move it too; other origins' do not.
+        let hlc = HLCTimestamp(millis: 1_000_000, counter: 9)
+        _ = try store.applyRemote([Change(id: ChangeID(origin: "street.a", seq: 5), hlc: hlc, draft: draft("p5")),
+                                   Change(id: ChangeID(origin: "street.b", seq: 9), hlc: hlc, draft: draft("p9"))])
+        #expect(try store.highestOwnSequence == 5 && logged() == 5)
+        #expect(try store.restarted(random: SplitMix64(seed: 1)).highestOwnSequence == 5)
+    }
+
     @Test func aRemoteStampTooFarAheadIsRefused() throws {
         let store = try Store(path: nil, nodeID: "district.x", wallMillis: { 1_000_000 })
         let draft = ChangeDraft(scope: .committee("c1"), kind: "post", entity: "p1", op: .assign, fields: ["title": .string("t")], author: "m")
