@@ -45,24 +45,31 @@ extension ActivityRollups.Fact {
 }
 
 extension ActivityRollups {
-    /// Refreshes the facts of the touched posts, comments and likes (a post's refresh covers its comments and likes,
-    /// whose category and liveness follow the post), then the per-post counts.
+    /// Refreshes the facts of the touched posts, comments and likes, then the per-post counts of the posts whose facts
+    /// or whose comments' and likes' facts changed. A comment's or like's fact follows its post's category and liveness:
+    /// when a post's change leaves both as they were (a new title, an edit of its text), its comments and likes keep
+    /// theirs and are not read; when the post is new here (it may arrive after them), deleted, or moved to another
+    /// category, every one of them is refreshed.
     static func refresh(posts: Set<String>, items: Set<String>, view: ReadView, db: Database) throws {
-        var recount = Set<String>()
+        var recount = Set<String>(), childrenRefreshed = Set<String>()
         for id in posts.sorted() {
             let post = try view.post(id)
-            try Fact.replace(id, with: try post.flatMap { try fact(post: $0, db: db) }, db: db)
+            let new = try post.flatMap { try fact(post: $0, db: db) }
+            let old = try Fact.replace(id, with: new, db: db)
+            if old != new { recount.insert(id) }
+            if let old, let new, old.category == new.category { continue }
             for kind in [EntityKind.comment, .like] {
                 for child in try view.children(of: id, kind: kind, limit: 1_000_000) {
                     try Fact.replace(child.id, with: try fact(item: child, post: post, db: db), db: db)
                 }
             }
+            childrenRefreshed.insert(id)
             recount.insert(id)
         }
         for id in items.sorted() {
-            guard let record = try view.record(id), let postID = record["post"].string, !posts.contains(postID) else { continue }
-            try Fact.replace(id, with: try fact(item: record, post: try view.post(postID), db: db), db: db)
-            recount.insert(postID)
+            guard let record = try view.record(id), let postID = record["post"].string, !childrenRefreshed.contains(postID) else { continue }
+            let new = try fact(item: record, post: try view.post(postID), db: db)
+            if try Fact.replace(id, with: new, db: db) != new { recount.insert(postID) }
         }
         for id in recount.sorted() { try recountPost(id, db: db) }
     }

@@ -42,14 +42,16 @@ protocol RollupFact: Equatable {
 }
 
 extension RollupFact {
-    /// Replaces what `id` contributes (nil: nothing any more) and moves the rollups by the difference.
-    static func replace(_ id: String, with new: Self?, db: Database) throws {
+    /// Replaces what `id` contributes (nil: nothing any more) and moves the rollups by the difference. Returns what it
+    /// contributed before.
+    @discardableResult
+    static func replace(_ id: String, with new: Self?, db: Database) throws -> Self? {
         let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(table) WHERE \(key) = ?"), arguments: [id]).flatMap(Self.init(row:))
-        guard old != new else { return }
+        guard old != new else { return old }
         try old?.add(sign: -1, db: db)
         guard let new else {
             try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(key) = ?").execute(arguments: [id])
-            return
+            return old
         }
         try new.add(sign: 1, db: db)
         let columns = new.columns
@@ -57,5 +59,6 @@ extension RollupFact {
         let placeholders = Array(repeating: "?", count: columns.count + 1).joined(separator: ", ")
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(table)(\(names)) VALUES (\(placeholders))")
             .execute(arguments: StatementArguments([id] + columns.map(\.1)))
+        return old
     }
 }
