@@ -93,7 +93,7 @@ public struct SWIM: Sendable {
     private var news: [NodeID: (update: Update, remaining: Int)] = [:]
     /// `suspicionTimeout(confirmations:)` for 0 ... `suspicionConfirmations + 1` (more count as that many): the
     /// membership never changes size, so neither do they.
-    private var suspicionTimeouts: [Int64] = []
+    private let suspicionTimeouts: [Int64]
 
     public init(local: NodeID, members: [NodeID], peers: [NodeID], settings: Settings = Settings(), seed: UInt64) {
         self.local = local
@@ -101,7 +101,10 @@ public struct SWIM: Sendable {
         self.settings = settings
         self.rng = SplitMix64(seed: seed)
         for member in members where member != local { self.members[member] = MemberState() }
-        suspicionTimeouts = (0...settings.suspicionConfirmations + 1).map(computeSuspicionTimeout(confirmations:))
+        let memberCount = self.members.count
+        suspicionTimeouts = (0...settings.suspicionConfirmations + 1).map {
+            Self.suspicionTimeout(confirmations: $0, members: memberCount, settings: settings)
+        }
     }
 
     /// Every member's status as this node believes it.
@@ -301,8 +304,8 @@ public struct SWIM: Sendable {
     /// Lifeguard's suspicion timeout: from `max` down to `min` as confirmations arrive, logarithmically.
     func suspicionTimeout(confirmations: Int) -> Int64 { suspicionTimeouts[min(max(confirmations, 0), suspicionTimeouts.count - 1)] }
 
-    private func computeSuspicionTimeout(confirmations: Int) -> Int64 {
-        let n = Double(max(members.count + 1, 2))
+    private static func suspicionTimeout(confirmations: Int, members: Int, settings: Settings) -> Int64 {
+        let n = Double(max(members + 1, 2))
         let minimum = settings.suspicionAlpha * max(1, log10(n)) * Double(settings.probeInterval)
         let maximum = settings.suspicionBeta * minimum
         let k = Double(settings.suspicionConfirmations)

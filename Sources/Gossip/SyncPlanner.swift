@@ -26,8 +26,9 @@ public struct SyncPlanner: Sendable {
         self.told = told
     }
 
+    /// Whether `local` ranges over `origin` for `peer`: it may claim it (`mayClaim`) and the peer may hold some of it.
     private static func claimable(_ origin: NodeID, topology: Topology, local: NodeID, peer: NodeID) -> Bool {
-        (origin == local || topology.isAncestor(local, of: peer)) && topology.mayShare(origin: origin, with: peer)
+        mayClaim(origin: origin, to: peer, topology: topology, local: local) && topology.mayShare(origin: origin, with: peer)
     }
 
     private static func told(_ origin: NodeID, topology: Topology, local: NodeID, peer: NodeID, peerIsAncestor: Bool) -> Bool {
@@ -48,6 +49,10 @@ public struct SyncPlanner: Sendable {
     /// Whether I may tell `peer` "you now have everything of `origin` you hold, through N": only the origin
     /// itself (it has all of its own changes) or an ancestor of the peer (it holds a superset of the peer's scopes).
     public func mayClaim(origin: NodeID, to peer: NodeID) -> Bool {
+        Self.mayClaim(origin: origin, to: peer, topology: topology, local: local)
+    }
+
+    private static func mayClaim(origin: NodeID, to peer: NodeID, topology: Topology, local: NodeID) -> Bool {
         origin == local || topology.isAncestor(local, of: peer)
     }
 

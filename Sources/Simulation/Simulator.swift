@@ -30,8 +30,6 @@ public final class Simulator {
     /// Messages sent so far; every `decodeEvery`-th is decoded as its receiver would (see `send`).
     var sent = 0
     static let decodeEvery = 8
-    /// Signatures one node has checked, so that the next replica of the same change need not check it again.
-    let verified: VerifiedSignatures
     let linkKeys: [LinkKey]
     var workload: Workload!
     var stats = SimulationStats()
@@ -101,8 +99,8 @@ public final class Simulator {
         for id in nodeIDs { for peer in topology.dialed(by: id) { linkKeys.insert(LinkKey(id, peer)) } }
         self.linkKeys = linkKeys.sorted()
         let silent = Logger(label: "shequ.simulation", factory: { _ in SwiftLogNoOpLogHandler() })
+        // Signatures one node has checked, so that the next replica of the same change need not check it again.
         let verified = VerifiedSignatures()
-        self.verified = verified
         for id in nodeIDs {
             // One node in eight is off by up to the full skew; the rest, as NTP keeps them, by an eighth of it.
             let range = rng.next() % 8 == 0 ? skewMillis : skewMillis / 8
