@@ -2,8 +2,9 @@
 import PackageDescription
 
 /// Module boundaries follow I/O capability (see docs/architecture.md):
-/// Replication and Governance are pure; Storage owns SQLite; Wire owns bytes; HTTPAPI owns HTTP;
-/// Node wires them into services; `shequ` is the command line.
+/// Replication, Governance, Gossip and Federation are pure; Storage owns SQLite; Wire owns bytes; HTTPAPI owns HTTP;
+/// GossipNIO owns TCP; Node wires them into services; Demo launches and seeds a local federation; Benchmarks measures
+/// it beside its baselines; `shequ` is the command line.
 let package = Package(
     name: "shequ",
     platforms: [.macOS(.v15)],
@@ -56,11 +57,22 @@ let package = Package(
             ]
         ),
 
+        // Replication as a state machine over a narrow store protocol, with no I/O: GossipNIO carries out its
+        // directives over TCP, Simulation over a simulated network.
+        .target(
+            name: "Federation",
+            dependencies: [
+                "Gossip", "Replication",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+
         // MARK: - I/O modules
         .target(
             name: "Storage",
             dependencies: [
-                "Replication", "Governance",
+                "Replication", "Governance", "Federation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -72,15 +84,6 @@ let package = Package(
                 "CLZ4", "Replication",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
-        ),
-        // Replication logic over a Store, with no I/O: driven by GossipNIO over TCP and by Simulation.
-        .target(
-            name: "Federation",
-            dependencies: [
-                "Gossip", "Replication", "Storage",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -106,19 +109,33 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Configuration → services: a node's store, HTTP server and replication service in one ServiceGroup.
         .target(
             name: "Node",
             dependencies: [
-                "Replication", "Governance", "Storage", "Wire", "HTTPAPI", "Gossip", "GossipNIO",
+                "Replication", "Governance", "Storage", "HTTPAPI", "Gossip", "GossipNIO",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // A local federation of `shequ serve` processes (shequ cluster, make demo, the benches and the tests), demo
+        // seeding and the demo's four weeks of history.
+        .target(
+            name: "Demo",
+            dependencies: ["Replication", "Governance", "Storage", "HTTPAPI", "Gossip", "Node"]
+        ),
+        // Every bench of `shequ bench`, each beside its baseline (plain SQLite, the lz4 tool, a Serf cluster, wrk).
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "Replication", "Governance", "Storage", "Wire", "Gossip", "Demo", "Node",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -127,7 +144,7 @@ let package = Package(
         .target(
             name: "Simulation",
             dependencies: [
-                "Federation", "Gossip", "Governance", "Node", "Replication", "Storage",
+                "Federation", "Gossip", "Governance", "Replication", "Storage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -141,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "shequ",
             dependencies: [
-                "Node", "Simulation", "Storage", "Governance", "Replication", "Wire",
+                "Node", "Demo", "Benchmarks", "Simulation", "Storage", "Governance", "Replication", "Wire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -174,7 +191,14 @@ let package = Package(
             name: "GossipTests",
             dependencies: ["Gossip", "Replication", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Node"]),
+        .testTarget(
+            name: "FederationTests",
+            dependencies: ["Federation", "Gossip", "Replication", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["Simulation", "Gossip", "Replication", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "HTTPAPITests",
             dependencies: [
@@ -188,7 +212,7 @@ let package = Package(
         .testTarget(
             name: "ShequCLITests",
             dependencies: [
-                "shequ", "Node", "HTTPAPI", "Gossip", "Governance", "Storage", "Replication", "Wire", "ShequTestSupport",
+                "shequ", "Node", "Demo", "Benchmarks", "HTTPAPI", "Gossip", "Governance", "Storage", "Replication", "Wire", "ShequTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

@@ -3,14 +3,12 @@ import Gossip
 import Logging
 import Metrics
 import Replication
-import Storage
 
-/// One node's replication logic over its `Store`, with no I/O of its own and no clock but the store's: what it
-/// covers (a version vector), what to push when it writes, what to answer a peer's `sync` with, and how a received
-/// batch is admitted and applied. The TCP shell (GossipNIO's `ReplicationService`) and the simulator
-/// (`Simulation`) drive the same engine, so what the simulator proves holds for the code that serves.
-public struct ReplicaEngine {
-    public let store: Store
+/// One node's replication data path over its `ReplicaStore`, with no I/O of its own and no clock but the store's:
+/// what it covers (a version vector), what to push when it writes, what to answer a peer's `sync` with, and how a
+/// received batch is admitted and applied. `ReplicationDriver` owns it and decides when each of these happens.
+public struct ReplicaEngine: Sendable {
+    public let store: any ReplicaStore
     public let topology: Topology
     public let local: NodeID
     let planner: SyncPlanner
@@ -37,16 +35,16 @@ public struct ReplicaEngine {
     public private(set) var peers: [NodeID: PeerStats] = [:]
     public private(set) var rejections: [RejectionReason: Int] = [:]
 
-    /// - Parameter verified: signatures already checked by another node in this process (the simulator's); nil to
-    ///   check every change's signature here.
-    public init(store: Store, topology: Topology, local: NodeID, logger: Logger, verified: VerifiedSignatures? = nil) throws {
+    /// - Parameter verifier: how signatures are checked (every one, unless the simulator injects its own).
+    public init(store: any ReplicaStore, topology: Topology, local: NodeID, logger: Logger,
+                verifier: any SignatureVerifier = Ed25519Verifier()) throws {
         self.store = store
         self.topology = topology
         self.local = local
         self.planner = SyncPlanner(topology: topology, local: local)
-        self.admission = ChangeAdmission(topology: topology, localNode: local, verified: verified)
+        self.admission = ChangeAdmission(topology: topology, localNode: local, verifier: verifier)
         self.logger = logger
-        self.coverage = try store.readNow { try $0.coverage() }
+        self.coverage = try store.savedCoverage()
         for peer in topology.peers(of: local) { peers[peer] = PeerStats() }
     }
 
@@ -86,7 +84,7 @@ public struct ReplicaEngine {
             var from = range.seqs.lowerBound
             while from <= range.seqs.upperBound, messages.count < maxBatches {
                 let scanLimit = GossipMessage.maxChangesPerMessage * 4
-                let scanned = try store.readNow { try $0.changes(origin: range.origin, seqs: from...range.seqs.upperBound, limit: scanLimit) }
+                let scanned = try store.loggedChanges(origin: range.origin, seqs: from...range.seqs.upperBound, limit: scanLimit)
                 let through = scanned.count < scanLimit ? range.seqs.upperBound : scanned.last!.id.seq
                 var wanted = scanned.filter { topology.holds(peer, $0.scope) && !theirs.contains($0.id) }
                 var last = through
@@ -140,19 +138,19 @@ public struct ReplicaEngine {
         }
         let believed = claims.filter { planner.acceptsClaim(origin: $0.key, from: peer) && $0.key != local }
         let origins = Set(changes.map(\.id.origin)).union(believed.keys).subtracting([local])
-        let (result, updated) = try store.writeNow { tx -> (RemoteApplyResult, VersionVector) in
-            var result = try tx.applyRemote(admitted)
-            result.duplicates += known
-            result.refusedClock += aheadOfClock
+        var result = try store.applyRemote(admitted) { result in
+            var refusedFrom = refusedFrom
             for id in result.refusedClock { refusedFrom[id.origin] = min(refusedFrom[id.origin] ?? .max, id.seq) }
             let refused = Set(result.refusedClock)
             for change in admitted where !refused.contains(change.id) { next.insert(change.id) }
             for (origin, claim) in believed where next[origin].contiguous + 1 >= claim.from {
                 next.cover(origin, through: min(claim.through, refusedFrom[origin].map { $0 - 1 } ?? claim.through))
             }
-            try tx.saveCoverage(next, origins: origins)
-            return (result, next)
+            return (next, origins)
         }
+        result.duplicates += known
+        result.refusedClock += aheadOfClock
+        let updated = next
         coverage = updated
         if known > 0 { GossipMetrics.duplicates.increment(by: Int64(known)) }
         rejections[.clockAhead, default: 0] += result.refusedClock.count
@@ -183,26 +181,11 @@ public struct ReplicaEngine {
         peers[peer, default: PeerStats()].lastContactMillis = store.nowMillis
     }
 
-    /// A restored node takes no local writes until every peer it dials (its district and the city, which received
-    /// each of its writes at once) has shown in a sync that it holds nothing of this node's beyond its log. Returns
-    /// whether `peer`'s sync showed that; the caller collects the peers (see `ReplicationService.checkRecovery`).
-    public func holdsNothingBeyondLog(_ theirs: VersionVector) throws -> (clear: Bool, own: UInt64) {
+    /// Whether a peer's sync shows it holds nothing of this node's own beyond its log (`ReplicationDriver` collects
+    /// the peers while this node recovers), and this node's own highest sequence number.
+    public func holdsNothingBeyondLog(_ theirs: VersionVector) -> (clear: Bool, own: UInt64) {
         let own = store.highestOwnSequence
         let progress = theirs[local]
         return (!(progress.contiguous > own || progress.beyond.contains { $0 > own }), own)
-    }
-}
-
-/// Replication metrics (swift-metrics).
-public enum GossipMetrics {
-    static let bytesOut = Counter(label: "shequ_gossip_bytes_total", dimensions: [("direction", "out")])
-    static let payloadBytesIn = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "in")])
-    static let payloadBytesOut = Counter(label: "shequ_gossip_payload_bytes_total", dimensions: [("direction", "out")])
-    /// Changes received that this node already covered (counted with the duplicates the apply path finds).
-    static let duplicates = Counter(label: "shequ_changes_duplicate_total")
-    /// Syncs not answered because the peer sent them too often.
-    public static let syncsIgnored = Counter(label: "shequ_gossip_syncs_ignored_total")
-    static func rejected(_ reason: RejectionReason) -> Counter {
-        Counter(label: "shequ_changes_rejected_total", dimensions: [("reason", reason.rawValue)])
     }
 }

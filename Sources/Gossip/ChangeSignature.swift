@@ -31,17 +31,20 @@ public enum RejectionReason: String, Sendable, CaseIterable {
     case clockAhead = "clock_ahead"
 }
 
-/// Changes whose signatures have been found valid, shared by the nodes of one simulation (`Simulator`): there a
-/// change reaches up to three replicas in the same process, and each would otherwise check the same signature
-/// again. A change is let through only when it equals, field for field, the change first checked with that
-/// signature; anything else is checked in full. A served node has no use for it: a change it already holds is
-/// skipped before any check, so it checks each signature once. Not thread-safe: the simulator runs on one thread.
-public final class VerifiedSignatures: @unchecked Sendable {
-    private var verified: [[UInt8]: Change] = [:]
-    public init() {}
+/// How a receiver checks a change's signature. A served node checks every change it does not already hold
+/// (`Ed25519Verifier`); the simulator, where one change reaches several replicas in one process, injects one that
+/// remembers what it has checked.
+public protocol SignatureVerifier: Sendable {
+    /// Whether `change` carries a valid signature by `publicKey`.
+    func isValid(_ change: Change, publicKey: Curve25519.Signing.PublicKey) -> Bool
+}
 
-    func contains(_ change: Change) -> Bool { verified[change.signature] == change }
-    func insert(_ change: Change) { verified[change.signature] = change }
+/// Checks each signature with Ed25519 (`ChangeSignature.verify`).
+public struct Ed25519Verifier: SignatureVerifier {
+    public init() {}
+    public func isValid(_ change: Change, publicKey: Curve25519.Signing.PublicKey) -> Bool {
+        ChangeSignature.verify(change, publicKey: publicKey)
+    }
 }
 
 /// The checks a receiver makes before applying a change: known origin, valid signature, within the
@@ -50,26 +53,21 @@ public struct ChangeAdmission: Sendable {
     public let topology: Topology
     public let localNode: NodeID
     private let keys: [NodeID: Curve25519.Signing.PublicKey]
-    private let verified: VerifiedSignatures?
+    private let verifier: any SignatureVerifier
 
-    public init(topology: Topology, localNode: NodeID, verified: VerifiedSignatures? = nil) {
+    public init(topology: Topology, localNode: NodeID, verifier: any SignatureVerifier = Ed25519Verifier()) {
         self.topology = topology
         self.localNode = localNode
         var keys: [NodeID: Curve25519.Signing.PublicKey] = [:]
         for node in topology.nodes.values { keys[node.id] = ChangeSignature.publicKey(base64: node.publicKey) }
         self.keys = keys
-        self.verified = verified
+        self.verifier = verifier
     }
 
     /// Nil when the change may be applied here, else why not.
     public func check(_ change: Change) -> RejectionReason? {
         guard let key = keys[change.id.origin] else { return .unknownOrigin }
-        if let verified, verified.contains(change) {
-            // Checked already, with this key: the origin's key is the same on every node of one topology.
-        } else {
-            guard ChangeSignature.verify(change, publicKey: key) else { return .badSignature }
-            verified?.insert(change)
-        }
+        guard verifier.isValid(change, publicKey: key) else { return .badSignature }
         guard topology.mayWrite(change.id.origin, change.scope) else { return .outsideAuthority }
         guard topology.holds(localNode, change.scope) else { return .notHeldHere }
         return nil

@@ -32,7 +32,15 @@ public struct SyncPlanner: Sendable {
     }
 
     private static func told(_ origin: NodeID, topology: Topology, local: NodeID, peer: NodeID, peerIsAncestor: Bool) -> Bool {
-        origin == peer || (peerIsAncestor && topology.mayShare(origin: origin, with: local))
+        origin == peer || (peerIsAncestor && topology.mayShare(origin: origin, with: local)) || relays(peer, origin: origin, to: local, topology: topology)
+    }
+
+    /// Whether `relay` passes `origin`'s changes on to `peer` with claims: a district relays its streets' changes to the
+    /// city. A street writes only scopes its district holds, so the district's coverage of the street is complete for
+    /// whatever the city holds; when a street's link to the city is down and its link to the district is up, the city
+    /// still learns everything the street wrote, one anti-entropy round behind the district.
+    static func relays(_ relay: NodeID, origin: NodeID, to peer: NodeID, topology: Topology) -> Bool {
+        topology.isAncestor(relay, of: origin) && topology.isAncestor(peer, of: relay)
     }
 
     /// One range to scan: `origin`'s changes with sequence numbers in `seqs`.
@@ -47,18 +55,19 @@ public struct SyncPlanner: Sendable {
     }
 
     /// Whether I may tell `peer` "you now have everything of `origin` you hold, through N": only the origin
-    /// itself (it has all of its own changes) or an ancestor of the peer (it holds a superset of the peer's scopes).
+    /// itself (it has all of its own changes), an ancestor of the peer (it holds a superset of the peer's scopes), or
+    /// a district relaying one of its streets to the city (`relays`).
     public func mayClaim(origin: NodeID, to peer: NodeID) -> Bool {
         Self.mayClaim(origin: origin, to: peer, topology: topology, local: local)
     }
 
     private static func mayClaim(origin: NodeID, to peer: NodeID, topology: Topology, local: NodeID) -> Bool {
-        origin == local || topology.isAncestor(local, of: peer)
+        origin == local || topology.isAncestor(local, of: peer) || relays(local, origin: origin, to: peer, topology: topology)
     }
 
     /// Whether a claim about `origin` received from `sender` is to be believed.
     public func acceptsClaim(origin: NodeID, from sender: NodeID) -> Bool {
-        origin == sender || topology.isAncestor(sender, of: local)
+        origin == sender || topology.isAncestor(sender, of: local) || Self.relays(sender, origin: origin, to: local, topology: topology)
     }
 
     /// What to tell `peer` in a `sync`: only the origins it may send me and claim (its own, or any it shares with me

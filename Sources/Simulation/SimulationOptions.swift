@@ -1,5 +1,5 @@
 import Foundation
-import Node
+import Gossip
 
 /// What to simulate: the topology, how long, how busy, and which faults.
 public struct SimulationOptions: Sendable {
@@ -58,11 +58,14 @@ public struct Faults: OptionSet, Sendable, Hashable, CustomStringConvertible {
     public static let crash = Faults(rawValue: 1 << 4)
     /// Per-node clock skew within ±`maxSkewSeconds`.
     public static let skew = Faults(rawValue: 1 << 5)
+    /// A street's disk lost: the node stopped, started again on an empty database in recovery (`shequ admin restore
+    /// --empty`), taking no writes until its district and the city have shown it what it wrote before.
+    public static let restore = Faults(rawValue: 1 << 6)
 
     public static let none: Faults = []
-    public static let all: Faults = [.loss, .duplicate, .reorder, .partition, .crash, .skew]
+    public static let all: Faults = [.loss, .duplicate, .reorder, .partition, .crash, .skew, .restore]
     static let names: [(String, Faults)] = [("loss", .loss), ("duplicate", .duplicate), ("reorder", .reorder),
-                                            ("partition", .partition), ("crash", .crash), ("skew", .skew)]
+                                            ("partition", .partition), ("crash", .crash), ("skew", .skew), ("restore", .restore)]
 
     /// Parses "all", "none" or a comma-separated list of names.
     public init?(parsing text: String) {

@@ -24,6 +24,11 @@ struct SimulationStats {
     var skipped: [String: Int] = [:]
     var swimChanges: [SWIM.Status: Int] = [:]
     var falseSuspicions = 0
+    /// Connections refused or cut by a driver, by reason (a lost handshake message ends in a handshake timeout).
+    var linksRefused: [String: Int] = [:]
+    /// Streets that lost their disk, and recoveries completed.
+    var wipes = 0
+    var recoveries = 0
 
     mutating func count(_ message: GossipMessage, bytes: Int) {
         messages += 1
@@ -87,6 +92,11 @@ public struct SimulationReport: Sendable {
     public let duplicated: Int
     public let partitions: Int
     public let crashes: Int
+    /// Streets that lost their disk, recoveries completed, and acknowledged changes lost with a disk before they left it.
+    public let wipes: Int
+    public let recoveries: Int
+    public let lostWithDisk: Int
+    public let linksRefused: [String: Int]
     public let refusedClock: Int
     public let refusals: [String: Int]
     public let skipped: [String: Int]
@@ -117,6 +127,10 @@ public struct SimulationReport: Sendable {
         duplicated = sim.stats.duplicated
         partitions = sim.stats.partitions
         crashes = sim.stats.crashes
+        wipes = sim.stats.wipes
+        recoveries = sim.stats.recoveries
+        lostWithDisk = checks.lostWithDisk
+        linksRefused = sim.stats.linksRefused
         refusedClock = sim.stats.refusedClock
         refusals = sim.stats.refusals
         skipped = sim.stats.skipped
@@ -140,8 +154,12 @@ public struct SimulationReport: Sendable {
         out.append("workload: \(acknowledgedWrites) writes acknowledged (\(acknowledgedChanges) changes)"
                    + (refusals.isEmpty ? "" : "; refused by the rules: " + refusals.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
                    + (skipped.isEmpty ? "" : "; skipped: " + skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
-        out.append("faults: \(partitions) partitions, \(crashes) crashes, \(lost) messages lost, \(duplicated) duplicated, "
+        out.append("faults: \(partitions) partitions, \(crashes) crashes, \(wipes) disks lost (\(recoveries) recoveries, \(lostWithDisk) changes lost with a disk before they left it), "
+                   + "\(lost) messages lost, \(duplicated) duplicated, "
                    + "\(refusedClock) changes refused for a clock too far ahead, SWIM declared running nodes suspect or dead \(falseSuspicions) times (behind partitions, mostly)")
+        if !linksRefused.isEmpty {
+            out.append("connections refused: " + linksRefused.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
         let perChange = Double(messages - (messagesByKind["swim"] ?? 0)) / Double(max(acknowledgedChanges, 1))
         out.append(String(format: "messages: %d (%@), %.1f MB; %.2f replication messages per change, %.2f with SWIM",
                           messages, messagesByKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),

@@ -13,6 +13,8 @@ final class Workload {
     /// Every change the workload's writes made, acknowledged to the writer once its transaction committed.
     var acknowledged: [ChangeID: Acknowledged] = [:]
     var acknowledgedWrites = 0
+    /// Changes acknowledged under an id that a later change was acknowledged under too (after a restore).
+    var superseded: [(id: ChangeID, change: Acknowledged)] = []
     var committees: [CommitteeState] = []
     var districtOfficers: [NodeID: (id: String, unit: String)] = [:]
     var cityOfficer = "m_city_officer"
@@ -24,6 +26,9 @@ final class Workload {
     struct Acknowledged {
         var scope: Scope
         var millis: Int64
+        /// The change's signature: a change found under its id with another signature means the id was used twice.
+        var signature: [UInt8]
+        var entity: String
         /// Whether no fault was active when it committed (for the calm-network latency figures).
         var calm: Bool
     }
@@ -75,7 +80,12 @@ final class Workload {
     func acknowledge(_ changes: [Change], at millis: Int64) {
         acknowledgedWrites += 1
         let calm = sim.partitions.isEmpty && sim.nodeIDs.allSatisfy { sim.nodes[$0]!.up }
-        for change in changes { acknowledged[change.id] = Acknowledged(scope: change.scope, millis: millis, calm: calm) }
+        for change in changes {
+            // An id used again: allowed only if the first change under it was lost with a disk before it left the
+            // street (`Invariants.sequenceNumbersUsedOnce` checks that no node holds it).
+            if let earlier = acknowledged[change.id], earlier.signature != change.signature { superseded.append((change.id, earlier)) }
+            acknowledged[change.id] = Acknowledged(scope: change.scope, millis: millis, signature: change.signature, entity: change.entity, calm: calm)
+        }
     }
 
     // MARK: - Set-up

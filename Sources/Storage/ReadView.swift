@@ -9,9 +9,6 @@ public struct ReadView {
     let db: Database
     let store: Store?
 
-    /// The connection, for benchmarks that time raw SQL beside the views.
-    public var database: Database { db }
-
     /// Physical time now, as the store's clock sees it.
     public var nowMillis: Int64 { store?.nowMillis ?? 0 }
 
@@ -274,11 +271,4 @@ public struct ResidentRecord: Hashable, Sendable {
     public var building: String
     public var room: String
     public var birthYear: Int
-}
-
-extension ReadView {
-    /// A view over a database connection already in a transaction (benchmarks compare raw SQL beside the views).
-    public init(database: Database) {
-        self.init(db: database, store: nil)
-    }
 }

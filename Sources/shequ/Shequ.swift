@@ -8,7 +8,7 @@ struct Shequ: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shequ",
         abstract: "Shequ 社区: neighbourhood governance, one node per street office.",
-        subcommands: [Serve.self, Demo.self, Cluster.self, Admin.self, Query.self, Bench.self, Simulate.self]
+        subcommands: [Serve.self, DemoCommand.self, Cluster.self, Admin.self, Query.self, Bench.self, Simulate.self]
     )
 }
 

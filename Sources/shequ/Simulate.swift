@@ -9,7 +9,7 @@ struct Simulate: ParsableCommand {
         abstract: "Runs the federation in one process over a simulated network with faults, from a seed, and checks the invariants.",
         discussion: """
             The same seed gives the same run: the fingerprint printed at the end is equal for equal runs. Faults: \
-            loss, duplicate, reorder, partition, crash, skew (or all, none). On a failure it prints the seed and the events \
+            loss, duplicate, reorder, partition, crash, skew, restore (or all, none). On a failure it prints the seed and the events \
             that led to it, and exits with status 1.
             """)
 
@@ -25,7 +25,7 @@ struct Simulate: ParsableCommand {
     @Flag(help: "Only the summary line per seed.") var quiet = false
 
     func validate() throws {
-        guard Faults(parsing: faults) != nil else { throw ValidationError("unknown fault in '\(faults)'; use loss, duplicate, reorder, partition, crash, skew, all or none") }
+        guard Faults(parsing: faults) != nil else { throw ValidationError("unknown fault in '\(faults)'; use loss, duplicate, reorder, partition, crash, skew, restore, all or none") }
         guard (4...5_000).contains(nodes) else { throw ValidationError("--nodes must be between 4 and 5000") }
         guard minutes > 0, minutes <= 24 * 60 else { throw ValidationError("--minutes must be above 0 and at most 1440") }
         guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds must be between 1 and 100000") }

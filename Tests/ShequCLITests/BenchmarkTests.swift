@@ -1,5 +1,5 @@
+@testable import Benchmarks
 import Foundation
-@testable import Node
 import Testing
 @testable import shequ
 
@@ -48,7 +48,7 @@ import Testing
 
     /// The plot has a point per size on each curve, and labels its sizes.
     @Test func plotsEachSize() {
-        var small = FederationBenchmark.Result(nodes: 7), large = FederationBenchmark.Result(nodes: 51)
+        var small = ReplicationBenchmark.Result(nodes: 7), large = ReplicationBenchmark.Result(nodes: 51)
         small.toCity = [2, 3, 4]
         large.toCity = [5, 6, 40]
         small.idlePSS = [20 << 20]

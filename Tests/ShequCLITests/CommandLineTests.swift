@@ -1,3 +1,5 @@
+import Benchmarks
+import Demo
 import Foundation
 import Gossip
 import Governance
@@ -12,7 +14,7 @@ import Testing
 @Suite struct CommandLineTests {
     @Test func parsesEveryCommandOfTheContract() throws {
         #expect(try Shequ.parseAsRoot(["serve", "--config", "street.yaml"]) is Serve)
-        let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", "/tmp/d", "--seed", "9"]) as? Demo)
+        let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", "/tmp/d", "--seed", "9"]) as? DemoCommand)
         #expect(demo.data == "/tmp/d" && demo.seed == 9 && demo.topology == "cluster/topologies/demo.yaml")
         #expect(try Shequ.parseAsRoot(["cluster", "up", "t.yaml", "--data", "d"]) is Cluster.Up)
         #expect(try Shequ.parseAsRoot(["cluster", "down", "--data", "d"]) is Cluster.Down)
@@ -150,7 +152,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-demo-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", directory, "--seed-only",
-                                                        "--topology", repo.appendingPathComponent("cluster/topologies/demo.yaml").path]) as? Demo)
+                                                        "--topology", repo.appendingPathComponent("cluster/topologies/demo.yaml").path]) as? DemoCommand)
         try await offPool { try demo.seedIfNeeded(directory: directory, keys: repo.appendingPathComponent("cluster/keys/demo").path) }
         let accounts = try JSONDecoder().decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/demo-accounts.json")))
         let committees = Set(accounts.compactMap(\.committee))

@@ -1,3 +1,4 @@
+import Demo
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

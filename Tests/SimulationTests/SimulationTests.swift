@@ -1,4 +1,4 @@
-import Node
+import Gossip
 import Simulation
 import Testing
 

@@ -1,3 +1,4 @@
+import Demo
 import Foundation
 
 /// `shequ bench http`: requests per second and p99 on one street node of a running federation, driven by `wrk`
@@ -16,9 +17,9 @@ public enum HTTPBenchmark {
     public static func run(seconds: Int, connections: Int, executable: String, directory: String,
                            progress: @escaping @Sendable (String) -> Void) async throws -> [Run] {
         guard let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
-            throw ClusterLauncher.Failure(description: "wrk is not installed (apt-get install -y wrk)")
+            throw BenchmarkFailure("wrk is not installed (apt-get install -y wrk)")
         }
-        let federation = try await BenchFederation.start(nodes: 7, directory: directory, executable: executable, basePort: 14_000, progress: progress)
+        let federation = try await ProcessFederation.start(nodes: 7, directory: directory, executable: executable, basePort: 14_000, progress: progress)
         do {
             let street = federation.streets[0]
             let cadre = federation.cadres[street]!
@@ -62,7 +63,7 @@ public enum HTTPBenchmark {
                 run.failures += line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.reduce(0, +)
             }
         }
-        guard run.requestsPerSecond > 0 else { throw ClusterLauncher.Failure(description: "wrk printed no rate:\n\(output)") }
+        guard run.requestsPerSecond > 0 else { throw BenchmarkFailure("wrk printed no rate:\n\(output)") }
         return run
     }
 

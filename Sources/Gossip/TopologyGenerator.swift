@@ -59,12 +59,6 @@ public enum TopologyGenerator {
         }
     }
 
-    /// Generates the topology, writing each node's private key to `keysDirectory/<id>.key`.
-    public static func generate(_ shape: Shape, keysDirectory: String) throws -> Topology {
-        try FileManager.default.createDirectory(atPath: keysDirectory, withIntermediateDirectories: true)
-        return try generate(shape) { id in try NodeKey.generate(path: (keysDirectory as NSString).appendingPathComponent("\(id).key")) }
-    }
-
     /// Generates the topology, asking `publicKey` for each node's key (base64); the simulator derives them from its seed.
     public static func generate(_ shape: Shape, publicKey key: (NodeID) throws -> String) throws -> Topology {
         var nodes: [TopologyNode] = []

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Demo
 import Foundation
 import Gossip
 import Governance
@@ -10,8 +11,8 @@ import Storage
 /// `shequ demo`: the embedded default. A whole local federation — 1 city, 2 districts, 4 streets,
 /// 24 committees — as separate processes on loopback, seeded (once) with realistic Chinese data;
 /// writes `endpoints.json` and `demo-accounts.json`; Ctrl-C or SIGTERM stops it all.
-struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the demo federation on loopback with seeded data; Ctrl-C stops it.")
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "demo", abstract: "Run the demo federation on loopback with seeded data; Ctrl-C stops it.")
 
     @Option(help: "Where the demo keeps its data.") var data = "data/demo"
     @Option(help: "The demo topology.") var topology = "cluster/topologies/demo.yaml"

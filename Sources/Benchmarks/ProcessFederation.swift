@@ -1,4 +1,6 @@
+import Demo
 import Foundation
+import Node
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -10,7 +12,7 @@ import Storage
 
 /// A federation of real `shequ serve` processes on loopback, started for a benchmark and stopped after it: a generated
 /// topology of any size, an officer on every node, a cadre on every street, HTTP helpers, and the processes' memory.
-public final class BenchFederation: @unchecked Sendable {
+public final class ProcessFederation: @unchecked Sendable {
     public let directory: String
     public let topology: Topology
     public let endpoints: [Endpoint]
@@ -54,7 +56,7 @@ public final class BenchFederation: @unchecked Sendable {
     /// Generates the topology and keys under `directory`, creates the accounts, starts every node and waits until the
     /// city's failure detector sees all of them alive.
     public static func start(nodes: Int, directory: String, executable: String, faults: Bool = false, basePort: Int = 30_500,
-                             progress: @escaping @Sendable (String) -> Void) async throws -> BenchFederation {
+                             progress: @escaping @Sendable (String) -> Void) async throws -> ProcessFederation {
         let keys = (directory as NSString).appendingPathComponent("keys")
         let data = (directory as NSString).appendingPathComponent("data")
         let topologyPath = (directory as NSString).appendingPathComponent("topology.yaml")
@@ -77,7 +79,7 @@ public final class BenchFederation: @unchecked Sendable {
         let started = Date()
         let endpoints = try await ClusterLauncher.up(topologyPath: topologyPath, keysDirectory: keys, data: data, executable: executable,
                                                      faults: faults, rateLimits: .benchmark, progress: progress)
-        let federation = BenchFederation(directory: directory, topology: topology, endpoints: endpoints, officers: officers, cadres: cadres)
+        let federation = ProcessFederation(directory: directory, topology: topology, endpoints: endpoints, officers: officers, cadres: cadres)
         let city = try federation.endpoint("city")
         let deadline = Date().addingTimeInterval(60 + Double(nodes) * 0.25)
         var alive = 0
@@ -92,20 +94,20 @@ public final class BenchFederation: @unchecked Sendable {
         }
         guard alive >= topology.nodes.count - 1 else {
             await federation.stop()
-            throw ClusterLauncher.Failure(description: "the city sees \(alive) of \(topology.nodes.count - 1) nodes alive after \(Int(Date().timeIntervalSince(started))) s")
+            throw BenchmarkFailure("the city sees \(alive) of \(topology.nodes.count - 1) nodes alive after \(Int(Date().timeIntervalSince(started))) s")
         }
         progress("\(topology.nodes.count) nodes up and alive in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         return federation
     }
 
     public func endpoint(_ id: NodeID) throws -> Endpoint {
-        guard let endpoint = endpoints.first(where: { $0.id == id }) else { throw ClusterLauncher.Failure(description: "no node \(id)") }
+        guard let endpoint = endpoints.first(where: { $0.id == id }) else { throw BenchmarkFailure("no node \(id)") }
         return endpoint
     }
 
     /// One HTTP request; the status and body.
     public func request(_ method: String, _ url: String, token: String?, json: [String: Any]? = nil, timeout: TimeInterval = 10) async throws -> (Int, Data) {
-        guard let url = URL(string: url) else { throw ClusterLauncher.Failure(description: "bad URL \(url)") }
+        guard let url = URL(string: url) else { throw BenchmarkFailure("bad URL \(url)") }
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = timeout
@@ -120,11 +122,11 @@ public final class BenchFederation: @unchecked Sendable {
 
     /// Posts a notice on the street's committee board as its cadre; the post's id.
     public func post(at street: NodeID, title: String) async throws -> String {
-        guard let cadre = cadres[street] else { throw ClusterLauncher.Failure(description: "\(street) is not a street") }
+        guard let cadre = cadres[street] else { throw BenchmarkFailure("\(street) is not a street") }
         let url = try endpoint(street).http + "/v1/committees/\(cadre.committee)/boards/announcements/posts"
         let (status, body) = try await request("POST", url, token: cadre.token, json: ["title": title, "body": "基准测试：\(title)"])
         guard status == 201 || status == 200, let object = try JSONSerialization.jsonObject(with: body) as? [String: Any], let id = object["id"] as? String else {
-            throw ClusterLauncher.Failure(description: "post at \(street): HTTP \(status) \(String(decoding: body, as: UTF8.self).prefix(200))")
+            throw BenchmarkFailure("post at \(street): HTTP \(status) \(String(decoding: body, as: UTF8.self).prefix(200))")
         }
         return id
     }
@@ -132,14 +134,14 @@ public final class BenchFederation: @unchecked Sendable {
     /// Blocks (`blocked` non-empty) or restores the node's replication links through its fault switch.
     public func block(_ node: NodeID, _ blocked: [NodeID]) async throws {
         let (status, body) = try await request("PUT", try endpoint(node).http + "/v1/cluster/faults", token: officers[node], json: ["blocked": blocked])
-        guard status == 200 else { throw ClusterLauncher.Failure(description: "faults at \(node): HTTP \(status) \(String(decoding: body, as: UTF8.self).prefix(200))") }
+        guard status == 200 else { throw BenchmarkFailure("faults at \(node): HTTP \(status) \(String(decoding: body, as: UTF8.self).prefix(200))") }
     }
 
     /// The node's committee digests (`/v1/cluster/digests`).
     public func digests(_ node: NodeID) async throws -> [String: String] {
         let (status, body) = try await request("GET", try endpoint(node).http + "/v1/cluster/digests", token: officers[node])
         guard status == 200, let object = try JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let digests = object["digests"] as? [String: String] else { throw ClusterLauncher.Failure(description: "digests at \(node): HTTP \(status)") }
+              let digests = object["digests"] as? [String: String] else { throw BenchmarkFailure("digests at \(node): HTTP \(status)") }
         return digests
     }
 
@@ -164,7 +166,7 @@ public final class BenchFederation: @unchecked Sendable {
         var sums: [String: Double] = [:]
         for endpoint in endpoints {
             let (status, body) = try await request("GET", endpoint.http + "/metrics", token: nil)
-            guard status == 200 else { throw ClusterLauncher.Failure(description: "metrics at \(endpoint.id): HTTP \(status)") }
+            guard status == 200 else { throw BenchmarkFailure("metrics at \(endpoint.id): HTTP \(status)") }
             for line in String(decoding: body, as: UTF8.self).split(separator: "\n") where line.hasPrefix(prefix) {
                 guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
                 sums[String(line[..<space]), default: 0] += value

@@ -1,3 +1,4 @@
+import Demo
 import Foundation
 import Gossip
 import Replication
@@ -24,7 +25,7 @@ public enum RecoveryBenchmark {
 
     public static func run(changes: Int, cutSeconds: Double, executable: String, directory: String,
                            progress: @escaping @Sendable (String) -> Void) async throws -> Result {
-        let federation = try await BenchFederation.start(nodes: 7, directory: directory, executable: executable, faults: true, basePort: 12_000,
+        let federation = try await ProcessFederation.start(nodes: 7, directory: directory, executable: executable, faults: true, basePort: 12_000,
                                                          progress: progress)
         var result = Result()
         let district = federation.districts[0]
@@ -42,7 +43,7 @@ public enum RecoveryBenchmark {
             try await cut(true)
             let cutAt = Date()
             progress("cut \(district) and its streets from the rest; writing \(changes) notices in \(Int(cutSeconds)) s on both sides ...")
-            let load = try await FederationBenchmark.load(federation, rate: Double(changes) / cutSeconds, seconds: cutSeconds)
+            let load = try await ReplicationBenchmark.load(federation, rate: Double(changes) / cutSeconds, seconds: cutSeconds)
             result.posted = load.posted
             result.refused = load.refused
             let before = try await sentAcross(federation, cutSide, others)
@@ -78,12 +79,12 @@ public enum RecoveryBenchmark {
     }
 
     /// Wire bytes every node has sent to peers on the other side of the cut (`/v1/cluster/replication`).
-    static func sentAcross(_ federation: BenchFederation, _ one: Set<NodeID>, _ other: Set<NodeID>) async throws -> Int {
+    static func sentAcross(_ federation: ProcessFederation, _ one: Set<NodeID>, _ other: Set<NodeID>) async throws -> Int {
         var total = 0
         for node in one.union(other) {
             let (status, body) = try await federation.request("GET", try federation.endpoint(node).http + "/v1/cluster/replication", token: federation.officers[node])
             guard status == 200, let object = try JSONSerialization.jsonObject(with: body) as? [String: Any],
-                  let peers = object["peers"] as? [[String: Any]] else { throw ClusterLauncher.Failure(description: "replication at \(node): HTTP \(status)") }
+                  let peers = object["peers"] as? [[String: Any]] else { throw BenchmarkFailure("replication at \(node): HTTP \(status)") }
             let across = one.contains(node) ? other : one
             for peer in peers where across.contains(peer["node"] as? String ?? "") { total += peer["bytesSent"] as? Int ?? 0 }
         }

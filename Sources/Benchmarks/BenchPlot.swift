@@ -15,9 +15,9 @@ public enum BenchPlot {
         var series: [Series]
     }
 
-    public static func svg(_ results: [FederationBenchmark.Result]) -> String {
+    public static func svg(_ results: [ReplicationBenchmark.Result]) -> String {
         let sizes = results.map { Double($0.nodes) }
-        func line(_ name: String, _ color: String, _ value: (FederationBenchmark.Result) -> Double?) -> Series {
+        func line(_ name: String, _ color: String, _ value: (ReplicationBenchmark.Result) -> Double?) -> Series {
             Series(name: name, color: color, points: zip(sizes, results.map(value)).compactMap { x, y in y.map { (x, $0) } })
         }
         let panels = [
@@ -32,8 +32,8 @@ public enum BenchPlot {
                 },
             ]),
             Panel(title: "Memory per node (PSS)", unit: "MiB", series: [
-                line("shequ idle", "#c0392b") { Double(FederationBenchmark.mean($0.idlePSS)) / 1_048_576 },
-                line("shequ under load", "#e67e22") { Double(FederationBenchmark.mean($0.loadPSS)) / 1_048_576 },
+                line("shequ idle", "#c0392b") { Double(ReplicationBenchmark.mean($0.idlePSS)) / 1_048_576 },
+                line("shequ under load", "#e67e22") { Double(ReplicationBenchmark.mean($0.loadPSS)) / 1_048_576 },
                 line("serf agent", "#2c3e50") { $0.serf.map { Double($0.pssPerAgent) / 1_048_576 } },
             ]),
         ]

@@ -1,8 +1,8 @@
 @preconcurrency import Crypto
 import Foundation
 import Gossip
-import Replication
 import NIOCore
+import Replication
 import Wire
 
 /// `shequ bench compress`: LZ4 frame compression of real change batches — signed changes from a street's mix, cut into

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Node
 
@@ -21,17 +22,17 @@ extension Bench {
     }
 
     /// Runs the federation benchmark at each size and prints the chosen sections.
-    static func federation(_ sizes: Sizes, sections: Set<FederationBenchmark.Section>, serf: Bool) async throws -> [FederationBenchmark.Result] {
-        var results: [FederationBenchmark.Result] = []
+    static func federation(_ sizes: Sizes, sections: Set<ReplicationBenchmark.Section>, serf: Bool) async throws -> [ReplicationBenchmark.Result] {
+        var results: [ReplicationBenchmark.Result] = []
         for size in try sizes.sizes {
             let directory = try scratch("federation-\(size)")
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            var options = sizes.quick ? FederationBenchmark.Options.quick(nodes: size) : FederationBenchmark.Options(nodes: size)
+            var options = sizes.quick ? ReplicationBenchmark.Options.quick(nodes: size) : ReplicationBenchmark.Options(nodes: size)
             if !serf { options.serfEvents = 0 }
             if size > 100 { options.serfEvents = min(options.serfEvents, 20) }
             progress("\(size) nodes ...")
-            let result = try await FederationBenchmark.run(options, executable: Cluster.executable, directory: directory, progress: progress)
-            say(FederationBenchmark.report(result, sections: sections))
+            let result = try await ReplicationBenchmark.run(options, executable: Cluster.executable, directory: directory, progress: progress)
+            say(ReplicationBenchmark.report(result, sections: sections))
             results.append(result)
         }
         if let plot = sizes.plot, results.count > 1 {
@@ -45,7 +46,7 @@ extension Bench {
         static let configuration = CommandConfiguration(
             abstract: "A write at a street visible at its district and the city (p50/p99/max), beside a Serf cluster of the same size; also prints cost and memory.")
         @OptionGroup var sizes: Sizes
-        func run() async throws { _ = try await Bench.federation(sizes, sections: Set(FederationBenchmark.Section.allCases), serf: true) }
+        func run() async throws { _ = try await Bench.federation(sizes, sections: Set(ReplicationBenchmark.Section.allCases), serf: true) }
     }
 
     struct Cost: AsyncParsableCommand {
@@ -165,7 +166,7 @@ extension Bench {
             let http = try Bench.HTTP.parse(sizes.quick ? ["--quick"] : [])
             try await http.run()
             section("propagation, cost per change, memory")
-            _ = try await Bench.federation(sizes, sections: Set(FederationBenchmark.Section.allCases), serf: true)
+            _ = try await Bench.federation(sizes, sections: Set(ReplicationBenchmark.Section.allCases), serf: true)
             section("simulator memory")
             try Bench.simulatorMemory(quick: sizes.quick)
             fflush(nil)

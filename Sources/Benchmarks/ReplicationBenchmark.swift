@@ -6,7 +6,7 @@ import Replication
 /// idle (gossip bytes and messages per node per second, memory), propagation (notices posted one at a time at the
 /// streets, each one's arrival at its district and the city read from their logs), load (posts at a fixed rate:
 /// messages and bytes per replica reached, memory under load) — and beside it a Serf cluster of the same size.
-public enum FederationBenchmark {
+public enum ReplicationBenchmark {
     public struct Options: Sendable {
         public var nodes: Int
         /// Notices posted one at a time for the propagation figures, `spacing` apart.
@@ -66,7 +66,7 @@ public enum FederationBenchmark {
                            progress: @escaping @Sendable (String) -> Void) async throws -> Result {
         var result = Result(nodes: options.nodes)
         let started = Date()
-        let federation = try await BenchFederation.start(nodes: options.nodes, directory: (directory as NSString).appendingPathComponent("shequ"),
+        let federation = try await ProcessFederation.start(nodes: options.nodes, directory: (directory as NSString).appendingPathComponent("shequ"),
                                                          executable: executable, progress: progress)
         result.startSeconds = Date().timeIntervalSince(started)
         var posts: [(id: String, street: NodeID)] = []
@@ -120,7 +120,7 @@ public enum FederationBenchmark {
 
     /// Posts at `rate` per second for `seconds` from 32 concurrent writers, round the streets; the cost is the change in
     /// the federation's counters from before the first post until 3 s after the last (so every push has landed).
-    static func load(_ federation: BenchFederation, rate: Double, seconds: Double, streets: [NodeID]? = nil) async throws -> Load {
+    static func load(_ federation: ProcessFederation, rate: Double, seconds: Double, streets: [NodeID]? = nil) async throws -> Load {
         let counters = { try await federation.metrics(prefix: "shequ_") }
         let before = try await counters()
         let streets = streets ?? federation.streets
@@ -220,7 +220,7 @@ public struct Quantiles: Sendable {
     public var text: String { String(format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms (n = %d)", p50, p99, max, count) }
 }
 
-extension FederationBenchmark {
+extension ReplicationBenchmark {
     public enum Section: String, CaseIterable, Sendable { case propagation, cost, memory }
 
     static func mib(_ bytes: Double) -> String { String(format: "%.1f MiB", bytes / 1_048_576) }

@@ -1,0 +1,215 @@
+import Federation
+import Gossip
+import Replication
+import Testing
+
+/// The replication state machine as transcripts: a scripted sequence of events and the exact directives expected.
+/// Two drivers are wired back to back where a handshake needs both sides' proofs.
+@Suite struct ReplicationDriverTests {
+    let street = Fixture.street, district = Fixture.district, city = Fixture.city
+    let c1 = ConnectionID(1), c2 = ConnectionID(2)
+
+    /// The dialer's and the acceptor's side of one handshake, message by message, ending with each side's sync.
+    @Test func handshakeTranscriptOnBothSides() throws {
+        var (s, _) = try Fixture.driver(street)
+        var (d, _) = try Fixture.driver(district, nonceBase: 100)
+        let start = try s.handle(.start, now: 1_000)
+        #expect(Array(start.lines.prefix(2)) == ["dial \(city)", "dial \(district)"])
+        #expect(start.count == 4)
+
+        // The street dials the district; the district accepts.
+        let opened = try s.handle(.opened(c1, dialed: district), now: 1_010)
+        #expect(opened.lines == ["send hello on #1", "schedule handshakeDeadline(#1) at 6010"])
+        #expect(try d.handle(.opened(c1, dialed: nil), now: 1_010).lines == ["schedule handshakeDeadline(#1) at 6010"])
+
+        let welcome = try d.handle(.received(opened.sent[0].0, on: c1, bytes: 60), now: 1_020)
+        #expect(welcome.lines == ["send welcome on #1"])
+        #expect(d.peer(of: c1) == street)
+
+        let proof = try s.handle(.received(welcome.sent[0].0, on: c1, bytes: 60), now: 1_030)
+        #expect(proof.lines.prefix(4) == ["send proof on #1", "note linkUp(\"\(district)\")", "send sync on #1", "schedule idleCheck(#1) at 31030"])
+        #expect(s.established == [district: c1])
+
+        let done = try d.handle(.received(proof.sent[0].0, on: c1, bytes: 60), now: 1_040)
+        #expect(done.lines.prefix(3) == ["note linkUp(\"\(street)\")", "send sync on #1", "schedule idleCheck(#1) at 31040"])
+        #expect(d.established == [street: c1])
+
+        // Once established, the deadline passes unnoticed.
+        #expect(try d.handle(.timer(.handshakeDeadline(c1)), now: 6_010).isEmpty)
+        #expect(try s.handle(.timer(.handshakeDeadline(c1)), now: 6_010).isEmpty)
+    }
+
+    @Test func refusesStrangersBadProofsAndMessagesOutOfPlace() throws {
+        var (d, _) = try Fixture.driver(district)
+        // A hello from a node that is no peer of the district's (the other street is one; a made-up id is not).
+        _ = try d.handle(.opened(c1, dialed: nil), now: 0)
+        #expect(try d.handle(.received(.hello(node: "street.nowhere", nonce: [1]), on: c1, bytes: 10), now: 1).lines
+                == ["note refused(#1, peer: nil, Federation.LinkRefusal.unknownNode)", "close #1 unknown_node"])
+        // A sync before the handshake.
+        _ = try d.handle(.opened(c2, dialed: nil), now: 0)
+        #expect(try d.handle(.received(.sync(VersionVector()), on: c2, bytes: 10), now: 1).lines.last == "close #2 out_of_order")
+        // A proof signed by another key than the street's.
+        let c3 = ConnectionID(3)
+        _ = try d.handle(.opened(c3, dialed: nil), now: 0)
+        _ = try d.handle(.received(.hello(node: street, nonce: [9]), on: c3, bytes: 10), now: 1)
+        let forged = ChangeSignature.sign(GossipMessage.handshakeText(nonce: [9], signer: street, peer: district), with: Fixture.keys[city]!)
+        #expect(try d.handle(.received(.proof(forged), on: c3, bytes: 10), now: 2).lines.last == "close #3 bad_proof")
+        #expect(d.established.isEmpty)
+        // A closed connection that was refused is forgotten: its close changes nothing.
+        #expect(try d.handle(.closed(c3), now: 3).isEmpty)
+    }
+
+    @Test func silentConnectionsAreClosedAtTheDeadlineAndFloodsAtTheLimit() throws {
+        var settings = ReplicationDriver.Settings()
+        settings.maxHandshaking = 2
+        var (d, _) = try Fixture.driver(district, settings: settings)
+        _ = try d.handle(.opened(c1, dialed: nil), now: 0)
+        _ = try d.handle(.opened(c2, dialed: nil), now: 0)
+        #expect(try d.handle(.opened(ConnectionID(3), dialed: nil), now: 0).lines.last == "close #3 too_many_handshakes")
+        #expect(try d.handle(.timer(.handshakeDeadline(c1)), now: 5_000).lines.last == "close #1 handshake_timeout")
+        // The slot is free again.
+        #expect(try d.handle(.opened(ConnectionID(4), dialed: nil), now: 5_001).lines == ["schedule handshakeDeadline(#4) at 10001"])
+    }
+
+    /// Redial after a failure waits 100–200 ms, then doubling to the 2 s cap (each jittered down to half); a link that
+    /// came up and went down starts again from the first wait.
+    @Test func redialBacksOffAndResetsAfterALink() throws {
+        var (s, _) = try Fixture.driver(street)
+        _ = try s.handle(.start, now: 0)
+        var now: Int64 = 0
+        for full in [200, 400, 800, 1_600, 2_000, 2_000] as [Int64] {
+            let out = try s.handle(.dialFailed(district), now: now)
+            guard case .schedule(.redial(let peer), let at) = try #require(out.first), peer == district else {
+                Issue.record("expected a redial, got \(out.lines)"); return
+            }
+            #expect(at - now >= full / 2 && at - now <= full, "wait \(at - now) for \(full)")
+            now = at
+            #expect(try s.handle(.timer(.redial(district)), now: now).lines == ["dial \(district)"])
+        }
+        // A dial already under way is not doubled.
+        #expect(try s.handle(.timer(.redial(district)), now: now).isEmpty)
+        try connect(&s, to: district, on: c1, now: now)
+        let down = try s.handle(.closed(c1), now: now + 10)
+        #expect(down.lines.contains("note linkDown(\"\(district)\")"))
+        guard case .schedule(.redial, let at) = try #require(down.last) else { Issue.record("\(down.lines)"); return }
+        #expect(at - (now + 10) <= 200)
+    }
+
+    @Test func pushesACommittedChangeToEachConnectedHolderOnly() throws {
+        var (s, store) = try Fixture.driver(street)
+        _ = try s.handle(.start, now: 0)
+        try connect(&s, to: district, on: c1, now: 10)
+        let change = Fixture.post(1)
+        store.append(change)
+        // The city's link is down: only the district gets it now (the city by anti-entropy once its link is up).
+        let out = try s.handle(.committed([change]), now: 20)
+        #expect(out.lines == ["send changes(1) on #1"])
+        try connect(&s, to: city, on: c2, now: 30)
+        let sync = try s.handle(.timer(.antiEntropy), now: 1_030)
+        #expect(Set(sync.lines.filter { $0.hasPrefix("send") }) == ["send sync on #1", "send sync on #2"])
+    }
+
+    /// A peer's syncs closer together than 250 ms are not answered; the next one after that is.
+    @Test func throttlesAPeersSyncs() throws {
+        var (d, _) = try Fixture.driver(district)
+        try accept(&d, from: street, on: c1, now: 0)
+        #expect(try d.handle(.received(.sync(VersionVector()), on: c1, bytes: 10), now: 100).lines.allSatisfy { !$0.contains("syncIgnored") })
+        #expect(try d.handle(.received(.sync(VersionVector()), on: c1, bytes: 10), now: 300).lines == ["note syncIgnored(from: \"\(street)\")"])
+        #expect(try d.handle(.received(.sync(VersionVector()), on: c1, bytes: 10), now: 350).lines.allSatisfy { !$0.contains("syncIgnored") })
+    }
+
+    /// A link heard from within the idle timeout is checked again later; a silent one is closed.
+    @Test func closesSilentLinks() throws {
+        var (d, _) = try Fixture.driver(district)
+        try accept(&d, from: street, on: c1, now: 0)
+        _ = try d.handle(.received(.sync(VersionVector()), on: c1, bytes: 10), now: 20_000)
+        #expect(try d.handle(.timer(.idleCheck(c1)), now: 30_000).lines == ["schedule idleCheck(#1) at 50000"])
+        let closed = try d.handle(.timer(.idleCheck(c1)), now: 50_000)
+        #expect(closed.lines.contains("note linkDown(\"\(street)\")") && closed.lines.last == "close #1 idle")
+    }
+
+    /// A second connection from the same peer replaces the first, which is closed.
+    @Test func aNewSessionReplacesTheOld() throws {
+        var (d, _) = try Fixture.driver(district)
+        try accept(&d, from: street, on: c1, now: 0)
+        let out = try accept(&d, from: street, on: c2, now: 100)
+        #expect(out.lines.contains("close #1"))
+        #expect(d.established == [street: c2])
+        // The old connection's close, when the shell reports it, takes nothing down.
+        #expect(try d.handle(.closed(c1), now: 200).isEmpty)
+    }
+
+    /// A restored street takes writes again only once every peer it dials has shown, in a sync, that it holds nothing
+    /// of the street's own beyond its log.
+    @Test func recoveryEndsWhenEveryDialedPeerHoldsNothingBeyondTheLog() throws {
+        var (s, store) = try Fixture.driver(street)
+        store.state.withLock { $0.recovering = true }
+        store.append(Fixture.post(1))
+        _ = try s.handle(.start, now: 0)
+        try connect(&s, to: district, on: c1, now: 10)
+        try connect(&s, to: city, on: c2, now: 10)
+        var ahead = VersionVector()
+        for seq in 1...3 { ahead.insert(ChangeID(origin: street, seq: UInt64(seq))) }
+        var same = VersionVector()
+        same.insert(ChangeID(origin: street, seq: 1))
+        // The district holds #2 and #3, which the street lost: not clear.
+        #expect(try s.handle(.received(.sync(ahead), on: c1, bytes: 10), now: 20).lines.contains(
+            "note recovering(peer: \"\(district)\", clear: false, own: 1, theirs: 3)"))
+        #expect(try s.handle(.received(.sync(same), on: c2, bytes: 10), now: 20).lines.contains(
+            "note recovering(peer: \"\(city)\", clear: true, own: 1, theirs: 1)"))
+        #expect(store.isRecovering)
+        // #2 and #3 come back from the district; its next sync shows nothing beyond.
+        store.append(Fixture.post(2))
+        store.append(Fixture.post(3))
+        let out = try s.handle(.received(.sync(ahead), on: c1, bytes: 10), now: 1_000)
+        #expect(out.lines.contains("note recovered(own: 3)"))
+        #expect(!store.isRecovering && store.state.withLock { $0.recoveryFinished } == 1)
+    }
+
+    /// Changes received from a peer are applied with their coverage, and a duplicate is not applied twice.
+    @Test func appliesReceivedChangesOnce() throws {
+        var (d, store) = try Fixture.driver(district)
+        store.state.withLock { $0.now = 2_000 }
+        try accept(&d, from: street, on: c1, now: 0)
+        let batch = GossipMessage.changes([Fixture.post(1), Fixture.post(2)], claims: [:])
+        #expect(try d.handle(.received(batch, on: c1, bytes: 100), now: 10).lines.first?.hasPrefix("note applied(Replication.RemoteApplyResult(applied: 2") == true)
+        #expect(try d.handle(.received(batch, on: c1, bytes: 100), now: 20).lines.first?.hasPrefix("note applied(Replication.RemoteApplyResult(applied: 0, duplicates: 2") == true)
+        #expect(d.engine.coverage[street].contiguous == 2)
+    }
+
+    /// The failure detector ticks on its 100 ms grid, at the first point at or past SWIM's next deadline.
+    @Test func failureDetectorTicksOnItsGrid() throws {
+        var (s, _) = try Fixture.driver(street)
+        let start = try s.handle(.start, now: 1_000)
+        guard case .schedule(.failureDetector, let first) = try #require(start.last) else { Issue.record("\(start.lines)"); return }
+        #expect(first > 1_000 && first <= 1_100)
+        let tick = try s.handle(.timer(.failureDetector), now: first)
+        guard case .schedule(.failureDetector, let next) = try #require(tick.last) else { Issue.record("\(tick.lines)"); return }
+        #expect((next - first) % 100 == 0 && next > first)
+    }
+
+    // MARK: - Helpers
+
+    /// Runs a whole handshake between `driver` (dialing `peer`) and a fresh driver of `peer`.
+    func connect(_ driver: inout ReplicationDriver, to peer: NodeID, on connection: ConnectionID, now: Int64) throws {
+        var (other, _) = try Fixture.driver(peer, nonceBase: 200)
+        let hello = try driver.handle(.opened(connection, dialed: peer), now: now).sent[0].0
+        _ = try other.handle(.opened(connection, dialed: nil), now: now)
+        let welcome = try other.handle(.received(hello, on: connection, bytes: 1), now: now).sent[0].0
+        _ = try driver.handle(.received(welcome, on: connection, bytes: 1), now: now)
+        #expect(driver.established[peer] == connection)
+    }
+
+    /// Runs a whole handshake in which `driver` accepts a connection dialed by a fresh driver of `peer`.
+    @discardableResult
+    func accept(_ driver: inout ReplicationDriver, from peer: NodeID, on connection: ConnectionID, now: Int64) throws -> [ReplicationDriver.Directive] {
+        var (other, _) = try Fixture.driver(peer, nonceBase: 200)
+        _ = try driver.handle(.opened(connection, dialed: nil), now: now)
+        let hello = try other.handle(.opened(connection, dialed: driver.local), now: now).sent[0].0
+        let welcome = try driver.handle(.received(hello, on: connection, bytes: 1), now: now).sent[0].0
+        let proof = try other.handle(.received(welcome, on: connection, bytes: 1), now: now).sent[0].0
+        let out = try driver.handle(.received(proof, on: connection, bytes: 1), now: now)
+        #expect(driver.established[peer] == connection)
+        return out
+    }
+}
