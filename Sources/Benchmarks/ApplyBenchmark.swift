@@ -33,40 +33,32 @@ public enum ApplyBenchmark {
         var rng = SplitMix64(seed: seed)
         try source.writeNow { tx in
             try tx.append(Committee.define(committee, author: "street.bench"))
-            let pollID = tx.mintID(.poll)
             let now = tx.nowMillis
-            try tx.append(try Poll.create(PollInput(title: "花园方案", kind: .proposal, options: ["一", "二", "三"], maxChoices: 1, secret: false,
-                                                    opensAtMillis: now, closesAtMillis: now + 86_400_000, quorum: 0),
-                                          in: committee, by: cadre, id: pollID, nowMillis: now))
-            let poll = try tx.view.poll(pollID)!
-            var posts: [Post] = [], tickets: [String] = []
-            var made = 2  // the committee and the poll
-            while made < count {
+            let poll = try tx.createPoll(PollInput(title: "花园方案", kind: .proposal, options: ["一", "二", "三"], maxChoices: 1, secret: false,
+                                                   opensAtMillis: now, closesAtMillis: now + 86_400_000, quorum: 0), committee: committee.id, by: cadre)
+            var posts: [String] = [], tickets: [String] = []
+            while tx.made.count < count {
                 let resident = Actor(memberID: "m_\(rng.next() % 5_000)", role: .resident, status: .approved, committee: committee.id, unit: nil)
                 switch rng.next() % 10 {
                 case 0:
-                    let id = tx.mintID(.post)
-                    try tx.append(try Post.create(PostInput(title: "邻里互助 \(id)", body: "周末一起打扫楼道，欢迎报名参加。", category: "environment"),
-                                                  board: Board.named("neighbours")!, in: committee, by: resident, id: id, mentionable: { _ in false }))
-                    posts.append(try tx.view.post(id)!)
+                    let post = try tx.createPost(PostInput(title: "邻里互助 \(posts.count)", body: "周末一起打扫楼道，欢迎报名参加。", category: "environment"),
+                                                 board: Board.named("neighbours")!, committee: committee.id, by: resident)
+                    posts.append(post.id)
                 case 1, 2, 3:
                     guard let post = posts.randomElement(using: &rng) else { continue }
-                    try tx.append(try Like.set(rng.next() % 4 != 0, post: post, in: committee, by: resident))
+                    try tx.setLike(rng.next() % 4 != 0, post: post, by: resident)
                 case 4, 5:
                     guard let post = posts.randomElement(using: &rng) else { continue }
-                    try tx.append(try Comment.create(on: post, body: "支持，希望尽快落实！", in: committee, by: resident, id: tx.mintID(.comment)))
+                    _ = try tx.comment(on: post, body: "支持，希望尽快落实！", by: resident)
                 case 6, 7:
-                    try tx.append(try poll.vote([poll.options[Int(rng.next() % 3)]], in: committee, by: resident, id: tx.mintID(.ballot), nowMillis: now, ballotSecret: tx.ballotSecret))
+                    try tx.vote([poll.options[Int(rng.next() % 3)]], poll: poll.id, by: resident)
                 case 8:
-                    let id = tx.mintID(.ticket)
-                    try tx.append(try Ticket.create(TicketInput(category: .greening, title: "树胶滴在车上", description: "请修剪", photos: ["p.jpg"],
-                                                                location: Location(address: "12号楼")), in: committee, by: resident, id: id))
-                    tickets.append(id)
+                    tickets.append(try tx.raiseTicket(TicketInput(category: .greening, title: "树胶滴在车上", description: "请修剪", photos: ["p.jpg"],
+                                                                  location: Location(address: "12号楼")), committee: committee.id, by: resident).id)
                 default:
                     guard let id = tickets.randomElement(using: &rng), let ticket = try tx.view.ticket(id), ticket.stage.isOpen else { continue }
-                    try tx.append(try ticket.event(.comment, note: "已记录", assignee: nil, rating: nil, in: committee, by: cadre, id: tx.mintID(.ticketEvent)))
+                    _ = try tx.ticketEvent(.comment, ticket: id, note: "已记录", by: cadre)
                 }
-                made += 1
             }
         }
         return try source.readNow { try $0.changes(origin: "street.bench", afterSeq: 0, limit: count) }

@@ -144,29 +144,31 @@ struct DemoHistory {
             switch action {
             case let .ticket(id, index, category, title, reporter):
                 let cast = committees[index]
-                try tx.append(try Ticket.create(TicketInput(category: category, title: title, description: "居民反映：\(title)", photos: [],
-                                                            location: Location(address: "\(cast.committee.name)")),
-                                                in: cast.committee, by: actor(reporter, .resident, cast), id: id))
+                _ = try tx.raiseTicket(TicketInput(category: category, title: title, description: "居民反映：\(title)", photos: [],
+                                                   location: Location(address: "\(cast.committee.name)")),
+                                       committee: cast.committee.id, by: actor(reporter, .resident, cast), id: id)
             case let .event(ticketID, index, type, byReporter, rating):
                 let cast = committees[index]
                 guard let ticket = try tx.view.ticket(ticketID) else { return }
                 let by = byReporter ? actor(ticket.reporter, .resident, cast) : actor(cast.cadre, .cadre, cast)
                 let note = type == .resolve ? "已处理完毕，请查看" : (type == .escalate ? "需街道协调" : "")
-                if let draft = try? ticket.event(type, note: note, assignee: nil, rating: rating, in: cast.committee, by: by, id: tx.mintID(.ticketEvent)) {
-                    try tx.append(draft)
+                do {
+                    _ = try tx.ticketEvent(type, ticket: ticketID, note: note, rating: rating, by: by)
+                } catch is GovernanceError {
+                    // The ticket's stage no longer allows it (reopened twice, say): skipped.
                 }
             case let .post(id, index, board, title, body, category, author):
                 let cast = committees[index]
-                try tx.append(try Post.create(PostInput(title: title, body: body, category: category.rawValue), board: Board.named(board)!,
-                                              in: cast.committee, by: actor(author, .resident, cast), id: id) { _ in false })
+                _ = try tx.createPost(PostInput(title: title, body: body, category: category.rawValue), board: Board.named(board)!,
+                                      committee: cast.committee.id, by: actor(author, .resident, cast), id: id)
             case let .comment(postID, index, author, body):
                 let cast = committees[index]
-                guard let post = try tx.view.post(postID) else { return }
-                try tx.append(try Comment.create(on: post, body: body, in: cast.committee, by: actor(author, .resident, cast), id: tx.mintID(.comment)))
+                guard try tx.view.post(postID) != nil else { return }
+                _ = try tx.comment(on: postID, body: body, by: actor(author, .resident, cast))
             case let .like(postID, index, author):
                 let cast = committees[index]
-                guard let post = try tx.view.post(postID) else { return }
-                try tx.append(try Like.set(true, post: post, in: cast.committee, by: actor(author, .resident, cast)))
+                guard try tx.view.post(postID) != nil else { return }
+                try tx.setLike(true, post: postID, by: actor(author, .resident, cast))
             }
         }
     }

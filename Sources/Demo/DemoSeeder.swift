@@ -115,10 +115,8 @@ public struct DemoSeeder {
     public static func account(store: Store, role: Role, name: String, committee: String?, unit: String? = nil,
                                scope: Scope? = nil) throws -> (id: String, token: String) {
         let id = store.mintID(.member)
-        let node = store.nodeID
         let token = try store.writeNow { tx in
-            try tx.append(Member.staff(id: id, role: role, displayName: name, committee: committee, unit: unit,
-                                       scope: scope ?? .committee(committee!), author: node))
+            try tx.appointStaff(id: id, role: role, displayName: name, committee: committee, unit: unit, scope: scope ?? .committee(committee!))
             return try tx.issueToken(member: id)
         }
         return (id, token)
@@ -134,13 +132,9 @@ public struct DemoSeeder {
             joinCode: "", realName: realName, phone: "13\(String(format: "%09d", rng.next() % 1_000_000_000))",
             building: "\(rng.next() % 40 + 1)号楼", room: "\(rng.next() % 6 + 1)0\(rng.next() % 4 + 1)",
             birthYear: 1935 + Int(rng.next() % 70), partyMember: rng.next() % 5 == 0)
-        let id = store.mintID(.member)
         let volunteer = rng.next() % 6 == 0
-        let year = ShanghaiCalendar.year(ofMillis: store.nowMillis)
         return try store.writeNow { tx in
-            let household = String(Digest.hex(of: "\(committee.id)|\(application.building)|\(application.room)").prefix(16))
-            try tx.append(Member.join(application, committee: committee, id: id, household: household, currentYear: year))
-            try tx.saveResident(member: id, committee: committee.id, application: application)
+            let id = try tx.join(application, committee: committee.id, checkingCode: nil).id
             if approve {
                 try tx.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.member.rawValue, entity: id, op: .assign,
                                           fields: ["status": .string(MemberStatus.approved.rawValue)], author: id))
@@ -187,18 +181,13 @@ public struct DemoSeeder {
                 else if board.openToMembers { author = actor(pick(residents), .resident) }
                 else { author = cadreActor }
                 let mentions = board.slug == "around-me" ? [cadre] : []
-                let postID = store.mintID(.post)
                 let commenters = (0..<3).map { _ in pick(residents) }
                 let likers = Set((0..<Int(rng.next() % 12)).map { _ in pick(residents) })
-                let commentIDs = commenters.map { _ in store.mintID(.comment) }
                 try store.writeNow { tx in
-                    try tx.append(try Post.create(PostInput(title: title, body: body, mentions: mentions, category: category), board: board,
-                                                  in: committee, by: author, id: postID, mentionable: { $0 == cadre }))
-                    let post = try tx.view.post(postID)!
-                    for (who, cid) in zip(commenters, commentIDs) {
-                        try tx.append(try Comment.create(on: post, body: "支持！希望尽快落实。", in: committee, by: actor(who, .resident), id: cid))
-                    }
-                    for who in likers { try tx.append(try Like.set(true, post: post, in: committee, by: actor(who, .resident))) }
+                    let post = try tx.createPost(PostInput(title: title, body: body, mentions: mentions, category: category), board: board,
+                                                 committee: committee.id, by: author)
+                    for who in commenters { _ = try tx.comment(on: post.id, body: "支持！希望尽快落实。", by: actor(who, .resident)) }
+                    for who in likers.sorted() { try tx.setLike(true, post: post.id, by: actor(who, .resident)) }
                 }
             }
         }
@@ -206,25 +195,21 @@ public struct DemoSeeder {
         // Polls: an open proposal vote on three garden designs, a closed consultation, a secret evaluation.
         let now = store.nowMillis
         let day: Int64 = 86_400_000
-        let garden = store.mintID(.poll), elevator = store.mintID(.poll), evaluation = store.mintID(.poll)
-        try store.writeNow { tx in
-            try tx.append(try Poll.create(PollInput(title: "中心花园改造：三个设计方案投票", kind: .proposal, options: ["方案一：花园步道", "方案二：儿童乐园", "方案三：休闲广场"],
-                                                    maxChoices: 1, secret: false, opensAtMillis: now, closesAtMillis: now + 14 * day, quorum: 10),
-                                          in: committee, by: cadreActor, id: garden, nowMillis: now))
-            try tx.append(try Poll.create(PollInput(title: "加装电梯意见征询", kind: .consultation, options: ["同意", "不同意", "弃权"], maxChoices: 1,
-                                                    secret: false, opensAtMillis: now, closesAtMillis: now + 7 * day, quorum: 5),
-                                          in: committee, by: cadreActor, id: elevator, nowMillis: now))
-            try tx.append(try Poll.create(PollInput(title: "年终考核线上评议", kind: .evaluation, options: ["满意", "基本满意", "不满意"], maxChoices: 1,
-                                                    secret: true, opensAtMillis: now, closesAtMillis: now + 30 * day, quorum: 5),
-                                          in: committee, by: cadreActor, id: evaluation, nowMillis: now))
+        let garden = try store.writeNow { tx in
+            func poll(_ title: String, _ kind: PollKind, _ options: [String], secret: Bool, days: Int64, quorum: Int) throws -> Poll {
+                try tx.createPoll(PollInput(title: title, kind: kind, options: options, maxChoices: 1, secret: secret, opensAtMillis: now,
+                                            closesAtMillis: now + days * day, quorum: quorum), committee: committee.id, by: cadreActor)
+            }
+            let garden = try poll("中心花园改造：三个设计方案投票", .proposal, ["方案一：花园步道", "方案二：儿童乐园", "方案三：休闲广场"], secret: false, days: 14, quorum: 10)
+            let elevator = try poll("加装电梯意见征询", .consultation, ["同意", "不同意", "弃权"], secret: false, days: 7, quorum: 5)
+            let evaluation = try poll("年终考核线上评议", .evaluation, ["满意", "基本满意", "不满意"], secret: true, days: 30, quorum: 5)
             for (i, voter) in residents.enumerated() {
-                for (pollID, options) in [(garden, [0, 1, 2, 0]), (elevator, [0, 0, 1, 2]), (evaluation, [0, 0, 1, 0])] {
-                    let poll = try tx.view.poll(pollID)!
-                    try tx.append(try poll.vote([poll.options[options[i % options.count]]], in: committee, by: actor(voter, .resident),
-                                                id: tx.mintID(.ballot), nowMillis: now, ballotSecret: tx.ballotSecret))
+                for (poll, options) in [(garden, [0, 1, 2, 0]), (elevator, [0, 0, 1, 2]), (evaluation, [0, 0, 1, 0])] {
+                    try tx.vote([poll.options[options[i % options.count]]], poll: poll.id, by: actor(voter, .resident))
                 }
             }
-            try tx.append(try tx.view.poll(elevator)!.close(in: committee, by: cadreActor, nowMillis: now))
+            try tx.closePoll(elevator.id, by: cadreActor)
+            return garden.id
         }
 
         // Tickets in every stage, one escalated to the street.
@@ -240,16 +225,13 @@ public struct DemoSeeder {
                                            [.acknowledge, .start, .resolve, .rate], [.acknowledge, .escalate]]
         for (i, problem) in problems.enumerated() {
             let reporter = actor(residents[i % residents.count], .resident)
-            let ticketID = store.mintID(.ticket)
             try store.writeNow { tx in
-                try tx.append(try Ticket.create(TicketInput(category: problem.0, title: problem.1, description: problem.2, photos: ["photo-\(i).jpg"],
+                let ticket = try tx.raiseTicket(TicketInput(category: problem.0, title: problem.1, description: problem.2, photos: ["photo-\(i).jpg"],
                                                             location: Location(address: "\(committee.name) \(i + 1)号楼", lat: "31.41", long: "121.44")),
-                                                in: committee, by: reporter, id: ticketID))
+                                                committee: committee.id, by: reporter)
                 for type in stages[i] {
-                    let ticket = try tx.view.ticket(ticketID)!
-                    let by = type == .rate ? reporter : cadreActor
-                    try tx.append(try ticket.event(type, note: type == .resolve ? "已联系绿化公司处理完毕" : "", assignee: nil,
-                                                   rating: type == .rate ? 5 : nil, in: committee, by: by, id: tx.mintID(.ticketEvent)))
+                    _ = try tx.ticketEvent(type, ticket: ticket.id, note: type == .resolve ? "已联系绿化公司处理完毕" : "", rating: type == .rate ? 5 : nil,
+                                           by: type == .rate ? reporter : cadreActor)
                 }
             }
         }
@@ -257,30 +239,23 @@ public struct DemoSeeder {
         // Topics at every stage of the pipeline.
         let topicTitles = ["增设社区巴士", "中心花园改造", "规范电动车充电", "楼道堆物整治", "加装电梯", "垃圾分类督导", "文明养犬公约"]
         for (i, title) in topicTitles.enumerated() {
-            let topicID = store.mintID(.topic)
             try store.writeNow { tx in
-                try tx.append(try Topic.propose(title: title, description: "居民提出：\(title)", category: i == 0 ? "traffic" : nil,
-                                                in: committee, by: actor(residents[i], .resident), id: topicID))
+                let topic = try tx.proposeTopic(title: title, description: "居民提出：\(title)", category: i == 0 ? "traffic" : nil,
+                                                committee: committee.id, by: actor(residents[i], .resident))
                 for stage in TopicStage.allCases.dropFirst().prefix(i) {
-                    try tx.append(try tx.view.topic(topicID)!.advance(to: stage, note: stage.label, poll: stage == .deliberate ? try tx.view.poll(garden) : nil,
-                                                                      in: committee, by: cadreActor, id: tx.mintID(.topicEvent)))
+                    _ = try tx.advanceTopic(topic.id, to: stage, note: stage.label, poll: stage == .deliberate ? garden : nil, by: cadreActor)
                 }
             }
         }
 
         // A volunteer campaign and a mask-booking queue.
-        let campaignID = store.mintID(.campaign), queueID = store.mintID(.queue)
         try store.writeNow { tx in
-            try tx.append(try Campaign.create(title: "垃圾分类志愿者招募", description: "每天早晚定时定点督导", capacity: 8, startsAtMillis: now + day,
-                                              in: committee, by: cadreActor, id: campaignID))
-            let campaign = try tx.view.campaign(campaignID)!
-            for voter in residents.prefix(10) { try tx.append(try campaign.signup(in: committee, by: actor(voter, .resident))) }
-            try tx.append(try Queue.create(title: "口罩预约登记", slots: [.init(label: "上午 9:00-12:00", capacity: 50), .init(label: "下午 13:00-17:00", capacity: 50)],
-                                           in: committee, by: cadreActor, id: queueID))
-            let queue = try tx.view.queue(queueID)!
-            for (i, voter) in residents.prefix(12).enumerated() {
-                try tx.append(try queue.book(alreadyBooked: i, in: committee, by: actor(voter, .resident)).draft)
-            }
+            let campaign = try tx.createCampaign(title: "垃圾分类志愿者招募", description: "每天早晚定时定点督导", capacity: 8, startsAtMillis: now + day,
+                                                 committee: committee.id, by: cadreActor)
+            for voter in residents.prefix(10) { _ = try tx.signUp(campaign: campaign.id, by: actor(voter, .resident)) }
+            let queue = try tx.createQueue(title: "口罩预约登记", slots: [.init(label: "上午 9:00-12:00", capacity: 50), .init(label: "下午 13:00-17:00", capacity: 50)],
+                                           committee: committee.id, by: cadreActor)
+            for voter in residents.prefix(12) { _ = try tx.book(queue: queue.id, by: actor(voter, .resident)) }
         }
     }
 }

@@ -26,8 +26,8 @@ public struct GovernanceError: Error, Hashable, Sendable, CustomStringConvertibl
 
     public var description: String { "\(code.rawValue)/\(reason): \(message)" }
 
-    static func forbidden(_ message: String) -> Self { .init(.forbidden, "forbidden", message) }
-    static func notFound(_ what: String) -> Self { .init(.notFound, "not_found", "\(what) not found") }
-    static func invalid(_ field: String, _ message: String) -> Self { .init(.invalid, "invalid_\(field)", "\(field): \(message)") }
-    static func conflict(_ reason: String, _ message: String) -> Self { .init(.conflict, reason, message) }
+    public static func forbidden(_ message: String) -> Self { .init(.forbidden, "forbidden", message) }
+    public static func notFound(_ what: String) -> Self { .init(.notFound, "not_found", "\(what) not found") }
+    public static func invalid(_ field: String, _ message: String) -> Self { .init(.invalid, "invalid_\(field)", "\(field): \(message)") }
+    public static func conflict(_ reason: String, _ message: String) -> Self { .init(.conflict, reason, message) }
 }

@@ -68,5 +68,18 @@ public struct Actor: Hashable, Sendable {
 
     /// Whether this actor may read the committee's boards, polls and tickets.
     public func canRead(_ committee: Committee) -> Bool { isMember(of: committee) || isStaff(of: committee) }
+
+    /// Refuses an actor who may not read the committee (a pending member is told why).
+    public func requireReader(_ committee: Committee) throws(GovernanceError) {
+        guard canRead(committee) else {
+            if status == .pending { throw .forbidden("your membership is waiting for a cadre's approval") }
+            throw .forbidden("not a member of committee \(committee.id)")
+        }
+    }
+
+    /// Refuses an actor without staff powers over the committee.
+    public func requireStaff(_ committee: Committee) throws(GovernanceError) {
+        guard isStaff(of: committee) else { throw .forbidden("only the committee's cadres may do this") }
+    }
 }
 

@@ -97,7 +97,13 @@ public struct Member: Hashable, Sendable {
     // MARK: - Commands
 
     /// A resident joins: the member is pending until a cadre approves.
-    /// `household` is a pseudonym the storage layer derives from building and room.
+    /// The household pseudonym of an application: the same for everyone of one building and room in a committee,
+    /// and nothing else can be read from it.
+    public static func household(committee: String, application: JoinApplication) -> String {
+        String(Digest.hex(of: "\(committee)|\(application.building)|\(application.room)").prefix(16))
+    }
+
+    /// `household` is a pseudonym (`household(committee:application:)`) derived from building and room.
     public static func join(_ application: JoinApplication, committee: Committee, id: String, household: String, currentYear: Int) -> ChangeDraft {
         ChangeDraft(
             scope: .committee(committee.id), kind: EntityKind.member.rawValue, entity: id, op: .assign,

@@ -44,19 +44,7 @@ extension APIServer {
             let input = PostInput(title: try body.string("title"), body: try body.string("body"), photos: try body.strings("photos"),
                                   mentions: try body.strings("mentions"), category: try body.optionalString("category"))
             guard let board = Board.named(slug) else { throw APIError.notFound("board \(slug)") }
-            let post = try await store.write { tx -> Post in
-                let committee = try tx.view.requireCommittee(cid)
-                try actor.requireReader(committee)
-                let id = tx.mintID(.post)
-                let view = tx.view
-                let draft = try domain { () throws(GovernanceError) in
-                    try Post.create(input, board: board, in: committee, by: actor, id: id) { mentioned in
-                        ((try? view.member(mentioned))??.actor.isStaff(of: committee)) ?? false
-                    }
-                }
-                try tx.append(draft)
-                return try tx.view.post(id)!
-            }
+            let post = try await store.write { tx in try tx.createPost(input, board: board, committee: cid, by: actor) }
             return JSONResponse.make(Representation.post(post, likes: 0, likedByMe: false, comments: []), status: .created)
         }
 
@@ -64,7 +52,7 @@ extension APIServer {
             let pid = try context.parameters.require("pid")
             let actor = try context.requireActor()
             let value = try await store.read { view -> Value in
-                let (post, _) = try Self.visiblePost(pid, actor: actor, view: view)
+                let (post, _) = try view.visiblePost(pid, to: actor)
                 return Representation.post(post, likes: try view.likeCount(post: pid), likedByMe: try view.likes(post: pid, member: actor.memberID),
                                            comments: try view.comments(post: pid))
             }
@@ -77,11 +65,9 @@ extension APIServer {
             let body = try await JSONBody.read(request)
             let title = try body.optionalString("title"), text = try body.optionalString("body"), photos = try body.optionalStrings("photos")
             let value = try await store.write { tx -> Value in
-                let (post, _) = try Self.visiblePost(pid, actor: actor, view: tx.view)
-                let now = tx.nowMillis
-                try tx.append(try domain { () throws(GovernanceError) in try post.edit(title: title, body: text, photos: photos, by: actor, nowMillis: now) })
+                let post = try tx.editPost(pid, title: title, body: text, photos: photos, by: actor)
                 let view = tx.view
-                return Representation.post(try view.post(pid)!, likes: try view.likeCount(post: pid),
+                return Representation.post(post, likes: try view.likeCount(post: pid),
                                            likedByMe: try view.likes(post: pid, member: actor.memberID), comments: try view.comments(post: pid))
             }
             return JSONResponse.make(value)
@@ -90,10 +76,7 @@ extension APIServer {
         router.delete("/v1/posts/:pid") { _, context in
             let pid = try context.parameters.require("pid")
             let actor = try context.requireActor()
-            try await store.write { tx in
-                let (post, committee) = try Self.visiblePost(pid, actor: actor, view: tx.view)
-                try tx.append(try domain { () throws(GovernanceError) in try post.delete(by: actor, in: committee) })
-            }
+            try await store.write { tx in try tx.deletePost(pid, by: actor) }
             return Response(status: .noContent)
         }
 
@@ -102,12 +85,7 @@ extension APIServer {
             let actor = try context.requireActor()
             let body = try await JSONBody.read(request)
             let text = try body.string("body")
-            let comment = try await store.write { tx -> Comment in
-                let (post, committee) = try Self.visiblePost(pid, actor: actor, view: tx.view)
-                let id = tx.mintID(.comment)
-                try tx.append(try domain { () throws(GovernanceError) in try Comment.create(on: post, body: text, in: committee, by: actor, id: id) })
-                return try tx.view.record(id).flatMap(Comment.init)!
-            }
+            let comment = try await store.write { tx in try tx.comment(on: pid, body: text, by: actor) }
             return JSONResponse.make(Representation.comment(comment), status: .created)
         }
 
@@ -115,14 +93,7 @@ extension APIServer {
             router.on("/v1/posts/:pid/like", method: method) { _, context in
                 let pid = try context.parameters.require("pid")
                 let actor = try context.requireActor()
-                let count = try await store.write { tx -> Int in
-                    let (post, committee) = try Self.visiblePost(pid, actor: actor, view: tx.view)
-                    // Idempotent: liking twice (or unliking what was never liked) writes nothing.
-                    if try tx.view.likes(post: pid, member: actor.memberID) != on {
-                        try tx.append(try domain { () throws(GovernanceError) in try Like.set(on, post: post, in: committee, by: actor) })
-                    }
-                    return try tx.view.likeCount(post: pid)
-                }
+                let count = try await store.write { tx in try tx.setLike(on, post: pid, by: actor) }
                 return JSONResponse.make(.object(["post": .string(pid), "likes": .int(Int64(count)), "likedByMe": .bool(on)]))
             }
         }
@@ -132,14 +103,7 @@ extension APIServer {
             let actor = try context.requireActor()
             let body = try await JSONBody.read(request)
             let to = try body.string("to"), text = try body.string("body")
-            let message = try await store.write { tx -> Message in
-                let committee = try tx.view.requireCommittee(cid)
-                try actor.requireReader(committee)
-                guard let recipient = try tx.view.member(to) else { throw APIError.invalid("to", "no member \(to)") }
-                let id = tx.mintID(.message)
-                try tx.append(try domain { () throws(GovernanceError) in try Message.send(to: recipient, body: text, in: committee, by: actor, id: id) })
-                return try tx.view.record(id).flatMap(Message.init)!
-            }
+            let message = try await store.write { tx in try tx.sendMessage(to: to, body: text, committee: cid, by: actor) }
             return JSONResponse.make(Representation.message(message), status: .created)
         }
 
@@ -158,23 +122,4 @@ extension APIServer {
 
     /// A post the actor may see, with the committee it is seen through (its own, or for a district-wide
     /// post, the actor's committee in that district).
-    static func visiblePost(_ id: String, actor: Actor, view: ReadView) throws -> (Post, Committee) {
-        guard let post = try view.post(id), !post.deleted else { throw APIError.notFound("post \(id)") }
-        let via: Committee
-        switch post.scope {
-        case .committee(let cid):
-            via = try view.requireCommittee(cid)
-        case .district(let district):
-            if let cid = actor.committee, let own = try view.committee(cid), own.district == district {
-                via = own
-            } else {
-                // Officers read district-wide posts through the district itself.
-                via = Committee(id: "", name: "", street: actor.role == .streetOfficer ? (actor.unit ?? "") : "", district: district)
-            }
-        default:
-            throw APIError.notFound("post \(id)")
-        }
-        guard post.isVisible(to: actor, via: via) else { throw APIError.notFound("post \(id)") }
-        return (post, via)
-    }
 }

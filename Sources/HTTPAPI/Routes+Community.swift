@@ -16,13 +16,8 @@ extension APIServer {
             let body = try await JSONBody.read(request)
             let title = try body.string("title"), description = try body.optionalString("description") ?? ""
             let category = try body.optionalString("category")
-            let value = try await store.write { tx -> Value in
-                let committee = try tx.view.requireCommittee(cid)
-                let id = tx.mintID(.topic)
-                try tx.append(try domain { () throws(GovernanceError) in
-                    try Topic.propose(title: title, description: description, category: category, in: committee, by: actor, id: id)
-                })
-                return Representation.topic(try tx.view.topic(id)!)
+            let value = try await store.write { tx in
+                Representation.topic(try tx.proposeTopic(title: title, description: description, category: category, committee: cid, by: actor))
             }
             return JSONResponse.make(value, status: .created)
         }
@@ -56,19 +51,7 @@ extension APIServer {
                 throw APIError.invalid("stage", "one of \(TopicStage.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let note = try body.optionalString("note") ?? "", pollID = try body.optionalString("pollId")
-            let topic = try await store.write { tx -> Topic in
-                let (_, committee) = try tx.view.requireOwned(id, kind: .topic)
-                let topic = try tx.view.topic(id)!
-                let poll = try pollID.map { pid in
-                    guard let poll = try tx.view.poll(pid) else { throw APIError.invalid("pollId", "no poll \(pid)") }
-                    return poll
-                }
-                let eventID = tx.mintID(.topicEvent)
-                try tx.append(try domain { () throws(GovernanceError) in
-                    try topic.advance(to: stage, note: note, poll: poll, in: committee, by: actor, id: eventID)
-                })
-                return try tx.view.topic(id)!
-            }
+            let topic = try await store.write { tx in try tx.advanceTopic(id, to: stage, note: note, poll: pollID, by: actor) }
             return JSONResponse.make(Representation.topic(topic))
         }
 
@@ -80,13 +63,9 @@ extension APIServer {
             let body = try await JSONBody.read(request)
             let title = try body.string("title"), description = try body.optionalString("description") ?? ""
             let capacity = try body.int("capacity"), startsAt = try body.optionalTime("startsAt")
-            let value = try await store.write { tx -> Value in
-                let committee = try tx.view.requireCommittee(cid)
-                let id = tx.mintID(.campaign)
-                try tx.append(try domain { () throws(GovernanceError) in
-                    try Campaign.create(title: title, description: description, capacity: capacity, startsAtMillis: startsAt, in: committee, by: actor, id: id)
-                })
-                return Representation.campaign(try tx.view.campaign(id)!, standings: [])
+            let value = try await store.write { tx in
+                Representation.campaign(try tx.createCampaign(title: title, description: description, capacity: capacity, startsAtMillis: startsAt,
+                                                              committee: cid, by: actor), standings: [])
             }
             return JSONResponse.make(value, status: .created)
         }
@@ -106,13 +85,7 @@ extension APIServer {
         router.post("/v1/campaigns/:id/signup") { _, context in
             let id = try context.parameters.require("id")
             let actor = try context.requireActor()
-            let standing = try await store.write { tx -> Campaign.Standing in
-                let (record, committee) = try tx.view.requireOwned(id, kind: .campaign)
-                let campaign = Campaign(record)!
-                let draft = try domain { () throws(GovernanceError) in try campaign.signup(in: committee, by: actor) }
-                if try tx.view.record(draft.entity) == nil { try tx.append(draft) }
-                return campaign.standings(try tx.view.signups(campaign: id)).first { $0.member == actor.memberID }!
-            }
+            let standing = try await store.write { tx in try tx.signUp(campaign: id, by: actor) }
             return JSONResponse.make(.object([
                 "campaign": .string(id), "position": .int(Int64(standing.position)),
                 "status": .string(standing.confirmed ? "confirmed" : "waitlisted"),
@@ -133,12 +106,7 @@ extension APIServer {
                 }
                 return Queue.Slot(label: label, capacity: c)
             }
-            let value = try await store.write { tx -> Value in
-                let committee = try tx.view.requireCommittee(cid)
-                let id = tx.mintID(.queue)
-                try tx.append(try domain { () throws(GovernanceError) in try Queue.create(title: title, slots: slots, in: committee, by: actor, id: id) })
-                return Representation.queue(try tx.view.queue(id)!, booked: 0)
-            }
+            let value = try await store.write { tx in Representation.queue(try tx.createQueue(title: title, slots: slots, committee: cid, by: actor), booked: 0) }
             return JSONResponse.make(value, status: .created)
         }
 
@@ -161,14 +129,7 @@ extension APIServer {
         router.post("/v1/queues/:id/book") { _, context in
             let id = try context.parameters.require("id")
             let actor = try context.requireActor()
-            let (number, slot, created) = try await store.write { tx -> (Int, String, Bool) in
-                let (record, committee) = try tx.view.requireOwned(id, kind: .queue)
-                if let existing = try tx.view.booking(queue: id, member: actor.memberID) { return (existing.number, existing.slot, false) }
-                let booked = try tx.view.bookingCount(queue: id)
-                let result = try domain { () throws(GovernanceError) in try Queue(record)!.book(alreadyBooked: booked, in: committee, by: actor) }
-                try tx.append(result.draft)
-                return (result.number, result.slot, true)
-            }
+            let (number, slot, created) = try await store.write { tx in try tx.book(queue: id, by: actor) }
             return JSONResponse.make(.object(["queue": .string(id), "number": .int(Int64(number)), "slot": .string(slot)]),
                                      status: created ? .created : .ok)
         }

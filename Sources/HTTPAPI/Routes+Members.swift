@@ -35,20 +35,8 @@ extension APIServer {
                 building: try body.string("building"), room: try body.string("room"), birthYear: try body.int("birthYear"),
                 partyMember: try body.bool("partyMember", default: false))
             let (memberID, token) = try await store.write { tx in
-                let committee = try tx.view.requireCommittee(cid)
-                guard let code = try tx.view.joinCode(committee: cid) else {
-                    throw APIError(.conflict, "not_hosted", "committee \(cid) is joined at its own street node")
-                }
-                guard Self.constantTimeEqual(code, application.joinCode.uppercased()) else {
-                    throw APIError(.forbidden, "wrong_join_code", "the join code does not match this committee")
-                }
-                let year = ShanghaiCalendar.year(ofMillis: tx.nowMillis)
-                let clean = try domain { () throws(GovernanceError) in try application.validated(currentYear: year) }
-                let id = tx.mintID(.member)
-                let household = String(Digest.hex(of: "\(cid)|\(clean.building)|\(clean.room)").prefix(16))
-                try tx.append(Member.join(clean, committee: committee, id: id, household: household, currentYear: year))
-                try tx.saveResident(member: id, committee: cid, application: clean)
-                return (id, try tx.issueToken(member: id))
+                let member = try tx.join(application, committee: cid, checkingCode: application.joinCode)
+                return (member.id, try tx.issueToken(member: member.id))
             }
             return JSONResponse.make(.object(["memberId": .string(memberID), "token": .string(token), "status": .string("pending")]), status: .accepted)
         }
@@ -93,14 +81,8 @@ extension APIServer {
                 let cid = try context.parameters.require("cid")
                 let mid = try context.parameters.require("mid")
                 let actor = try context.requireActor()
-                let member = try await store.write { tx -> Member in
-                    let committee = try tx.view.requireCommittee(cid)
-                    try actor.requireStaff(committee)
-                    guard let member = try tx.view.member(mid), member.committee == cid else { throw APIError.notFound("member \(mid)") }
-                    let status: MemberStatus = decision == "approve" ? .approved : .rejected
-                    if member.status == status { return member }
-                    try tx.append(try domain { () throws(GovernanceError) in try member.decide(status, by: actor, in: committee) })
-                    return try tx.view.member(mid)!
+                let member = try await store.write { tx in
+                    try tx.decideMember(mid, decision == "approve" ? .approved : .rejected, committee: cid, by: actor)
                 }
                 return JSONResponse.make(Representation.member(member))
             }
@@ -111,15 +93,7 @@ extension APIServer {
             let body = try await JSONBody.read(request)
             let partyMember = try body.optionalBool("partyMember")
             let volunteer = try body.optionalBool("volunteer")
-            let member = try await store.write { tx -> Member in
-                guard let cid = actor.committee else { throw APIError.forbidden("officers have no badges") }
-                let committee = try tx.view.requireCommittee(cid)
-                let me = try tx.view.member(actor.memberID)!
-                try tx.append(try domain { () throws(GovernanceError) in
-                    try me.setBadges(partyMember: partyMember, volunteer: volunteer, by: actor, in: committee)
-                })
-                return try tx.view.member(actor.memberID)!
-            }
+            let member = try await store.write { tx in try tx.setBadges(partyMember: partyMember, volunteer: volunteer, by: actor) }
             return JSONResponse.make(Representation.member(member))
         }
     }
@@ -135,11 +109,5 @@ extension APIServer {
 
     static func joinURL(_ identity: NodeIdentity, _ committee: String, _ code: String) -> String {
         "\(identity.publicURL)/join?committee=\(committee)&code=\(code)"
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

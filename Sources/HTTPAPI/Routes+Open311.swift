@@ -94,13 +94,10 @@ extension APIServer {
                                 photos: form["media_url"].map { $0.isEmpty ? [] : [$0] } ?? [],
                                 location: Location(address: address, lat: lat, long: long))
         do {
-            let id = try await store.write { tx -> String in
-                guard let committee = try tx.view.committee(cid) else { throw Open311Error(status: 404, description: "the member's committee is not held here") }
-                let id = tx.mintID(.ticket)
-                try tx.append(try Ticket.create(input, in: committee, by: member.actor, id: id))
-                return id
-            }
+            let id = try await store.write { tx in try tx.raiseTicket(input, committee: cid, by: member.actor).id }
             return .object([("service_request_id", .string(id)), ("service_notice", .string(notice)), ("account_id", .string(nil))])
+        } catch let error as GovernanceError where error.code == .notFound {
+            throw Open311Error(status: 404, description: "the member's committee is not held here")
         } catch let error as GovernanceError {
             throw Open311Error(status: 400, description: "\(error)")
         }

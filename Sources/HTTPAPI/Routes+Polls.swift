@@ -14,19 +14,16 @@ extension APIServer {
             let actor = try context.requireActor()
             let body = try await JSONBody.read(request)
             guard let kind = PollKind(rawValue: try body.string("kind")) else {
-                throw APIError.invalid("kind", "one of proposal, consultation, election, evaluation")
+                throw APIError.invalid("kind", "one of \(PollKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let title = try body.string("title"), options = try body.strings("options")
             let maxChoices = try body.optionalInt("maxChoices") ?? 1, secret = try body.bool("secret", default: false)
             let opensAt = try body.optionalTime("opensAt"), closesAt = try body.time("closesAt"), quorum = try body.optionalInt("quorum") ?? 0
             let value = try await store.write { tx -> Value in
-                let committee = try tx.view.requireCommittee(cid)
-                let id = tx.mintID(.poll)
-                let now = tx.nowMillis
                 let input = PollInput(title: title, kind: kind, options: options, maxChoices: maxChoices, secret: secret,
-                                      opensAtMillis: opensAt ?? now, closesAtMillis: closesAt, quorum: quorum)
-                try tx.append(try domain { () throws(GovernanceError) in try Poll.create(input, in: committee, by: actor, id: id, nowMillis: now) })
-                return Representation.poll(try tx.view.poll(id)!, ballots: [], viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: now)
+                                      opensAtMillis: opensAt ?? tx.nowMillis, closesAtMillis: closesAt, quorum: quorum)
+                let poll = try tx.createPoll(input, committee: cid, by: actor)
+                return Representation.poll(poll, ballots: [], viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: tx.nowMillis)
             }
             return JSONResponse.make(value, status: .created)
         }
@@ -60,13 +57,8 @@ extension APIServer {
             let actor = try context.requireActor()
             let choices = try await JSONBody.read(request).strings("choices")
             let value = try await store.write { tx -> Value in
-                let (record, committee) = try tx.view.requireOwned(id, kind: .poll)
-                try actor.requireReader(committee)
-                let poll = Poll(record)!
-                let ballotID = tx.mintID(.ballot)
-                let now = tx.nowMillis
-                try tx.append(try domain { () throws(GovernanceError) in try poll.vote(choices, in: committee, by: actor, id: ballotID, nowMillis: now, ballotSecret: ballotSecret) })
-                return Representation.poll(poll, ballots: try tx.view.ballots(poll: id), viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: now)
+                let poll = try tx.vote(choices, poll: id, by: actor)
+                return Representation.poll(poll, ballots: try tx.view.ballots(poll: id), viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: tx.nowMillis)
             }
             return JSONResponse.make(value)
         }
@@ -75,10 +67,8 @@ extension APIServer {
             let id = try context.parameters.require("id")
             let actor = try context.requireActor()
             let value = try await store.write { tx -> Value in
-                let (record, committee) = try tx.view.requireOwned(id, kind: .poll)
-                let now = tx.nowMillis
-                try tx.append(try domain { () throws(GovernanceError) in try Poll(record)!.close(in: committee, by: actor, nowMillis: now) })
-                return Representation.poll(try tx.view.poll(id)!, ballots: try tx.view.ballots(poll: id), viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: now)
+                let poll = try tx.closePoll(id, by: actor)
+                return Representation.poll(poll, ballots: try tx.view.ballots(poll: id), viewer: actor.memberID, ballotSecret: ballotSecret, nowMillis: tx.nowMillis)
             }
             return JSONResponse.make(value)
         }

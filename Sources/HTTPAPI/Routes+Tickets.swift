@@ -19,10 +19,7 @@ extension APIServer {
             let input = TicketInput(category: category, title: try body.string("title"), description: try body.optionalString("description") ?? "",
                                     photos: try body.strings("photos"), location: location)
             let value = try await store.write { tx -> Value in
-                let committee = try tx.view.requireCommittee(cid)
-                let id = tx.mintID(.ticket)
-                try tx.append(try domain { () throws(GovernanceError) in try Ticket.create(input, in: committee, by: actor, id: id) })
-                return Representation.ticket(try tx.view.ticket(id)!, nowMillis: tx.nowMillis, history: true)
+                Representation.ticket(try tx.raiseTicket(input, committee: cid, by: actor), nowMillis: tx.nowMillis, history: true)
             }
             return JSONResponse.make(value, status: .created)
         }
@@ -76,14 +73,8 @@ extension APIServer {
             }
             let note = try body.optionalString("note") ?? "", assignee = try body.optionalString("assignee"), rating = try body.optionalInt("rating")
             let value = try await store.write { tx -> Value in
-                let (_, committee) = try tx.view.requireOwned(id, kind: .ticket)
-                let ticket = try tx.view.ticket(id)!
-                guard actor.isStaff(of: committee) || ticket.reporter == actor.memberID else { throw APIError.notFound("ticket \(id)") }
-                let eventID = tx.mintID(.ticketEvent)
-                try tx.append(try domain { () throws(GovernanceError) in
-                    try ticket.event(type, note: note, assignee: assignee, rating: rating, in: committee, by: actor, id: eventID)
-                })
-                return Representation.ticket(try tx.view.ticket(id)!, nowMillis: tx.nowMillis, history: true)
+                let ticket = try tx.ticketEvent(type, ticket: id, note: note, assignee: assignee, rating: rating, by: actor)
+                return Representation.ticket(ticket, nowMillis: tx.nowMillis, history: true)
             }
             return JSONResponse.make(value, status: .created)
         }

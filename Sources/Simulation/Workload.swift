@@ -122,16 +122,14 @@ final class Workload {
         let birthYears = names.map { _ in 1940 + Int(rng.next() % 60) }
         var secretary = "", cadre = "", joined: [(String, Bool)] = []
         let made = try sim.write(at: street, "sets up \(committee.id)") { tx in
-            secretary = tx.mintID(.member)
-            cadre = tx.mintID(.member)
-            try tx.append(Member.staff(id: secretary, role: .secretary, displayName: "书记", committee: committee.id, unit: nil,
-                                       scope: .committee(committee.id), author: street))
-            try tx.append(Member.staff(id: cadre, role: .cadre, displayName: "主任", committee: committee.id, unit: nil,
-                                       scope: .committee(committee.id), author: street))
+            secretary = try tx.appointStaff(id: tx.mintID(.member), role: .secretary, displayName: "书记", committee: committee.id, unit: nil,
+                                            scope: .committee(committee.id)).id
+            cadre = try tx.appointStaff(id: tx.mintID(.member), role: .cadre, displayName: "主任", committee: committee.id, unit: nil,
+                                        scope: .committee(committee.id)).id
             let cadreActor = Actor(memberID: cadre, role: .cadre, status: .approved, committee: committee.id, unit: nil)
             for (i, name) in names.enumerated() {
                 let id = try Self.join(&tx, committee: committee, name: name, birthYear: birthYears[i], room: i)
-                if approved[i] { try tx.append(try tx.view.member(id)!.decide(.approved, by: cadreActor, in: committee)) }
+                if approved[i] { _ = try tx.decideMember(id, .approved, committee: committee.id, by: cadreActor) }
                 joined.append((id, approved[i]))
             }
         }
@@ -146,12 +144,7 @@ final class Workload {
     static func join(_ tx: inout WriteTransaction, committee: Committee, name: String, birthYear: Int, room: Int) throws -> String {
         let application = JoinApplication(joinCode: "", realName: name, phone: "1390000\(String(format: "%04d", room))", building: "\(room % 9 + 1)号楼",
                                           room: "\(room + 101)", birthYear: birthYear, partyMember: room % 4 == 0)
-        let id = tx.mintID(.member)
-        let household = String(Digest.hex(of: "\(committee.id)|\(application.building)|\(application.room)").prefix(16))
-        try tx.append(Member.join(application, committee: committee, id: id, household: household,
-                                  currentYear: ShanghaiCalendar.year(ofMillis: tx.nowMillis)))
-        try tx.saveResident(member: id, committee: committee.id, application: application)
-        return id
+        return try tx.join(application, committee: committee.id, checkingCode: nil).id
     }
 
     // MARK: - Activity
@@ -181,8 +174,8 @@ final class Workload {
         case 6..<12:
             guard let member = state.pending.first else { return }
             if try sim.write(at: street, "approve \(member)", { tx in
-                guard let m = try tx.view.member(member) else { throw WorkloadSkip(reason: "member not here") }
-                try tx.append(try m.decide(.approved, by: cadre, in: committee))
+                guard try tx.view.member(member) != nil else { throw WorkloadSkip(reason: "member not here") }
+                _ = try tx.decideMember(member, .approved, committee: committee.id, by: cadre)
             }) != nil {
                 committees[index].pending.removeFirst()
                 committees[index].residents.append(member)
@@ -193,65 +186,60 @@ final class Workload {
             let title = "话题\(rng.next() % 1_000)", category = pick(["traffic", "greening", "parking", "environment"])
             var id = ""
             if try sim.write(at: street, "post in \(committee.id)", { tx in
-                id = tx.mintID(.post)
-                try tx.append(try Post.create(PostInput(title: title, body: "大家怎么看？", category: category), board: board, in: committee,
-                                              by: resident(author), id: id, mentionable: { _ in false }))
+                id = try tx.createPost(PostInput(title: title, body: "大家怎么看？", category: category), board: board, committee: committee.id,
+                                       by: resident(author)).id
             }) != nil { committees[index].posts.append(id) }
         case 27..<37:
             guard !state.posts.isEmpty else { return }
             let post = pick(state.posts), who = pick(state.residents)
             _ = try sim.write(at: street, "comment on \(post)") { tx in
-                guard let p = try tx.view.post(post) else { throw WorkloadSkip(reason: "post not here") }
-                try tx.append(try Comment.create(on: p, body: "支持", in: committee, by: resident(who), id: tx.mintID(.comment)))
+                guard try tx.view.post(post) != nil else { throw WorkloadSkip(reason: "post not here") }
+                _ = try tx.comment(on: post, body: "支持", by: resident(who))
             }
         case 37..<49:
             guard !state.posts.isEmpty else { return }
             let post = pick(state.posts), who = pick(state.residents)
             _ = try sim.write(at: street, "like toggle on \(post)") { tx in
-                guard let p = try tx.view.post(post) else { throw WorkloadSkip(reason: "post not here") }
-                let on = !(try tx.view.likes(post: post, member: who))
-                try tx.append(try Like.set(on, post: p, in: committee, by: resident(who)))
+                guard try tx.view.post(post) != nil else { throw WorkloadSkip(reason: "post not here") }
+                try tx.setLike(!(try tx.view.likes(post: post, member: who)), post: post, by: resident(who))
             }
         case 49..<52:
             guard !state.posts.isEmpty else { return }
             let post = pick(state.posts)
             _ = try sim.write(at: street, "edit \(post)") { tx in
                 guard let p = try tx.view.post(post) else { throw WorkloadSkip(reason: "post not here") }
-                try tx.append(try p.edit(title: nil, body: "补充：\(tx.nowMillis % 997)", photos: nil, by: resident(p.author), nowMillis: tx.nowMillis))
+                _ = try tx.editPost(post, title: nil, body: "补充：\(tx.nowMillis % 997)", photos: nil, by: resident(p.author))
             }
         case 52..<56:
             // A poll that closes 1–4 minutes from now (by the street's clock); a third of them secret.
             let minutes = 1 + Int64(rng.next() % 4), secret = chance(33)
             var id = ""
             if try sim.write(at: street, "poll in \(committee.id)", { tx in
-                id = tx.mintID(.poll)
                 let now = tx.nowMillis
-                try tx.append(try Poll.create(PollInput(title: "方案表决", kind: .proposal, options: ["同意", "反对", "弃权"], maxChoices: 1, secret: secret,
-                                                        opensAtMillis: now, closesAtMillis: now + minutes * 60_000, quorum: 3),
-                                              in: committee, by: cadre, id: id, nowMillis: now))
+                id = try tx.createPoll(PollInput(title: "方案表决", kind: .proposal, options: ["同意", "反对", "弃权"], maxChoices: 1, secret: secret,
+                                                 opensAtMillis: now, closesAtMillis: now + minutes * 60_000, quorum: 3),
+                                       committee: committee.id, by: cadre).id
             }) != nil { committees[index].polls.append(id) }
         case 56..<72:
             // Ballots and re-votes, including some that arrive at the close (refused by the street: poll_closed).
             guard !state.polls.isEmpty else { return }
             let poll = pick(state.polls.suffix(3)), voter = pick(state.residents), choice = pick(["同意", "反对", "弃权"])
             _ = try sim.write(at: street, "vote on \(poll)") { tx in
-                guard let p = try tx.view.poll(poll) else { throw WorkloadSkip(reason: "poll not here") }
-                try tx.append(try p.vote([choice], in: committee, by: resident(voter), id: tx.mintID(.ballot), nowMillis: tx.nowMillis,
-                                         ballotSecret: tx.ballotSecret))
+                guard try tx.view.poll(poll) != nil else { throw WorkloadSkip(reason: "poll not here") }
+                try tx.vote([choice], poll: poll, by: resident(voter))
             }
         case 72..<74:
             guard let poll = state.polls.last else { return }
             _ = try sim.write(at: street, "close \(poll)") { tx in
-                guard let p = try tx.view.poll(poll) else { throw WorkloadSkip(reason: "poll not here") }
-                try tx.append(try p.close(in: committee, by: cadre, nowMillis: tx.nowMillis))
+                guard try tx.view.poll(poll) != nil else { throw WorkloadSkip(reason: "poll not here") }
+                try tx.closePoll(poll, by: cadre)
             }
         case 74..<82:
             let reporter = pick(state.residents), category = pick(TicketCategory.allCases)
             var id = ""
             if try sim.write(at: street, "ticket in \(committee.id)", { tx in
-                id = tx.mintID(.ticket)
-                try tx.append(try Ticket.create(TicketInput(category: category, title: "报修", description: "请尽快处理", photos: [],
-                                                            location: Location(address: "\(committee.name)")), in: committee, by: resident(reporter), id: id))
+                id = try tx.raiseTicket(TicketInput(category: category, title: "报修", description: "请尽快处理", photos: [],
+                                                    location: Location(address: "\(committee.name)")), committee: committee.id, by: resident(reporter)).id
             }) != nil { committees[index].tickets.append(id) }
         default:
             // The street moves a ticket on: acknowledge, start, escalate (street, then district), resolve; the reporter rates.
@@ -268,9 +256,8 @@ final class Workload {
                 case .resolved: type = chance(80) ? .rate : .reopen
                 case .closed: throw WorkloadSkip(reason: "ticket closed")
                 }
-                let by = type == .rate ? resident(t.reporter) : cadre
-                try tx.append(try t.event(type, note: type == .resolve ? "已处理" : "", assignee: nil, rating: type == .rate ? 4 : nil,
-                                          in: committee, by: by, id: tx.mintID(.ticketEvent)))
+                _ = try tx.ticketEvent(type, ticket: ticket, note: type == .resolve ? "已处理" : "", rating: type == .rate ? 4 : nil,
+                                       by: type == .rate ? resident(t.reporter) : cadre)
                 escalatedToDistrict = type == .escalate && t.level == .street
             }
             if escalatedToDistrict { dispatchQueue[state.district, default: []].append(ticket) }
@@ -285,10 +272,10 @@ final class Workload {
         if let ticket = dispatchQueue[district]?.first {
             let department = pick(["区城管执法局", "区绿化市容局", "区建管委"])
             if try sim.write(at: district, "dispatch \(ticket)", { tx in
-                guard let t = try tx.view.ticket(ticket), let committee = try tx.view.committee(t.committee) else {
+                guard let t = try tx.view.ticket(ticket), try tx.view.committee(t.committee) != nil else {
                     throw WorkloadSkip(reason: "ticket not yet at the district")
                 }
-                try tx.append(try t.event(.assign, note: "派单", assignee: department, rating: nil, in: committee, by: actor, id: tx.mintID(.ticketEvent)))
+                _ = try tx.ticketEvent(.assign, ticket: ticket, note: "派单", assignee: department, by: actor)
             }) != nil { dispatchQueue[district]!.removeFirst() }
             return
         }
@@ -297,9 +284,9 @@ final class Workload {
         if posts.count < 3 || chance(30) {
             var id = ""
             if try sim.write(at: district, "district-wide post", { tx in
-                id = tx.mintID(.post)
-                try tx.append(try Post.create(PostInput(title: "大调研：\(tx.nowMillis % 1_000)", body: "请居民反映身边的问题"), board: Board.named("district-survey")!,
-                                              in: home, by: actor, id: id, mentionable: { _ in false }))
+                guard try tx.view.committee(home.id) != nil else { throw WorkloadSkip(reason: "committee not yet at the district") }
+                id = try tx.createPost(PostInput(title: "大调研：\(tx.nowMillis % 1_000)", body: "请居民反映身边的问题"), board: Board.named("district-survey")!,
+                                       committee: home.id, by: actor).id
             }) != nil { districtPosts[district, default: []].append(id) }
             return
         }
@@ -308,8 +295,8 @@ final class Workload {
         let bodies = ["区里的版本 \(rng.next() % 100)", "市里的版本 \(rng.next() % 100)"]
         for (node, body) in zip([district, city], bodies) {
             _ = try sim.write(at: node, "edit \(post)") { tx in
-                guard let p = try tx.view.post(post) else { throw WorkloadSkip(reason: "district post not here") }
-                try tx.append(try p.edit(title: nil, body: body, photos: nil, by: actor, nowMillis: tx.nowMillis))
+                guard try tx.view.post(post) != nil else { throw WorkloadSkip(reason: "district post not here") }
+                _ = try tx.editPost(post, title: nil, body: body, photos: nil, by: actor)
             }
         }
     }
