@@ -76,13 +76,17 @@ public struct ReplicaEngine: Sendable {
         let own = store.highestOwnSequence
         if own > coverage[local].contiguous { coverage.replace(local, with: OriginProgress(contiguous: own)) }
         let ranges = planner.ranges(mine: coverage, theirs: theirs, peer: peer)
-        let lag = ranges.reduce(0) { $0 + $1.seqs.count }
-        peers[peer, default: PeerStats()].lagChanges = lag
-        if lag == 0 { peers[peer, default: PeerStats()].caughtUpMillis = store.nowMillis }
         var messages: [GossipMessage] = []
+        // Ranges with nothing the peer holds (a sibling street's log, seen from another street of the district) travel
+        // as claims alone, merged into the answer; a short one is not worth a message of its own and waits for the
+        // next round (nothing the peer holds is in it, so nothing waits with it).
+        var claimsOnly: [NodeID: GossipMessage.Claim] = [:]
+        var lag = 0, scans = 0
         for range in ranges {
             var from = range.seqs.lowerBound
-            while from <= range.seqs.upperBound, messages.count < maxBatches {
+            var held = false
+            while from <= range.seqs.upperBound, messages.count < maxBatches, scans < maxBatches * 2 {
+                scans += 1
                 let scanLimit = GossipMessage.maxChangesPerMessage * 4
                 let scanned = try store.loggedChanges(origin: range.origin, seqs: from...range.seqs.upperBound, limit: scanLimit)
                 let through = scanned.count < scanLimit ? range.seqs.upperBound : scanned.last!.id.seq
@@ -92,12 +96,39 @@ public struct ReplicaEngine: Sendable {
                     wanted = Array(wanted.prefix(GossipMessage.maxChangesPerMessage))
                     last = wanted.last!.id.seq
                 }
-                messages.append(.changes(wanted, claims: [range.origin: GossipMessage.Claim(from: from, through: last)]))
+                if wanted.isEmpty {
+                    let earlier = claimsOnly[range.origin]
+                    claimsOnly[range.origin] = GossipMessage.Claim(from: earlier?.from ?? from, through: last)
+                } else {
+                    held = true
+                    // A claim is believed only once everything before it is covered: the claims-only part goes first.
+                    if let earlier = claimsOnly.removeValue(forKey: range.origin) { messages.append(.changes([], claims: [range.origin: earlier])) }
+                    messages.append(.changes(wanted, claims: [range.origin: GossipMessage.Claim(from: from, through: last)]))
+                }
                 from = last + 1
             }
+            if !held, let claim = claimsOnly[range.origin], claim.through - claim.from + 1 < Self.claimsAloneThreshold {
+                claimsOnly[range.origin] = nil
+            } else {
+                lag += range.seqs.count
+            }
         }
+        if case .changes(let changes, var claims)? = messages.last {
+            // Into the last message, for the origins it claims nothing about (each origin's claims stay in order).
+            for (origin, claim) in claimsOnly where claims[origin] == nil {
+                claims[origin] = claim
+                claimsOnly[origin] = nil
+            }
+            messages[messages.count - 1] = .changes(changes, claims: claims)
+        }
+        if !claimsOnly.isEmpty { messages.append(.changes([], claims: claimsOnly)) }
+        peers[peer, default: PeerStats()].lagChanges = lag
+        if lag == 0 { peers[peer, default: PeerStats()].caughtUpMillis = store.nowMillis }
         return messages
     }
+
+    /// A range holding nothing for the peer shorter than this is not claimed on its own (see `batches`).
+    static let claimsAloneThreshold: UInt64 = 64
 
     // MARK: - Receiving
 
@@ -157,7 +188,25 @@ public struct ReplicaEngine: Sendable {
         if !result.refusedClock.isEmpty { GossipMetrics.rejected(.clockAhead).increment(by: Int64(result.refusedClock.count)) }
         peers[peer, default: PeerStats()].changesReceived += result.applied
         peers[peer, default: PeerStats()].lastContactMillis = store.nowMillis
+        let refused = Set(result.refusedClock)
+        lastAccepted = admitted.filter { !refused.contains($0.id) }
         return result
+    }
+
+    /// The changes the last `receive` took in (admitted, and not refused for their clock).
+    public private(set) var lastAccepted: [Change] = []
+
+    /// What a district passes on at once of what it received: a street's changes that its other streets hold (the
+    /// thread of a district-wide post), to each of them that is connected. Everything else already went straight from
+    /// its origin to every holder it links to; this is the one path with no direct link (streets link to no street).
+    public func forwards(_ changes: [Change], from sender: NodeID) -> [NodeID: [Change]] {
+        guard topology.nodes[local]?.role == .district, !changes.isEmpty else { return [:] }
+        var out: [NodeID: [Change]] = [:]
+        for (peer, stats) in peers where stats.connected && peer != sender && topology.isAncestor(local, of: peer) {
+            let wanted = changes.filter { $0.id.origin != peer && topology.isAncestor(local, of: $0.id.origin) && topology.holds(peer, $0.scope) }
+            if !wanted.isEmpty { out[peer] = wanted }
+        }
+        return out
     }
 
     // MARK: - Bookkeeping

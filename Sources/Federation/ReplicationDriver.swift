@@ -288,6 +288,11 @@ public struct ReplicationDriver: Sendable {
             case .changes(let changes, let claims):
                 let result = try engine.receive(changes, claims: claims, from: peer)
                 out.append(.note(.applied(result, from: peer)))
+                let forwards = engine.forwards(engine.lastAccepted, from: peer)
+                for next in forwards.keys.sorted() {
+                    guard let connection = sessions[next] else { continue }
+                    for message in GossipMessage.batches(forwards[next]!, claimed: false) { out.append(.send(message, on: connection)) }
+                }
             case .swim(let message):
                 carryOut(swim.receive(message, from: peer, now: now))
                 scheduleFailureDetector(now)

@@ -68,7 +68,7 @@ public struct ChangeAdmission: Sendable {
     public func check(_ change: Change) -> RejectionReason? {
         guard let key = keys[change.id.origin] else { return .unknownOrigin }
         guard verifier.isValid(change, publicKey: key) else { return .badSignature }
-        guard topology.mayWrite(change.id.origin, change.scope) else { return .outsideAuthority }
+        guard topology.mayWrite(change.id.origin, change.scope, kind: change.kind, entity: change.entity) else { return .outsideAuthority }
         guard topology.holds(localNode, change.scope) else { return .notHeldHere }
         return nil
     }

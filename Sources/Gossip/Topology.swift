@@ -118,14 +118,16 @@ public struct Topology: Sendable {
 
     /// Whether `ancestor` is above `node` in the hierarchy (the city above all; a district above its streets).
     /// Whether any scope `origin` may write is held by `holder`: the city and the node itself always; a district and
-    /// its own streets; nothing else (one street never holds another's committees). Anti-entropy skips the origins for
-    /// which this is false — at the city, each street's sync would otherwise scan every other street's log.
+    /// its own streets; two streets of one district (the threads of district-wide posts); nothing else (one street
+    /// never holds another's committees). Anti-entropy skips the origins for which this is false — at the city, each
+    /// street's sync would otherwise scan every other street's log.
     public func mayShare(origin: NodeID, with holder: NodeID) -> Bool {
         guard let o = nodes[origin], let h = nodes[holder] else { return false }
         if o.role == .city || h.role == .city || origin == holder { return true }
         switch (o.role, h.role) {
         case (.district, .street): return h.parent == origin
         case (.street, .district): return o.parent == holder
+        case (.street, .street): return o.parent != nil && o.parent == h.parent
         default: return false
         }
     }
@@ -167,8 +169,23 @@ public struct Topology: Sendable {
         }
     }
 
-    /// Whether `origin` has authority to write changes in `scope` (mission.md): a street for its own
-    /// committees and street; a district for its streets' committees, its streets and itself; the city for all.
+    /// Whether `origin` has authority to write changes of `kind` in `scope` (mission.md): a street for its own
+    /// committees and street, and — for its residents' comments and likes on district-wide posts — its district; a
+    /// district for its streets' committees, its streets and itself; the city for all.
+    /// `entity` must then name an entity of that kind (its id's prefix), so a reply can never write over the post.
+    public func mayWrite(_ origin: NodeID, _ scope: Scope, kind: String, entity: String) -> Bool {
+        guard let node = nodes[origin] else { return false }
+        if node.role == .street, case .district = scope {
+            guard let prefix = Self.threadKinds[kind], entity.hasPrefix(prefix) else { return false }
+        }
+        return mayWrite(origin, scope)
+    }
+
+    /// The kinds a street may write in its district's scope — the replies to a district-wide post, so that every street
+    /// of the district sees the whole thread — with the prefix of their ids (`EntityKind.idPrefix`, `Like.id`).
+    public static let threadKinds: [String: String] = ["comment": "pc_", "like": "l:"]
+
+    /// Whether `origin` may write some change in `scope` (of some kind; `mayWrite(_:_:kind:)` is the whole rule).
     public func mayWrite(_ origin: NodeID, _ scope: Scope) -> Bool {
         guard let node = nodes[origin] else { return false }
         switch node.role {
@@ -180,7 +197,8 @@ public struct Topology: Sendable {
             switch scope {
             case .committee(let committee): return committeeOwner[committee] == origin
             case .street(let unit): return node.unit == unit
-            default: return false
+            case .district(let unit): return district(of: origin)?.unit == unit
+            case .city: return false
             }
         }
     }

@@ -143,12 +143,13 @@ public struct Comment: Hashable, Sendable {
         self.deleted = record.isDeleted
     }
 
-    /// Comments on a post the actor can see. The comment belongs to the commenter's committee
-    /// (so the street that hosts the commenter has authority to write it).
+    /// Comments on a post the actor can see. The comment takes the post's scope, so it goes wherever the post goes: on a
+    /// district-wide post, every street of the district sees the whole thread (a street may write its district's
+    /// scope for comments and likes, `Topology.threadKinds`).
     public static func create(on post: Post, body: String, in committee: Committee, by actor: Actor, id: String) throws(GovernanceError) -> ChangeDraft {
         guard !post.deleted, post.isVisible(to: actor, via: committee) else { throw .notFound("post") }
         let text = try Text.required(body, field: "body", max: maxBody)
-        return ChangeDraft(scope: actor.role.isOfficer ? post.scope : .committee(committee.id), kind: EntityKind.comment.rawValue,
+        return ChangeDraft(scope: post.scope, kind: EntityKind.comment.rawValue,
                            entity: id, op: .add,
                            fields: ["post": .string(post.id), "author": .string(actor.memberID), "body": .string(text)],
                            author: actor.memberID)
@@ -164,7 +165,7 @@ public enum Like {
     /// Likes or unlikes a post; idempotent.
     public static func set(_ on: Bool, post: Post, in committee: Committee, by actor: Actor) throws(GovernanceError) -> ChangeDraft {
         guard !post.deleted, post.isVisible(to: actor, via: committee) else { throw .notFound("post") }
-        return ChangeDraft(scope: actor.role.isOfficer ? post.scope : .committee(committee.id), kind: EntityKind.like.rawValue,
+        return ChangeDraft(scope: post.scope, kind: EntityKind.like.rawValue,
                            entity: id(post: post.id, member: actor.memberID), op: .assign,
                            fields: ["post": .string(post.id), "member": .string(actor.memberID), "on": .bool(on)],
                            author: actor.memberID)

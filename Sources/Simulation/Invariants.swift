@@ -166,11 +166,18 @@ struct Invariants {
 
     /// District-wide posts (edited concurrently at the district and the city) read the same everywhere they are held.
     func districtPosts() throws -> InvariantResult {
-        var result = InvariantResult(name: "district-wide posts identical after concurrent edits", checked: 0, failures: [], terms: [])
+        var result = InvariantResult(name: "district-wide posts and their threads identical on the district, its streets and the city", checked: 0, failures: [], terms: [])
         for (district, posts) in sim.workload.districtPosts.sorted(by: { $0.key < $1.key }) {
             let replicas = sim.nodeIDs.filter { $0 == district || $0 == topology.city.id || topology.nodes[$0]!.parent == district }
             for post in posts where !lost.contains(post) {
-                let versions = try replicas.map { node in try view(node) { try $0.post(post).map { "\($0.title)|\($0.body)|\($0.deleted)" } ?? "missing" } }
+                // The post and its whole thread: residents of every street of the district comment and like it.
+                let versions = try replicas.map { node in
+                    try view(node) { view in
+                        try view.post(post).map { p in
+                            "\(p.title)|\(p.body)|\(p.deleted)|comments \(try view.comments(post: post).map(\.id).sorted().joined(separator: ","))|likes \(try view.likeCount(post: post))"
+                        } ?? "missing"
+                    }
+                }
                 result.checked += 1
                 if Set(versions).count > 1 {
                     result.failures.append("\(post): " + zip(replicas, versions).map { "\($0) “\($1)”" }.joined(separator: ", "))

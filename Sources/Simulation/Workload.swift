@@ -162,6 +162,19 @@ final class Workload {
         let street = state.street
         func resident(_ id: String) -> Actor { Actor(memberID: id, role: .resident, status: .approved, committee: committee.id, unit: nil) }
         let cadre = Actor(memberID: state.cadre, role: .cadre, status: .approved, committee: committee.id, unit: nil)
+        // A resident answers a district-wide post at their own street: the thread must reach every street of the district.
+        if chance(6), let posts = districtPosts[state.district], !posts.isEmpty, !state.residents.isEmpty {
+            let post = pick(posts), who = pick(state.residents), like = chance(50)
+            _ = try sim.write(at: street, "\(like ? "like" : "comment") on district post \(post)") { tx in
+                guard try tx.view.post(post) != nil else { throw WorkloadSkip(reason: "district post not here") }
+                if like {
+                    try tx.setLike(!(try tx.view.likes(post: post, member: who)), post: post, by: resident(who))
+                } else {
+                    _ = try tx.comment(on: post, body: "我们街道也有这个问题", by: resident(who))
+                }
+            }
+            return
+        }
         let roll = rng.next() % 100
         switch roll {
         case 0..<6:

@@ -78,9 +78,14 @@ enum Fixture {
 
     /// A signed post in the street's committee, written at the street.
     static func post(_ seq: UInt64, at millis: UInt64 = 1_000) -> Change {
+        change(seq, kind: "post", scope: .committee(committee), at: millis)
+    }
+
+    /// A signed change of the street's.
+    static func change(_ seq: UInt64, kind: String, scope: Scope, at millis: UInt64 = 1_000) -> Change {
         var change = Change(id: ChangeID(origin: street, seq: seq), hlc: HLCTimestamp(millis: millis, counter: 0),
-                            draft: ChangeDraft(scope: .committee(committee), kind: "post", entity: "p_\(seq)", op: .assign,
-                                               fields: ["title": .string("第\(seq)帖")], author: "m_1"))
+                            draft: ChangeDraft(scope: scope, kind: kind, entity: kind == "comment" ? "pc_\(seq)" : "\(kind)_\(seq)", op: .assign,
+                                               fields: ["title": .string("第\(seq)条")], author: "m_1"))
         change.signature = ChangeSignature.sign(change.signedBytes, with: keys[street]!)
         return change
     }

@@ -177,6 +177,22 @@ import Testing
         #expect(d.engine.coverage[street].contiguous == 2)
     }
 
+    /// A resident's comment on a district-wide post, received from its street, goes on at once to the district's other
+    /// streets (streets link to no street); the street's committee business does not.
+    @Test func aDistrictPassesAStreetsThreadOnToItsOtherStreets() throws {
+        var (d, store) = try Fixture.driver(district)
+        store.state.withLock { $0.now = 2_000 }
+        try accept(&d, from: street, on: c1, now: 0)
+        try accept(&d, from: "street.luodian", on: c2, now: 0)
+        let comment = Fixture.change(1, kind: "comment", scope: .district("baoshan"))
+        let out = try d.handle(.received(.changes([comment, Fixture.post(2)], claims: [:]), on: c1, bytes: 100), now: 10)
+        #expect(out.sent.count == 1 && out.lines.last == "send changes(1) on #2")
+        if case .changes(let forwarded, _) = out.sent.first?.0 { #expect(forwarded.map(\.id) == [comment.id]) }
+        // A post in the district's own scope would be refused from a street: not passed on either.
+        let post = Fixture.change(3, kind: "post", scope: .district("baoshan"))
+        #expect(try d.handle(.received(.changes([post], claims: [:]), on: c1, bytes: 100), now: 20).sent.isEmpty)
+    }
+
     /// The failure detector ticks on its 100 ms grid, at the first point at or past SWIM's next deadline.
     @Test func failureDetectorTicksOnItsGrid() throws {
         var (s, _) = try Fixture.driver(street)

@@ -38,12 +38,12 @@ import Testing
                 #expect(t.mayShare(origin: origin, with: holder) == brute, "\(origin) → \(holder)")
             }
         }
-        // The planner leaves another street's log alone.
+        // The planner leaves another district's streets' logs alone (a sibling street's may hold a district-wide thread).
         var mine = VersionVector(), theirs = VersionVector()
         for origin in ["street.a2", "street.b1", "district.a", "city"] { _ = mine.insert(ChangeID(origin: origin, seq: 1)) }
         _ = theirs.insert(ChangeID(origin: "street.a1", seq: 1))
         let ranges = SyncPlanner(topology: t, local: "city").ranges(mine: mine, theirs: theirs, peer: "street.a1")
-        #expect(Set(ranges.map(\.origin)) == ["district.a", "city"])
+        #expect(Set(ranges.map(\.origin)) == ["district.a", "city", "street.a2"])
     }
 
     /// A `sync` carries only the origins the peer ranges over: for every pair of linked nodes and every coverage, the
@@ -88,7 +88,12 @@ import Testing
         let t = Self.topology
         #expect(t.mayWrite("street.a1", .committee("c-a1")))
         #expect(!t.mayWrite("street.a1", .committee("c-a2")))
-        #expect(!t.mayWrite("street.a1", .district("a")))
+        // A street writes into its district only the thread of a district-wide post: comments and likes.
+        #expect(t.mayWrite("street.a1", .district("a"), kind: "comment", entity: "pc_1") && t.mayWrite("street.a1", .district("a"), kind: "like", entity: "l:p_1:m_1"))
+        #expect(!t.mayWrite("street.a1", .district("a"), kind: "post", entity: "p_1") && !t.mayWrite("street.a1", .district("b"), kind: "comment", entity: "pc_1"))
+        #expect(!t.mayWrite("street.a1", .city, kind: "comment", entity: "pc_1"))
+        // A "comment" that names the post itself would write over its fields: refused.
+        #expect(!t.mayWrite("street.a1", .district("a"), kind: "comment", entity: "p_1"))
         #expect(t.mayWrite("district.a", .committee("c-a2")) && t.mayWrite("district.a", .district("a")))
         #expect(!t.mayWrite("district.a", .committee("c-b1")) && !t.mayWrite("district.a", .city))
         #expect(t.mayWrite("city", .committee("c-b1")) && t.mayWrite("city", .city))

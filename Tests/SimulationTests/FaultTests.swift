@@ -6,16 +6,19 @@ import Testing
 
 @Suite struct FaultTests {
     /// A street cut from the city only, its link to its district up: the city still learns what it wrote through the
-    /// district, one anti-entropy round behind it (with the relay turned off both seeds fail: the city stops where the
-    /// cut began). As `shequ simulate --seed N --nodes 8 --minutes 5 --faults partition,loss,reorder,duplicate`.
-    @Test("the district relays a street cut from the city only", arguments: [3, 6] as [UInt64])
-    func districtRelaysToTheCity(seed: UInt64) throws {
-        var options = SimulationOptions.small(seed: seed, minutes: 5, faults: [.partition, .loss, .reorder, .duplicate])
-        options.shape = .init(districts: 1, streetsPerDistrict: [6], committeesPerStreet: Array(repeating: 4, count: 6), gossipBasePort: 0, httpBasePort: 0)
-        let report = try Simulator(options).run()
-        #expect(report.passed, "\(report.text)")
-        let relay = try #require(report.invariants.first { $0.name.hasPrefix("the city's lag") })
-        #expect(relay.checked > 0, "no street was cut from the city only: \(report.text)")
+    /// district, one anti-entropy round behind it (with the relay turned off, the seeds that see such a cut fail: the
+    /// city stops where the cut began). As `shequ simulate --seed N --nodes 8 --minutes 5 --faults partition,loss,reorder,duplicate`.
+    @Test("the district relays a street cut from the city only")
+    func districtRelaysToTheCity() throws {
+        var checked = 0
+        for seed: UInt64 in 1...6 {
+            var options = SimulationOptions.small(seed: seed, minutes: 5, faults: [.partition, .loss, .reorder, .duplicate])
+            options.shape = .init(districts: 1, streetsPerDistrict: [6], committeesPerStreet: Array(repeating: 4, count: 6), gossipBasePort: 0, httpBasePort: 0)
+            let report = try Simulator(options).run()
+            #expect(report.passed, "\(report.text)")
+            checked += try #require(report.invariants.first { $0.name.hasPrefix("the city's lag") }).checked
+        }
+        #expect(checked >= 2, "too few streets were cut from the city only to judge the relay")
     }
 
     /// Streets lose their disk mid-run and start empty in recovery (`admin restore --empty`): each recovers through
