@@ -85,9 +85,8 @@ public final class ProcessFederation: @unchecked Sendable {
         var alive = 0
         while Date() < deadline {
             if let (status, body) = try? await federation.request("GET", city.http + "/v1/cluster/members", token: officers["city"]),
-               status == 200, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-               let items = object["items"] as? [[String: Any]] {
-                alive = items.filter { $0["state"] as? String == "alive" }.count
+               status == 200, let items = (try? Value(jsonBytes: body))?["items"].list {
+                alive = items.filter { $0["state"].string == "alive" }.count
                 if alive >= topology.nodes.count - 1 { break }
             }
             try await Task.sleep(for: .milliseconds(250))
@@ -106,14 +105,14 @@ public final class ProcessFederation: @unchecked Sendable {
     }
 
     /// One HTTP request; the status and body.
-    public func request(_ method: String, _ url: String, token: String?, json: [String: Any]? = nil, timeout: TimeInterval = 10) async throws -> (Int, Data) {
+    public func request(_ method: String, _ url: String, token: String?, json: Value? = nil, timeout: TimeInterval = 10) async throws -> (Int, Data) {
         guard let url = URL(string: url) else { throw BenchmarkFailure("bad URL \(url)") }
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = timeout
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let json {
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.httpBody = Data(json.canonicalJSONBytes)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         let (body, response) = try await URLSession.shared.data(for: request)
@@ -124,8 +123,8 @@ public final class ProcessFederation: @unchecked Sendable {
     public func post(at street: NodeID, title: String) async throws -> String {
         guard let cadre = cadres[street] else { throw BenchmarkFailure("\(street) is not a street") }
         let url = try endpoint(street).http + "/v1/committees/\(cadre.committee)/boards/announcements/posts"
-        let (status, body) = try await request("POST", url, token: cadre.token, json: ["title": title, "body": "基准测试：\(title)"])
-        guard status == 201 || status == 200, let object = try JSONSerialization.jsonObject(with: body) as? [String: Any], let id = object["id"] as? String else {
+        let (status, body) = try await request("POST", url, token: cadre.token, json: .object(["title": .string(title), "body": .string("基准测试：\(title)")]))
+        guard status == 201 || status == 200, let id = (try? Value(jsonBytes: body))?["id"].string else {
             throw BenchmarkFailure("post at \(street): HTTP \(status) \(String(decoding: body, as: UTF8.self).prefix(200))")
         }
         return id
@@ -133,16 +132,15 @@ public final class ProcessFederation: @unchecked Sendable {
 
     /// Blocks (`blocked` non-empty) or restores the node's replication links through its fault switch.
     public func block(_ node: NodeID, _ blocked: [NodeID]) async throws {
-        let (status, body) = try await request("PUT", try endpoint(node).http + "/v1/cluster/faults", token: officers[node], json: ["blocked": blocked])
+        let (status, body) = try await request("PUT", try endpoint(node).http + "/v1/cluster/faults", token: officers[node], json: .object(["blocked": .strings(blocked)]))
         guard status == 200 else { throw BenchmarkFailure("faults at \(node): HTTP \(status) \(String(decoding: body, as: UTF8.self).prefix(200))") }
     }
 
     /// The node's committee digests (`/v1/cluster/digests`).
     public func digests(_ node: NodeID) async throws -> [String: String] {
         let (status, body) = try await request("GET", try endpoint(node).http + "/v1/cluster/digests", token: officers[node])
-        guard status == 200, let object = try JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let digests = object["digests"] as? [String: String] else { throw BenchmarkFailure("digests at \(node): HTTP \(status)") }
-        return digests
+        guard status == 200, let digests = (try? Value(jsonBytes: body))?["digests"].object else { throw BenchmarkFailure("digests at \(node): HTTP \(status)") }
+        return digests.compactMapValues(\.string)
     }
 
     /// Whether every committee's digest is the same at its street, its district and the city.

@@ -83,10 +83,9 @@ public enum RecoveryBenchmark {
         var total = 0
         for node in one.union(other) {
             let (status, body) = try await federation.request("GET", try federation.endpoint(node).http + "/v1/cluster/replication", token: federation.officers[node])
-            guard status == 200, let object = try JSONSerialization.jsonObject(with: body) as? [String: Any],
-                  let peers = object["peers"] as? [[String: Any]] else { throw BenchmarkFailure("replication at \(node): HTTP \(status)") }
+            guard status == 200, let peers = (try? Value(jsonBytes: body))?["peers"].list else { throw BenchmarkFailure("replication at \(node): HTTP \(status)") }
             let across = one.contains(node) ? other : one
-            for peer in peers where across.contains(peer["node"] as? String ?? "") { total += peer["bytesSent"] as? Int ?? 0 }
+            for peer in peers where across.contains(peer["node"].string ?? "") { total += Int(peer["bytesSent"].int ?? 0) }
         }
         return total
     }

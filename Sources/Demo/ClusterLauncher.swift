@@ -9,26 +9,6 @@ import Governance
 import Replication
 import Storage
 
-/// One line of `endpoints.json` (api.md): where each node of a running federation listens.
-public struct Endpoint: Codable, Sendable, Hashable {
-    public var id: String
-    public var role: String
-    public var parent: String?
-    public var http: String
-    public var gossip: String?
-    public var pid: Int32
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(role, forKey: .role)
-        try container.encode(parent, forKey: .parent)
-        try container.encode(http, forKey: .http)
-        try container.encode(gossip, forKey: .gossip)
-        try container.encode(pid, forKey: .pid)
-    }
-}
-
 /// `shequ cluster up/down`: one `shequ serve` process per node of a topology, in the background.
 public enum ClusterLauncher {
     /// Why the cluster could not be started or stopped.
@@ -70,7 +50,7 @@ public enum ClusterLauncher {
             endpoints.append(Endpoint(id: node.id, role: node.role.rawValue, parent: node.parent, http: "http://\(node.http)", gossip: node.gossip,
                                       pid: process.processIdentifier))
         }
-        try JSONEncoder.sorted.encode(endpoints).write(to: URL(fileURLWithPath: (data as NSString).appendingPathComponent("endpoints.json")))
+        try JSONFile.write(endpoints.map(\.value), to: (data as NSString).appendingPathComponent("endpoints.json"))
         progress("started \(endpoints.count) nodes; waiting for them to answer ...")
         let deadline = Date().addingTimeInterval(60 + Double(endpoints.count) * 0.25)
         var waiting = Set(endpoints.map(\.id))
@@ -111,8 +91,8 @@ public enum ClusterLauncher {
     /// Stops every node of `DIR/endpoints.json`: SIGTERM, then SIGKILL for any still running after 15 s.
     public static func down(data: String) async throws -> Int {
         let path = (data as NSString).appendingPathComponent("endpoints.json")
-        guard let bytes = FileManager.default.contents(atPath: path) else { throw Failure(description: "no \(path): nothing was started there") }
-        let endpoints = try JSONDecoder().decode([Endpoint].self, from: bytes)
+        guard FileManager.default.fileExists(atPath: path) else { throw Failure(description: "no \(path): nothing was started there") }
+        let endpoints = try JSONFile.read(path, as: Endpoint.init)
         for endpoint in endpoints where kill(endpoint.pid, 0) == 0 { kill(endpoint.pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(15)
         while Date() < deadline, endpoints.contains(where: { kill($0.pid, 0) == 0 && !isZombie($0.pid) }) {
@@ -131,14 +111,5 @@ public enum ClusterLauncher {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return false }
         return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
-    }
-}
-
-extension JSONEncoder {
-    /// Pretty, sorted keys, slashes left alone: the files humans read.
-    public static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }

@@ -3,15 +3,6 @@ import Governance
 import Replication
 import Storage
 
-/// One account the demo hands to testers and scripts (api.md: `demo-accounts.json`).
-public struct DemoAccount: Codable, Sendable, Hashable {
-    public var node: String
-    public var committee: String?
-    public var role: String
-    public var memberId: String
-    public var token: String
-}
-
 /// Seeds a street node with realistic Chinese-language data: committees, staff, residents (some
 /// pending), posts on every board, comments and likes, open and closed polls, tickets in every
 /// stage, topics at every stage, a volunteer campaign and a mask-booking queue.

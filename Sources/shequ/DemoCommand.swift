@@ -31,7 +31,7 @@ struct DemoCommand: AsyncParsableCommand {
         let city = endpoints.first { $0.role == "city" }!
         say("\nShequ demo federation is running:")
         for endpoint in endpoints { say("  \(endpoint.role.padding(toLength: 9, withPad: " ", startingAt: 0)) \(endpoint.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(endpoint.http)") }
-        let accounts = try JSONDecoder().decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: accountsPath)))
+        let accounts = try JSONFile.read(accountsPath, as: DemoAccount.init)
         let cityOfficer = accounts.first { $0.role == Role.cityOfficer.rawValue }
         say("""
           city node (command centre): \(city.http)
@@ -72,7 +72,7 @@ struct DemoCommand: AsyncParsableCommand {
                     accounts += try seeder.seed(committees: node.committees.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
                 }
             }
-            try JSONEncoder.sorted.encode(accounts).write(to: URL(fileURLWithPath: accountsPath))
+            try JSONFile.write(accounts.map(\.value), to: accountsPath)
         }
     }
 

@@ -67,9 +67,8 @@ struct Query: AsyncParsableCommand {
     private func target() throws -> (String, String) {
         if let url, let token { return (url.hasSuffix("/") ? String(url.dropLast()) : url, token) }
         guard let demo, let node else { throw ValidationError("give --url and --token, or --demo DIR and --node ID") }
-        let decoder = JSONDecoder()
-        let endpoints = try decoder.decode([Endpoint].self, from: Data(contentsOf: URL(fileURLWithPath: demo + "/endpoints.json")))
-        let accounts = try decoder.decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: demo + "/demo-accounts.json")))
+        let endpoints = try JSONFile.read(demo + "/endpoints.json", as: Endpoint.init)
+        let accounts = try JSONFile.read(demo + "/demo-accounts.json", as: DemoAccount.init)
         guard let endpoint = endpoints.first(where: { $0.id == node }) else {
             throw ValidationError("no node \(node) in \(demo)/endpoints.json: \(endpoints.map(\.id).joined(separator: ", "))")
         }

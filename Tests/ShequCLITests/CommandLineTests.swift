@@ -154,7 +154,7 @@ import Testing
         let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", directory, "--seed-only",
                                                         "--topology", repo.appendingPathComponent("cluster/topologies/demo.yaml").path]) as? DemoCommand)
         try await offPool { try demo.seedIfNeeded(directory: directory, keys: repo.appendingPathComponent("cluster/keys/demo").path) }
-        let accounts = try JSONDecoder().decode([DemoAccount].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/demo-accounts.json")))
+        let accounts = try JSONFile.read(directory + "/demo-accounts.json", as: DemoAccount.init)
         let committees = Set(accounts.compactMap(\.committee))
         #expect(committees.count == 24)
         for committee in committees {
