@@ -77,18 +77,17 @@ public struct ReplicaEngine: Sendable {
         if own > coverage[local].contiguous { coverage.replace(local, with: OriginProgress(contiguous: own)) }
         let ranges = planner.ranges(mine: coverage, theirs: theirs, peer: peer)
         var messages: [GossipMessage] = []
-        // Ranges with nothing the peer holds (a sibling street's log, seen from another street of the district) travel
-        // as claims alone, merged into the answer; a short one is not worth a message of its own and waits for the
-        // next round (nothing the peer holds is in it, so nothing waits with it).
+        // Ranges with nothing the peer holds (the city's writes for other committees, seen from a street) travel as
+        // claims alone, merged into the answer's last message — not a message each.
         var claimsOnly: [NodeID: GossipMessage.Claim] = [:]
         var lag = 0, scans = 0
         for range in ranges {
             var from = range.seqs.lowerBound
-            var held = false
             while from <= range.seqs.upperBound, messages.count < maxBatches, scans < maxBatches * 2 {
                 scans += 1
                 let scanLimit = GossipMessage.maxChangesPerMessage * 4
-                let scanned = try store.loggedChanges(origin: range.origin, seqs: from...range.seqs.upperBound, limit: scanLimit)
+                let scanned = try store.loggedChanges(origin: range.origin, seqs: from...range.seqs.upperBound, limit: scanLimit,
+                                                      scopes: planner.sharedScopes(origin: range.origin, peer: peer))
                 let through = scanned.count < scanLimit ? range.seqs.upperBound : scanned.last!.id.seq
                 var wanted = scanned.filter { topology.holds(peer, $0.scope) && !theirs.contains($0.id) }
                 var last = through
@@ -100,18 +99,13 @@ public struct ReplicaEngine: Sendable {
                     let earlier = claimsOnly[range.origin]
                     claimsOnly[range.origin] = GossipMessage.Claim(from: earlier?.from ?? from, through: last)
                 } else {
-                    held = true
                     // A claim is believed only once everything before it is covered: the claims-only part goes first.
                     if let earlier = claimsOnly.removeValue(forKey: range.origin) { messages.append(.changes([], claims: [range.origin: earlier])) }
                     messages.append(.changes(wanted, claims: [range.origin: GossipMessage.Claim(from: from, through: last)]))
                 }
                 from = last + 1
             }
-            if !held, let claim = claimsOnly[range.origin], claim.through - claim.from + 1 < Self.claimsAloneThreshold {
-                claimsOnly[range.origin] = nil
-            } else {
-                lag += range.seqs.count
-            }
+            lag += range.seqs.count
         }
         if case .changes(let changes, var claims)? = messages.last {
             // Into the last message, for the origins it claims nothing about (each origin's claims stay in order).
@@ -127,8 +121,6 @@ public struct ReplicaEngine: Sendable {
         return messages
     }
 
-    /// A range holding nothing for the peer shorter than this is not claimed on its own (see `batches`).
-    static let claimsAloneThreshold: UInt64 = 64
 
     // MARK: - Receiving
 
@@ -200,10 +192,16 @@ public struct ReplicaEngine: Sendable {
     /// thread of a district-wide post), to each of them that is connected. Everything else already went straight from
     /// its origin to every holder it links to; this is the one path with no direct link (streets link to no street).
     public func forwards(_ changes: [Change], from sender: NodeID) -> [NodeID: [Change]] {
-        guard topology.nodes[local]?.role == .district, !changes.isEmpty else { return [:] }
+        guard topology.nodes[local]?.role == .district else { return [:] }
+        // Only a street's replies in the district's scope: the rest of a street's log no other street holds.
+        let replies = changes.filter { change in
+            if case .district = change.scope { return topology.isAncestor(local, of: change.id.origin) }
+            return false
+        }
+        guard !replies.isEmpty else { return [:] }
         var out: [NodeID: [Change]] = [:]
         for (peer, stats) in peers where stats.connected && peer != sender && topology.isAncestor(local, of: peer) {
-            let wanted = changes.filter { $0.id.origin != peer && topology.isAncestor(local, of: $0.id.origin) && topology.holds(peer, $0.scope) }
+            let wanted = replies.filter { $0.id.origin != peer && topology.holds(peer, $0.scope) }
             if !wanted.isEmpty { out[peer] = wanted }
         }
         return out

@@ -16,8 +16,9 @@ public protocol ReplicaStore: AnyObject, Sendable {
     func finishRecovery() throws
     /// What this node covers, as last saved.
     func savedCoverage() throws -> VersionVector
-    /// `origin`'s logged changes with sequence numbers in `seqs`, in order, at most `limit`.
-    func loggedChanges(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int) throws -> [Change]
+    /// `origin`'s logged changes with sequence numbers in `seqs`, in order, at most `limit`; with `scopes`, only those
+    /// in one of them (the rest are passed over without being read).
+    func loggedChanges(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int, scopes: [Scope]?) throws -> [Change]
     /// In one transaction: applies `changes` (already admitted), then saves the coverage that `coverage` works out
     /// from what happened (for the origins it names). Returns what happened.
     func applyRemote(_ changes: [Change], coverage: (RemoteApplyResult) throws -> (VersionVector, origins: Set<NodeID>)) throws -> RemoteApplyResult

@@ -27,12 +27,24 @@ public struct SyncPlanner: Sendable {
     }
 
     /// Whether `local` ranges over `origin` for `peer`: it may claim it (`mayClaim`) and the peer may hold some of it.
+    /// Another street of the peer's district (the threads of district-wide posts) is ranged over by that district only,
+    /// not also by the city: the city would scan every street's siblings each round for the same few replies.
     private static func claimable(_ origin: NodeID, topology: Topology, local: NodeID, peer: NodeID) -> Bool {
-        mayClaim(origin: origin, to: peer, topology: topology, local: local) && topology.mayShare(origin: origin, with: peer)
+        if topology.areSiblingStreets(origin, peer) { return topology.nodes[peer]?.parent == local }
+        return mayClaim(origin: origin, to: peer, topology: topology, local: local) && topology.mayShare(origin: origin, with: peer)
     }
 
     private static func told(_ origin: NodeID, topology: Topology, local: NodeID, peer: NodeID, peerIsAncestor: Bool) -> Bool {
-        origin == peer || (peerIsAncestor && topology.mayShare(origin: origin, with: local)) || relays(peer, origin: origin, to: local, topology: topology)
+        if topology.areSiblingStreets(origin, local) { return topology.nodes[local]?.parent == peer }
+        return origin == peer || (peerIsAncestor && topology.mayShare(origin: origin, with: local)) || relays(peer, origin: origin, to: local, topology: topology)
+    }
+
+    /// The only scopes of `origin`'s changes that `peer` may hold, when they are few enough to filter a scan by; nil
+    /// when there is no short list. A street's changes held by another street of its district are replies in the
+    /// district's scope; every other change of its log is skipped without being read.
+    public func sharedScopes(origin: NodeID, peer: NodeID) -> [Scope]? {
+        guard topology.areSiblingStreets(origin, peer), let unit = topology.district(of: peer)?.unit else { return nil }
+        return [.district(unit)]
     }
 
     /// Whether `relay` passes `origin`'s changes on to `peer` with claims: a district relays its streets' changes to the

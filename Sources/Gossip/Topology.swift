@@ -132,6 +132,12 @@ public struct Topology: Sendable {
         }
     }
 
+    /// Whether `a` and `b` are two different streets of one district.
+    public func areSiblingStreets(_ a: NodeID, _ b: NodeID) -> Bool {
+        guard a != b, let x = nodes[a], let y = nodes[b], x.role == .street, y.role == .street else { return false }
+        return x.parent != nil && x.parent == y.parent
+    }
+
     public func isAncestor(_ ancestor: NodeID, of node: NodeID) -> Bool {
         guard let a = nodes[ancestor], let n = nodes[node], ancestor != node else { return false }
         switch a.role {

@@ -11,9 +11,17 @@ extension ReadView {
     }
 
     /// Changes of one origin with sequence numbers in `seqs`, oldest first, at most `limit`.
-    public func changes(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int) throws -> [Change] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?"),
-                         arguments: [origin, Int64(seqs.lowerBound), Int64(seqs.upperBound), limit]).map(Self.change(from:))
+    public func changes(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int, scopes: [Scope]? = nil) throws -> [Change] {
+        guard let scopes else {
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? ORDER BY seq LIMIT ?"),
+                                    arguments: [origin, Int64(seqs.lowerBound), Int64(seqs.upperBound), limit]).map(Self.change(from:))
+        }
+        let marks = Array(repeating: "?", count: max(scopes.count, 1)).joined(separator: ",")
+        var arguments: StatementArguments = [origin, Int64(seqs.lowerBound), Int64(seqs.upperBound)]
+        _ = arguments.append(contentsOf: StatementArguments(scopes.map(\.description)))
+        _ = arguments.append(contentsOf: [limit])
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM changes WHERE origin = ? AND seq BETWEEN ? AND ? AND scope IN (\(marks)) ORDER BY seq LIMIT ?"),
+                                arguments: arguments).map(Self.change(from:))
     }
 
     /// Changes of these origins that arrived here at or after `millis` (Unix ms), per origin oldest first.

@@ -6,8 +6,8 @@ import Replication
 extension Store: ReplicaStore {
     public func savedCoverage() throws -> VersionVector { try readNow { try $0.coverage() } }
 
-    public func loggedChanges(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int) throws -> [Change] {
-        try readNow { try $0.changes(origin: origin, seqs: seqs, limit: limit) }
+    public func loggedChanges(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int, scopes: [Scope]?) throws -> [Change] {
+        try readNow { try $0.changes(origin: origin, seqs: seqs, limit: limit, scopes: scopes) }
     }
 
     public func applyRemote(_ changes: [Change], coverage: (RemoteApplyResult) throws -> (VersionVector, origins: Set<NodeID>)) throws -> RemoteApplyResult {

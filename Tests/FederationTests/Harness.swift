@@ -24,8 +24,11 @@ final class MemoryStore: ReplicaStore {
     func finishRecovery() throws { state.withLock { $0.recovering = false; $0.recoveryFinished += 1 } }
     func savedCoverage() throws -> VersionVector { state.withLock { $0.coverage } }
 
-    func loggedChanges(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int) throws -> [Change] {
-        state.withLock { s in Array(s.log.values.filter { $0.id.origin == origin && seqs.contains($0.id.seq) }.sorted { $0.id.seq < $1.id.seq }.prefix(limit)) }
+    func loggedChanges(origin: NodeID, seqs: ClosedRange<UInt64>, limit: Int, scopes: [Scope]?) throws -> [Change] {
+        state.withLock { s in
+            Array(s.log.values.filter { $0.id.origin == origin && seqs.contains($0.id.seq) && (scopes?.contains($0.scope) ?? true) }
+                .sorted { $0.id.seq < $1.id.seq }.prefix(limit))
+        }
     }
 
     func applyRemote(_ changes: [Change], coverage: (RemoteApplyResult) throws -> (VersionVector, origins: Set<NodeID>)) throws -> RemoteApplyResult {

@@ -38,12 +38,17 @@ import Testing
                 #expect(t.mayShare(origin: origin, with: holder) == brute, "\(origin) → \(holder)")
             }
         }
-        // The planner leaves another district's streets' logs alone (a sibling street's may hold a district-wide thread).
+        // The city leaves other streets' logs alone; a sibling street's replies on district-wide posts are its district's
+        // to pass on, read by scope.
         var mine = VersionVector(), theirs = VersionVector()
         for origin in ["street.a2", "street.b1", "district.a", "city"] { _ = mine.insert(ChangeID(origin: origin, seq: 1)) }
         _ = theirs.insert(ChangeID(origin: "street.a1", seq: 1))
         let ranges = SyncPlanner(topology: t, local: "city").ranges(mine: mine, theirs: theirs, peer: "street.a1")
-        #expect(Set(ranges.map(\.origin)) == ["district.a", "city", "street.a2"])
+        #expect(Set(ranges.map(\.origin)) == ["district.a", "city"])
+        let district = SyncPlanner(topology: t, local: "district.a")
+        #expect(district.ranges(mine: mine, theirs: theirs, peer: "street.a1").map(\.origin).contains("street.a2"))
+        #expect(district.sharedScopes(origin: "street.a2", peer: "street.a1") == [.district("a")])
+        #expect(district.sharedScopes(origin: "street.a1", peer: "city") == nil)
     }
 
     /// A `sync` carries only the origins the peer ranges over: for every pair of linked nodes and every coverage, the
