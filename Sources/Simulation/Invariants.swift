@@ -65,6 +65,8 @@ struct Invariants {
                     continue
                 }
                 guard holder != change.origin else { continue }
+                // A street restored empty receives again what was written before it lost its disk: not propagation.
+                if let wipes = sim.wipes[holder], wipes.contains(where: { ack.millis < $0 }) { continue }
                 let latency = arrived - sim.nodes[holder]!.skew - ack.millis
                 out.latencies.append(latency)
                 if ack.calm { out.calmLatencies.append(latency) }
