@@ -3,21 +3,23 @@ import Governance
 import Hummingbird
 import NIOCore
 import Replication
+import Storage
 
 /// Pagination: `limit` (1–200, default 50) and an opaque `cursor` returned as `nextCursor`.
 struct Page: Sendable {
     static let maxLimit = 200
     let limit: Int
-    let before: Int64?
+    /// Where the previous page ended (`PageCursor`: its last entity's stamp and id).
+    let after: PageCursor?
 
     init(_ request: Request) throws {
         let query = request.uri.queryParameters
         self.limit = try Self.limit(query.get("limit"), default: 50, max: Self.maxLimit)
-        if let cursor = query.get("cursor") {
-            guard let before = Int64(cursor, radix: 36), before > 0 else { throw APIError.invalid("cursor", "not a cursor this server issued") }
-            self.before = before
+        if let token = query.get("cursor") {
+            guard let cursor = PageCursor(token: token) else { throw APIError.invalid("cursor", "not a cursor this server issued") }
+            self.after = cursor
         } else {
-            self.before = nil
+            self.after = nil
         }
     }
 
@@ -29,8 +31,13 @@ struct Page: Sendable {
     }
 
     /// The response envelope: the items and, when the page is full, the cursor for the next one.
-    func envelope(_ items: [Value], lastCreated: Int64?) -> Value {
-        let next: Value = (items.count == limit && lastCreated != nil) ? .string(String(lastCreated!, radix: 36)) : .null
-        return .object(["items": .list(items), "nextCursor": next])
+    func envelope(_ items: [Value], last: PageCursor?) -> Value {
+        .object(["items": .list(items), "nextCursor": next(fetched: items.count, last: last)])
+    }
+
+    /// The next page's cursor when this one came back full.
+    func next(fetched: Int, last: PageCursor?) -> Value {
+        guard fetched == limit, let last else { return .null }
+        return .string(last.token)
     }
 }

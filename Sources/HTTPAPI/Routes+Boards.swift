@@ -22,18 +22,18 @@ extension APIServer {
             let actor = try context.requireActor()
             let page = try Page(request)
             guard let board = Board.named(slug) else { throw APIError.notFound("board \(slug)") }
-            let items = try await store.read { view -> (Value, Int64?) in
+            let items = try await store.read { view -> (Value, PageCursor?) in
                 let committee = try view.requireCommittee(cid)
                 try actor.requireReader(committee)
                 let scope: Scope = board.districtWide ? .district(committee.district) : .committee(cid)
-                let posts = try view.posts(board: slug, scopes: [scope], limit: page.limit, beforeCreated: page.before)
+                let posts = try view.posts(board: slug, scopes: [scope], limit: page.limit, after: page.after)
                 let values = try posts.map { post in
                     Representation.post(post, likes: try view.likeCount(post: post.id),
                                         likedByMe: try view.likes(post: post.id, member: actor.memberID), comments: nil)
                 }
-                return (.list(values), posts.last.map { Int64($0.created.rawValue) })
+                return (.list(values), posts.last.map { PageCursor(created: Int64($0.created.rawValue), id: $0.id) })
             }
-            return JSONResponse.make(page.envelope(items.0.list ?? [], lastCreated: items.1))
+            return JSONResponse.make(page.envelope(items.0.list ?? [], last: items.1))
         }
 
         router.post("/v1/committees/:cid/boards/:board/posts") { request, context in

@@ -70,10 +70,10 @@ extension APIServer {
             let members = try await store.read { view -> [Member] in
                 try actor.requireStaff(try view.requireCommittee(cid))
                 return try view.members(committee: cid, status: status, limit: page.limit,
-                                        beforeCreated: page.before)
+                                        after: page.after)
             }
             // Members are listed oldest first; the cursor continues after the last one.
-            return JSONResponse.make(page.envelope(members.map(Representation.member), lastCreated: members.last.map { Int64($0.created.rawValue) }))
+            return JSONResponse.make(page.envelope(members.map(Representation.member), last: members.last.map { PageCursor(created: Int64($0.created.rawValue), id: $0.id) }))
         }
 
         for decision in ["approve", "reject"] {

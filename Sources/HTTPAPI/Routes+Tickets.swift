@@ -37,19 +37,20 @@ extension APIServer {
                 guard let flag = Bool(text) else { throw APIError.invalid("overdue", "true or false") }
                 return flag
             }
-            let (values, last) = try await store.read { view -> ([Value], Int64?) in
+            let (values, fetched, last) = try await store.read { view -> ([Value], Int, PageCursor?) in
                 let committee = try view.requireCommittee(cid)
                 try actor.requireReader(committee)
                 // Residents see their own tickets; staff see the committee's.
                 let now = view.nowMillis
-                let tickets = try view.tickets(committee: cid, stage: stage, limit: page.limit, beforeCreated: page.before)
+                let tickets = try view.tickets(committee: cid, stage: stage, limit: page.limit, after: page.after)
                 let shown = tickets.filter { ticket in
                     (actor.isStaff(of: committee) || ticket.reporter == actor.memberID)
                         && (overdue == nil || ticket.isOverdue(nowMillis: now) == overdue)
                 }
-                return (shown.map { Representation.ticket($0, nowMillis: now, history: false) }, tickets.last.map { Int64($0.created.rawValue) })
+                return (shown.map { Representation.ticket($0, nowMillis: now, history: false) }, tickets.count,
+                        tickets.last.map { PageCursor(created: Int64($0.created.rawValue), id: $0.id) })
             }
-            return JSONResponse.make(.object(["items": .list(values), "nextCursor": last.map { .string(String($0, radix: 36)) } ?? .null]))
+            return JSONResponse.make(.object(["items": .list(values), "nextCursor": page.next(fetched: fetched, last: last)]))
         }
 
         router.get("/v1/tickets/:id") { _, context in

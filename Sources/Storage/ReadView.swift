@@ -34,14 +34,15 @@ public struct ReadView {
     }
 
     /// Entities matching a filter on the entity index, newest first (or oldest first), at most `limit`.
-    /// - Parameter beforeCreated: a pagination cursor: only entities created before (after, oldest first) this HLC.
+    /// - Parameter after: a pagination cursor: only entities past it in the list's order, (created, id).
     public func records(where filter: String, _ arguments: StatementArguments, limit: Int, newestFirst: Bool = true,
-                        beforeCreated: Int64? = nil) throws -> [EntityRecord] {
+                        after cursor: PageCursor? = nil) throws -> [EntityRecord] {
         var filter = filter
         var arguments = arguments
-        if let beforeCreated {
-            filter += newestFirst ? " AND created < ?" : " AND created > ?"
-            arguments += [beforeCreated]
+        if let cursor {
+            let past = newestFirst ? "<" : ">"
+            filter += " AND (created \(past) ? OR (created = ? AND id \(past) ?))"
+            arguments += [cursor.created, cursor.created, cursor.id]
         }
         let direction = newestFirst ? "DESC" : "ASC"
         let sql = """
@@ -89,14 +90,14 @@ public struct ReadView {
     public func member(_ id: String) throws -> Member? { try record(id).flatMap(Member.init) }
 
     /// A committee's members, optionally only those with one status.
-    public func members(committee: String, status: MemberStatus? = nil, limit: Int = 100_000, beforeCreated: Int64? = nil) throws -> [Member] {
+    public func members(committee: String, status: MemberStatus? = nil, limit: Int = 100_000, after cursor: PageCursor? = nil) throws -> [Member] {
         var filter = "kind = 'member' AND scope = ?"
         var arguments: StatementArguments = [Scope.committee(committee).description]
         if let status {
             filter += " AND status = ?"
             arguments += [status.rawValue]
         }
-        return try records(where: filter, arguments, limit: limit, newestFirst: false, beforeCreated: beforeCreated).compactMap(Member.init)
+        return try records(where: filter, arguments, limit: limit, newestFirst: false, after: cursor).compactMap(Member.init)
     }
 
     /// The member a bearer token belongs to.
@@ -126,7 +127,7 @@ public struct ReadView {
     public func post(_ id: String) throws -> Post? { try record(id).flatMap(Post.init) }
 
     /// Posts on a board within the given scopes, newest first, not deleted.
-    public func posts(board: String, scopes: [Scope], limit: Int, beforeCreated: Int64? = nil) throws -> [Post] {
+    public func posts(board: String, scopes: [Scope], limit: Int, after cursor: PageCursor? = nil) throws -> [Post] {
         guard !scopes.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: scopes.count).joined(separator: ",")
         // The board is a write-once field; the entity index does not carry it, so filter on the cell — one primary-key
@@ -134,7 +135,7 @@ public struct ReadView {
         // = 'board')` scanned every cell of the node on every read: 3 ms on the demo's street, growing with its data).
         let filter = "kind = 'post' AND deleted = 0 AND scope IN (\(marks)) AND EXISTS (SELECT 1 FROM cells b WHERE b.entity = entities.id AND b.field = 'board' AND b.value = ?)"
         let arguments = StatementArguments(scopes.map(\.description)) + [Value.string(board).canonicalJSON]
-        return try records(where: filter, arguments, limit: limit, beforeCreated: beforeCreated).compactMap(Post.init)
+        return try records(where: filter, arguments, limit: limit, after: cursor).compactMap(Post.init)
     }
 
     /// A post's comments, oldest first, not deleted.
@@ -192,14 +193,14 @@ public struct ReadView {
     }
 
     /// A committee's tickets, newest first, optionally in one stage.
-    public func tickets(committee: String, stage: TicketStage? = nil, limit: Int, beforeCreated: Int64? = nil) throws -> [Ticket] {
+    public func tickets(committee: String, stage: TicketStage? = nil, limit: Int, after cursor: PageCursor? = nil) throws -> [Ticket] {
         var filter = "kind = 'ticket' AND scope = ?"
         var arguments: StatementArguments = [Scope.committee(committee).description]
         if let stage {
             filter += " AND status = ?"
             arguments += [stage.rawValue]
         }
-        return try records(where: filter, arguments, limit: limit, beforeCreated: beforeCreated).compactMap { record in
+        return try records(where: filter, arguments, limit: limit, after: cursor).compactMap { record in
             Ticket(record, events: try children(of: record.id, kind: .ticketEvent).compactMap(TicketEvent.init))
         }
     }
