@@ -187,6 +187,28 @@ import Testing
         #expect(decoded["o"].beyond.min() == 2)
     }
 
+    /// Names and ids that YAML would read as something else when written plain: a colon, a comment sign, a number with
+    /// a leading zero, a boolean, quotes, a line break. Written by `Topology.yaml` and read back, each is itself.
+    @Test func hostileNamesAndIdsRoundTripThroughTopologyFiles() throws {
+        let hostile = ["东区: 一号", "#1居委会", "0123", "yes", "no", "null", "~", "1e3", "'引号'", "\"双引号\"", "第一行\n第二行", " 前后空格 ", "- 列表", "{a: 1}"]
+        let key = Self.keys["street.a1"]!.publicKey.rawRepresentation.base64EncodedString()
+        var committees: [String: String] = [:]
+        for (i, name) in hostile.enumerated() { committees[i == 2 ? "0123" : "c\(i)-\(i == 3 ? "yes" : "x")"] = name }
+        committees["yes"] = "yes"
+        let nodes = [
+            TopologyNode(id: "city", role: .city, parent: nil, unit: nil, gossip: "127.0.0.1:1", http: "127.0.0.1:2", publicKey: key),
+            TopologyNode(id: "0123", role: .district, parent: "city", unit: "yes", gossip: "[::1]:3", http: "127.0.0.1:4", publicKey: key),
+            TopologyNode(id: "street.on", role: .street, parent: "0123", unit: "0777", gossip: "127.0.0.1:5", http: "127.0.0.1:6", publicKey: key,
+                         committees: committees),
+        ]
+        let topology = try Topology(nodes: nodes)
+        let again = try Topology(yaml: topology.yaml)
+        #expect(again.nodes == topology.nodes, "\(topology.yaml)")
+        // Plain values in a hand-written file are read as written, not as numbers or booleans.
+        let hand = try Topology(yaml: "nodes:\n  - id: city\n    role: city\n    gossip: a:1\n    http: b:2\n    publicKey: \(key)\n  - id: 0123\n    role: district\n    parent: city\n    unit: yes\n    gossip: c:3\n    http: d:4\n    publicKey: \(key)\n")
+        #expect(hand.nodes["0123"]?.unit == "yes")
+    }
+
     @Test func topologyFilesRoundTripAndBadOnesAreRefused() throws {
         let again = try Topology(yaml: Self.topology.yaml)
         #expect(again.nodes == Self.topology.nodes)
