@@ -2,6 +2,7 @@ import Configuration
 import Foundation
 import HTTPAPI
 import SystemPackage
+import Yams
 
 /// What one node needs to run: read from a YAML file, each key overridable by an environment
 /// variable (`http.port` ← `HTTP_PORT`), through swift-configuration.
@@ -92,24 +93,26 @@ public struct NodeConfiguration: Sendable, Hashable {
         return configuration
     }
 
-    /// The YAML form `load` reads.
+    /// The YAML form `load` reads, written by Yams' emitter: every text double-quoted, so that an id `0123`, a unit `yes`
+    /// or a path with `: ` or `#` in it is read back as written; numbers and flags plain.
     public var yaml: String {
-        """
-        node:
-          id: \(id)
-          role: \(role)
-        \(unit.map { "  unit: \($0)\n" } ?? "")http:
-          host: \(httpHost)
-          port: \(httpPort)
-          publicURL: \(publicURL)
-        \(rateLimits == .standard ? "" : rateLimitYAML)data:
-          directory: \(dataDirectory)
-        \(topologyPath.map { "gossip:\n  topology: \($0)\n  key: \(keyPath ?? "")\n" } ?? "")\(faultInjection ? "faults:\n  enabled: true\n" : "")
-        """
-    }
-
-    private var rateLimitYAML: String {
-        "  rateLimit:\n    tokenPerMinute: \(rateLimits.tokenPerMinute)\n    tokenBurst: \(rateLimits.tokenBurst)\n" +
-            "    addressPerMinute: \(rateLimits.addressPerMinute)\n    addressBurst: \(rateLimits.addressBurst)\n"
+        func text(_ value: String) -> Node { Node(value, .implicit, .doubleQuoted) }
+        func number(_ value: Int) -> Node { Node(String(value)) }
+        func section(_ pairs: [(String, Node)]) -> Node { Node(pairs.map { (Node($0.0), $0.1) }) }
+        var nodeSection: [(String, Node)] = [("id", text(id)), ("role", text(role))]
+        if let unit { nodeSection.append(("unit", text(unit))) }
+        var httpSection: [(String, Node)] = [("host", text(httpHost)), ("port", number(httpPort)), ("publicURL", text(publicURL))]
+        if rateLimits != .standard {
+            httpSection.append(("rateLimit", section([
+                ("tokenPerMinute", number(rateLimits.tokenPerMinute)), ("tokenBurst", number(rateLimits.tokenBurst)),
+                ("addressPerMinute", number(rateLimits.addressPerMinute)), ("addressBurst", number(rateLimits.addressBurst)),
+            ])))
+        }
+        var root: [(String, Node)] = [("node", section(nodeSection)), ("http", section(httpSection)),
+                                      ("data", section([("directory", text(dataDirectory))]))]
+        if let topologyPath { root.append(("gossip", section([("topology", text(topologyPath)), ("key", text(keyPath ?? ""))]))) }
+        if faultInjection { root.append(("faults", section([("enabled", Node("true"))]))) }
+        // Serializing a tree of strings cannot fail.
+        return (try? Yams.serialize(node: section(root), allowUnicode: true)) ?? ""
     }
 }

@@ -128,6 +128,13 @@ import Testing
         #expect(read.id == "street.yuepu" && read.role == "street" && read.unit == "yuepu" && read.httpPort == 18_080)
         #expect(read.dataDirectory == directory.appendingPathComponent("nodes/yuepu").path)
         #expect(read.rateLimits == .standard)
+        // Values YAML would read as something else when written plain come back as written.
+        var hostile = NodeConfiguration(id: "0123", role: "street", unit: "yes", httpPort: 18_081, dataDirectory: "数据: #1/yes")
+        hostile.rateLimits = RateLimits(tokenPerMinute: 60, tokenBurst: 10, addressPerMinute: 600, addressBurst: 100)
+        try hostile.yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let again = try await NodeConfiguration.load(path: path)
+        #expect(again.id == "0123" && again.unit == "yes" && again.httpPort == 18_081 && again.rateLimits == hostile.rateLimits, "\(hostile.yaml)")
+        #expect(again.dataDirectory == directory.appendingPathComponent("数据: #1/yes").path, "\(hostile.yaml)")
         try "node:\n  id: \"bad id\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         await #expect(throws: NodeConfiguration.Invalid.self) { try await NodeConfiguration.load(path: path) }
     }
