@@ -121,7 +121,6 @@ public struct ReplicaEngine: Sendable {
         return messages
     }
 
-
     // MARK: - Receiving
 
     /// Admits, applies and records a batch from `peer`, in one transaction with the new coverage.
@@ -129,7 +128,9 @@ public struct ReplicaEngine: Sendable {
     /// itself or an ancestor, only when this node already covers everything before F (an earlier batch lost or
     /// overtaken leaves the claim unbelieved, and the next sync asks again), and only up to the first change of that
     /// origin that was refused (bad signature, clock too far ahead, ...).
-    public mutating func receive(_ changes: [Change], claims: [NodeID: GossipMessage.Claim], from peer: NodeID) throws -> RemoteApplyResult {
+    /// Returns what happened and the changes it took in (admitted, and not refused for their clock).
+    public mutating func receive(_ changes: [Change], claims: [NodeID: GossipMessage.Claim], from peer: NodeID) throws
+        -> (result: RemoteApplyResult, accepted: [Change]) {
         var admitted: [Change] = []
         var refusedFrom: [NodeID: UInt64] = [:]
         var next = coverage
@@ -173,20 +174,15 @@ public struct ReplicaEngine: Sendable {
         }
         result.duplicates += known
         result.refusedClock += aheadOfClock
-        let updated = next
-        coverage = updated
+        coverage = next
         if known > 0 { GossipMetrics.duplicates.increment(by: Int64(known)) }
         rejections[.clockAhead, default: 0] += result.refusedClock.count
         if !result.refusedClock.isEmpty { GossipMetrics.rejected(.clockAhead).increment(by: Int64(result.refusedClock.count)) }
         peers[peer, default: PeerStats()].changesReceived += result.applied
         peers[peer, default: PeerStats()].lastContactMillis = store.nowMillis
         let refused = Set(result.refusedClock)
-        lastAccepted = admitted.filter { !refused.contains($0.id) }
-        return result
+        return (result, admitted.filter { !refused.contains($0.id) })
     }
-
-    /// The changes the last `receive` took in (admitted, and not refused for their clock).
-    public private(set) var lastAccepted: [Change] = []
 
     /// What a district passes on at once of what it received: a street's changes that its other streets hold (the
     /// thread of a district-wide post), to each of them that is connected. Everything else already went straight from

@@ -209,11 +209,7 @@ public struct ReplicationDriver: Sendable {
         case .malformed(let connection, let reason):
             refuse(connection, reason, now)
         case .committed(let changes):
-            let pushes = engine.pushes(for: changes)
-            for peer in pushes.keys.sorted() {
-                guard let connection = sessions[peer] else { continue }
-                for message in GossipMessage.batches(pushes[peer]!, claimed: false) { out.append(.send(message, on: connection)) }
-            }
+            push(engine.pushes(for: changes))
         case .timer(let timer):
             try fired(timer, now)
         }
@@ -286,19 +282,23 @@ public struct ReplicationDriver: Sendable {
                     out.append(.send(batch, on: connection))
                 }
             case .changes(let changes, let claims):
-                let result = try engine.receive(changes, claims: claims, from: peer)
+                let (result, accepted) = try engine.receive(changes, claims: claims, from: peer)
                 out.append(.note(.applied(result, from: peer)))
-                let forwards = engine.forwards(engine.lastAccepted, from: peer)
-                for next in forwards.keys.sorted() {
-                    guard let connection = sessions[next] else { continue }
-                    for message in GossipMessage.batches(forwards[next]!, claimed: false) { out.append(.send(message, on: connection)) }
-                }
+                push(engine.forwards(accepted, from: peer))
             case .swim(let message):
                 carryOut(swim.receive(message, from: peer, now: now))
                 scheduleFailureDetector(now)
             case .hello, .welcome, .proof:
                 refuse(connection, .outOfOrder, now)
             }
+        }
+    }
+
+    /// Sends each peer its changes on its session, as claim-less batches (eager push, and a district passing replies on).
+    private mutating func push(_ changes: [NodeID: [Change]]) {
+        for peer in changes.keys.sorted() {
+            guard let connection = sessions[peer] else { continue }
+            for message in GossipMessage.batches(changes[peer]!, claimed: false) { out.append(.send(message, on: connection)) }
         }
     }
 

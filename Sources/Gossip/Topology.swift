@@ -116,7 +116,6 @@ public struct Topology: Sendable {
         }
     }
 
-    /// Whether `ancestor` is above `node` in the hierarchy (the city above all; a district above its streets).
     /// Whether any scope `origin` may write is held by `holder`: the city and the node itself always; a district and
     /// its own streets; two streets of one district (the threads of district-wide posts); nothing else (one street
     /// never holds another's committees). Anti-entropy skips the origins for which this is false — at the city, each
@@ -127,7 +126,7 @@ public struct Topology: Sendable {
         switch (o.role, h.role) {
         case (.district, .street): return h.parent == origin
         case (.street, .district): return o.parent == holder
-        case (.street, .street): return o.parent != nil && o.parent == h.parent
+        case (.street, .street): return areSiblingStreets(origin, holder)
         default: return false
         }
     }
@@ -138,6 +137,7 @@ public struct Topology: Sendable {
         return x.parent != nil && x.parent == y.parent
     }
 
+    /// Whether `ancestor` is above `node` in the hierarchy (the city above all; a district above its streets).
     public func isAncestor(_ ancestor: NodeID, of node: NodeID) -> Bool {
         guard let a = nodes[ancestor], let n = nodes[node], ancestor != node else { return false }
         switch a.role {

@@ -30,8 +30,9 @@ public final class ReplicationService: Service, Sendable {
     /// Open connections, by the number this shell gave them.
     let links = Mutex<[ConnectionID: Link]>([:])
     let nextConnection = Mutex<UInt64>(0)
-    /// The pending timers' generations: a timer fires only if it was not scheduled again meanwhile.
-    let timers = Mutex<[ReplicationDriver.Timer: UInt64]>([:])
+    /// The pending timers, each with the generation it was scheduled under: a timer fires only if it was not scheduled
+    /// again meanwhile. Generations never repeat, so a superseded sleeper never matches a later schedule.
+    let timers = Mutex<(pending: [ReplicationDriver.Timer: UInt64], issued: UInt64)>(([:], 0))
     /// Dials and timers, started as tasks of the service's task group.
     let work: AsyncStream<Work>
     let workContinuation: AsyncStream<Work>.Continuation
@@ -132,9 +133,9 @@ public final class ReplicationService: Service, Sendable {
             links.withLock { $0[connection] }?.channel.close(promise: nil)
         case .schedule(let timer, let at):
             let generation = timers.withLock { timers -> UInt64 in
-                let next = (timers[timer] ?? 0) &+ 1
-                timers[timer] = next
-                return next
+                timers.issued += 1
+                timers.pending[timer] = timers.issued
+                return timers.issued
             }
             workContinuation.yield(.timer(timer, at: at, generation: generation))
         case .note(let note):
@@ -148,8 +149,8 @@ public final class ReplicationService: Service, Sendable {
         if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
         guard !Task.isCancelled else { return }
         let current = timers.withLock { timers -> Bool in
-            guard timers[timer] == generation else { return false }
-            timers[timer] = nil
+            guard timers.pending[timer] == generation else { return false }
+            timers.pending[timer] = nil
             return true
         }
         if current { await drive(.timer(timer)) }

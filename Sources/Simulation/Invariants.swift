@@ -35,11 +35,12 @@ struct Invariants {
 
     func check() throws -> InvariantChecks {
         var out = InvariantChecks()
-        try findLostWithDisk(&out)
+        let wiped = try wipedOriginsLogs()
+        findLostWithDisk(&out, wiped)
         var checks = self
         checks.lost = out.lostEntities
         out.results.append(try checks.acknowledgedWrites(&out))
-        out.results.append(try checks.sequenceNumbersUsedOnce())
+        out.results.append(checks.sequenceNumbersUsedOnce(wiped))
         out.results.append(try checks.committeeDigests(&out))
         out.results.append(try checks.districtPosts())
         out.results.append(try checks.ticketHistories())
@@ -77,13 +78,8 @@ struct Invariants {
 
     /// Lost with a disk: changes a street acknowledged before it lost its disk that are on no node at all (they had
     /// not left the street) — the only loss allowed — and the entities they created, which the other checks skip.
-    func findLostWithDisk(_ out: inout InvariantChecks) throws {
-        var held: Set<ChangeID> = []
-        for origin in sim.wipes.keys.sorted() {
-            for node in sim.nodeIDs {
-                for change in try view(node, { try $0.changes(origin: origin, afterSeq: 0, limit: .max) }) { held.insert(change.id) }
-            }
-        }
+    func findLostWithDisk(_ out: inout InvariantChecks, _ wiped: [(node: NodeID, changes: [Change])]) {
+        let held = Set(wiped.flatMap { $0.changes.map(\.id) })
         let candidates = sim.workload.acknowledged.map { ($0.key, $0.value) } + sim.workload.superseded.map { ($0.id, $0.change) }
         for (id, ack) in candidates {
             guard let wipes = sim.wipes[id.origin], wipes.contains(where: { ack.millis < $0 }) else { continue }
@@ -99,30 +95,38 @@ struct Invariants {
     /// After a street lost its disk and recovered, no sequence number of its origin names two changes: every node
     /// holds the same change (by signature) under each id, each acknowledged change is the one held under its id, and
     /// an id used again named, the first time, a change that no node holds (it was lost with the disk).
-    func sequenceNumbersUsedOnce() throws -> InvariantResult {
+    func sequenceNumbersUsedOnce(_ wiped: [(node: NodeID, changes: [Change])]) -> InvariantResult {
         var result = InvariantResult(name: "no sequence number used twice after a restore", checked: 0, failures: [], terms: [])
-        for origin in sim.wipes.keys.sorted() {
-            var held: [UInt64: (NodeID, [UInt8])] = [:]
-            for node in sim.nodeIDs {
-                for change in try view(node, { try $0.changes(origin: origin, afterSeq: 0, limit: .max) }) {
-                    result.checked += 1
-                    if let (other, signature) = held[change.id.seq], signature != change.signature {
-                        result.failures.append("\(origin)#\(change.id.seq) is one change at \(other) and another at \(node)")
-                        result.terms.append("\(origin)#\(change.id.seq) ")
-                    }
-                    held[change.id.seq] = (node, change.signature)
-                    if sim.workload.superseded.contains(where: { $0.id == change.id && $0.change.signature == change.signature }) {
-                        result.failures.append("\(origin)#\(change.id.seq) was used again while \(node) held its first change")
-                        result.terms.append("\(origin)#\(change.id.seq) ")
-                    }
-                    if let ack = sim.workload.acknowledged[change.id], ack.signature != change.signature {
-                        result.failures.append("\(origin)#\(change.id.seq) at \(node) is not the change acknowledged under that id")
-                        result.terms.append("\(origin)#\(change.id.seq) ")
-                    }
+        var superseded: [ChangeID: Set<[UInt8]>] = [:]
+        for entry in sim.workload.superseded { superseded[entry.id, default: []].insert(entry.change.signature) }
+        var held: [ChangeID: (NodeID, [UInt8])] = [:]
+        for (node, changes) in wiped {
+            for change in changes {
+                let id = change.id
+                result.checked += 1
+                if let (other, signature) = held[id], signature != change.signature {
+                    result.failures.append("\(id.origin)#\(id.seq) is one change at \(other) and another at \(node)")
+                    result.terms.append("\(id.origin)#\(id.seq) ")
+                }
+                held[id] = (node, change.signature)
+                if superseded[id]?.contains(change.signature) == true {
+                    result.failures.append("\(id.origin)#\(id.seq) was used again while \(node) held its first change")
+                    result.terms.append("\(id.origin)#\(id.seq) ")
+                }
+                if let ack = sim.workload.acknowledged[id], ack.signature != change.signature {
+                    result.failures.append("\(id.origin)#\(id.seq) at \(node) is not the change acknowledged under that id")
+                    result.terms.append("\(id.origin)#\(id.seq) ")
                 }
             }
         }
         return result
+    }
+
+    /// Every node's log of the origins that lost their disk, read once for the two checks above.
+    func wipedOriginsLogs() throws -> [(node: NodeID, changes: [Change])] {
+        try sim.nodeIDs.map { node in
+            (node, try view(node) { view in try sim.wipes.keys.sorted().flatMap { try view.changes(origin: $0, afterSeq: 0, limit: .max) } })
+        }
     }
 
     /// A street cut from the city only is not lost to the city: the district relays it (checked as each such cut ends).

@@ -30,6 +30,8 @@ public final class Simulator {
     var links: [LinkKey: Link] = [:]
     var connections: [ConnectionID: SimConnection] = [:]
     var nextConnection: UInt64 = 0
+    /// Timer generations issued so far: they never repeat, so a superseded timer never matches a later schedule.
+    var timerGenerations = 0
     /// Messages sent so far; every `decodeEvery`-th is decoded as its receiver would (see `send`).
     var sent = 0
     static let decodeEvery = 8
@@ -248,7 +250,8 @@ public final class Simulator {
             guard connections[connection]?.open.remove(id) != nil else { return }
             closeEnd(connection, from: id)
         case .schedule(let timer, let at):
-            let generation = (node.timers[timer] ?? 0) + 1
+            timerGenerations += 1
+            let generation = timerGenerations
             node.timers[timer] = generation
             agenda.schedule(.timer(id, life: node.life, timer, generation: generation), at: max(clock.now, at - node.skew))
         case .note(let note):
