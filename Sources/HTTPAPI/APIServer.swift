@@ -1,6 +1,8 @@
 import Foundation
 import Governance
+import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Prometheus
 import Replication
@@ -34,14 +36,18 @@ public struct APIServer: Sendable {
     public let registry: PrometheusCollectorRegistry
     /// Requests per bearer token and per client address.
     public let limits: RateLimits
+    /// Timeouts, connection caps and trusted proxies.
+    public let connections: ConnectionPolicy
 
     public init(store: Store, identity: NodeIdentity, cluster: (any ClusterStatus)? = nil,
-                registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry, limits: RateLimits = .standard) {
+                registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry, limits: RateLimits = .standard,
+                connections: ConnectionPolicy = .standard) {
         self.store = store
         self.identity = identity
         self.cluster = cluster
         self.registry = registry
         self.limits = limits
+        self.connections = connections
     }
 
     /// The router with every route and the middleware (error bodies, authentication).
@@ -49,7 +55,7 @@ public struct APIServer: Sendable {
         let router = Router(context: ShequRequestContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorBodyMiddleware())
-        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limits: limits)))
+        router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limits: limits), policy: connections))
         router.add(middleware: AuthMiddleware(store: store))
         let store = self.store
         router.get("/healthz") { _, _ in
@@ -72,6 +78,9 @@ public struct APIServer: Sendable {
 
     /// The application listening on `host:port`.
     public func application(host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "shequ"), logger: logger)
+        Application(router: router(), server: connections.serverBuilder(),
+                    configuration: .init(address: .hostname(host, port: port), serverName: "shequ",
+                                         availableConnectionsDelegate: MaximumAvailableConnections(connections.maxConnections, logger: logger)),
+                    logger: logger)
     }
 }

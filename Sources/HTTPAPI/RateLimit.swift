@@ -1,5 +1,7 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Metrics
 import Synchronization
 
@@ -74,16 +76,20 @@ final class RateLimiter: Sendable {
     }
 }
 
-/// Answers 429 with `Retry-After` when a token or an address is over its limit. `/healthz` is never limited.
+/// Answers 429 with `Retry-After` when a token or an address is over its limit. `/healthz` is never limited. The
+/// address is the client's as `ConnectionPolicy.clientAddress` tells it: behind a trusted proxy, the forwarded one.
 struct RateLimitMiddleware: RouterMiddleware {
     let limiter: RateLimiter
+    let policy: ConnectionPolicy
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let limited = Counter(label: "shequ_http_rate_limited_total", dimensions: [("by", "token")])
     static let limitedByAddress = Counter(label: "shequ_http_rate_limited_total", dimensions: [("by", "address")])
 
     func handle(_ request: Request, context: ShequRequestContext, next: (Request, ShequRequestContext) async throws -> Response) async throws -> Response {
         guard request.uri.path != "/healthz" else { return try await next(request, context) }
         let limits = limiter.limits
-        if let address = context.remoteAddress?.ipAddress,
+        if let peer = context.remoteAddress?.ipAddress,
+           case let address = policy.clientAddress(peer: peer, forwardedFor: request.headers[values: Self.forwardedFor]),
            let wait = limiter.take("a:" + address, perMinute: limits.addressPerMinute, burst: limits.addressBurst) {
             Self.limitedByAddress.increment()
             throw APIError.rateLimited(retryAfter: wait)

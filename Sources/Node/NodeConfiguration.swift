@@ -27,6 +27,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var faultInjection: Bool
     /// Requests per bearer token and per client address (`http.rateLimit.*`).
     public var rateLimits: RateLimits = .standard
+    /// Header and idle timeouts, connection caps and trusted proxies (`http.timeouts.*`, `http.connections.*`,
+    /// `http.trustedProxies`).
+    public var connections: ConnectionPolicy = .standard
 
     public init(id: String, role: String, unit: String?, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String, publicURL: String? = nil,
                 topologyPath: String? = nil, keyPath: String? = nil, faultInjection: Bool = false) {
@@ -90,7 +93,30 @@ public struct NodeConfiguration: Sendable, Hashable {
         configuration.rateLimits = RateLimits(
             tokenPerMinute: try limit("tokenPerMinute", standard.tokenPerMinute), tokenBurst: try limit("tokenBurst", standard.tokenBurst),
             addressPerMinute: try limit("addressPerMinute", standard.addressPerMinute), addressBurst: try limit("addressBurst", standard.addressBurst))
+        configuration.connections = try connectionPolicy(reader)
         return configuration
+    }
+
+    static func connectionPolicy(_ reader: ConfigReader) throws -> ConnectionPolicy {
+        let standard = ConnectionPolicy.standard
+        func millis(_ key: String, _ fallback: Int) throws -> Int {
+            let seconds = reader.double(forKey: ConfigKey("http.timeouts.\(key)"), default: Double(fallback) / 1_000)
+            guard seconds > 0, seconds <= 86_400 else { throw Invalid(description: "http.timeouts.\(key) must be 0-86400 seconds") }
+            return Int(seconds * 1_000)
+        }
+        func count(_ key: String, _ fallback: Int) throws -> Int {
+            let value = reader.int(forKey: ConfigKey("http.connections.\(key)"), default: fallback)
+            guard value > 0 else { throw Invalid(description: "http.connections.\(key) must be positive") }
+            return value
+        }
+        let proxies = try (reader.stringArray(forKey: "http.trustedProxies") ?? []).map { text in
+            do { return try AddressRange(text) } catch { throw Invalid(description: "http.trustedProxies: \(error)") }
+        }
+        return ConnectionPolicy(headerTimeoutMillis: try millis("header", standard.headerTimeoutMillis),
+                                idleTimeoutMillis: try millis("idle", standard.idleTimeoutMillis),
+                                maxConnections: try count("max", standard.maxConnections),
+                                maxConnectionsPerAddress: try count("perAddress", standard.maxConnectionsPerAddress),
+                                trustedProxies: proxies)
     }
 
     /// The YAML form `load` reads, written by Yams' emitter: every text double-quoted, so that an id `0123`, a unit `yes`
@@ -107,6 +133,16 @@ public struct NodeConfiguration: Sendable, Hashable {
                 ("tokenPerMinute", number(rateLimits.tokenPerMinute)), ("tokenBurst", number(rateLimits.tokenBurst)),
                 ("addressPerMinute", number(rateLimits.addressPerMinute)), ("addressBurst", number(rateLimits.addressBurst)),
             ])))
+        }
+        if connections != .standard {
+            func seconds(_ millis: Int) -> Node { Node(String(Double(millis) / 1_000)) }
+            httpSection.append(("timeouts", section([("header", seconds(connections.headerTimeoutMillis)),
+                                                     ("idle", seconds(connections.idleTimeoutMillis))])))
+            httpSection.append(("connections", section([("max", number(connections.maxConnections)),
+                                                        ("perAddress", number(connections.maxConnectionsPerAddress))])))
+            if !connections.trustedProxies.isEmpty {
+                httpSection.append(("trustedProxies", Node(connections.trustedProxies.map { text($0.description) })))
+            }
         }
         var root: [(String, Node)] = [("node", section(nodeSection)), ("http", section(httpSection)),
                                       ("data", section([("directory", text(dataDirectory))]))]

@@ -46,7 +46,7 @@ public struct ShequNode: Sendable {
         let cluster = replication.map { ReplicationStatus(service: $0, faultInjection: configuration.faultInjection) }
         let api = APIServer(store: store, identity: NodeIdentity(id: configuration.id, role: configuration.role, publicURL: configuration.publicURL,
                                                                    unitNames: TopologyGeneratorNames.units),
-                            cluster: cluster, limits: configuration.rateLimits)
+                            cluster: cluster, limits: configuration.rateLimits, connections: configuration.connections)
         let app = api.application(host: configuration.httpHost, port: configuration.httpPort, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
         if let replication { services.append(.init(service: replication)) }

@@ -131,10 +131,15 @@ import Testing
         // Values YAML would read as something else when written plain come back as written.
         var hostile = NodeConfiguration(id: "0123", role: "street", unit: "yes", httpPort: 18_081, dataDirectory: "数据: #1/yes")
         hostile.rateLimits = RateLimits(tokenPerMinute: 60, tokenBurst: 10, addressPerMinute: 600, addressBurst: 100)
+        hostile.connections = ConnectionPolicy(headerTimeoutMillis: 2_500, idleTimeoutMillis: 30_000, maxConnections: 900, maxConnectionsPerAddress: 40,
+                                               trustedProxies: [try AddressRange("10.1.0.0/16"), try AddressRange("::1")])
         try hostile.yaml.write(toFile: path, atomically: true, encoding: .utf8)
         let again = try await NodeConfiguration.load(path: path)
         #expect(again.id == "0123" && again.unit == "yes" && again.httpPort == 18_081 && again.rateLimits == hostile.rateLimits, "\(hostile.yaml)")
         #expect(again.dataDirectory == directory.appendingPathComponent("数据: #1/yes").path, "\(hostile.yaml)")
+        #expect(again.connections == hostile.connections, "\(hostile.yaml)")
+        try "node:\n  id: \"a\"\nhttp:\n  trustedProxies: [\"10.0.0.0/33\"]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        await #expect(throws: NodeConfiguration.Invalid.self) { try await NodeConfiguration.load(path: path) }
         try "node:\n  id: \"bad id\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         await #expect(throws: NodeConfiguration.Invalid.self) { try await NodeConfiguration.load(path: path) }
     }
