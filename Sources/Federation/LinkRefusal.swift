@@ -11,6 +11,8 @@ public enum LinkRefusal: String, Sendable, CaseIterable {
     case handshakeTimeout = "handshake_timeout"
     /// Too many connections were in their handshake at once (a connection flood).
     case tooManyHandshakes = "too_many_handshakes"
+    /// The peer speaks no wire version this node speaks (a release too old or too new for a rolling upgrade).
+    case incompatibleVersion = "incompatible_version"
     /// A frame out of bounds, with a bad checksum, unknown flags or a payload that does not decompress.
     case badFrame = "bad_frame"
     /// A frame whose payload is not a gossip message.

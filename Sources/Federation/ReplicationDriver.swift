@@ -44,6 +44,8 @@ public struct ReplicationDriver: Sendable {
         public var maxBatchesPerSync = 20
         /// A dial that has not connected by then has failed.
         public var dialTimeout: Int64 = 2_000
+        /// The wire versions this node speaks (a test sets them to play an older or newer release).
+        public var wire: GossipMessage.WireVersions = .current
         public init() {}
     }
 
@@ -128,6 +130,8 @@ public struct ReplicationDriver: Sendable {
 
     public let local: NodeID
     public let topology: Topology
+    /// The wire version each peer's link speaks (the latest handshake's).
+    public private(set) var wireVersions: [NodeID: Int] = [:]
     public let settings: Settings
     public private(set) var engine: ReplicaEngine
     public private(set) var swim: SWIM
@@ -229,7 +233,7 @@ public struct ReplicationDriver: Sendable {
         if let peer {
             dialing.remove(peer)
             connections[connection] = Connection(phase: .awaitingWelcome(peer: peer, nonce: mine), dialed: peer, lastHeard: now)
-            out.append(.send(.hello(node: local, nonce: mine), on: connection))
+            out.append(.send(.hello(node: local, nonce: mine, wire: settings.wire), on: connection))
         } else {
             guard handshakingInbound < settings.maxHandshaking else {
                 LinkRefusal.tooManyHandshakes.count()
@@ -249,16 +253,20 @@ public struct ReplicationDriver: Sendable {
         connections[connection] = state
         switch state.phase {
         case .awaitingHello(let mine):
-            guard case .hello(let node, let theirs) = message else { return refuse(connection, .outOfOrder, now) }
+            guard case .hello(let node, let theirs, let wire) = message else { return refuse(connection, .outOfOrder, now) }
             guard node != local, peers.contains(node) else { return refuse(connection, .unknownNode, now) }
+            guard let version = settings.wire.agreed(with: wire) else { return refuse(connection, .incompatibleVersion, now) }
+            wireVersions[node] = version
             connections[connection]?.phase = .awaitingProof(peer: node, nonce: mine)
             let proof = HandshakeProof.make(nonce: theirs, signer: local, peer: node, sign: sign)
-            out.append(.send(.welcome(node: local, nonce: mine, proof: proof), on: connection))
+            out.append(.send(.welcome(node: local, nonce: mine, proof: proof, wire: settings.wire), on: connection))
         case .awaitingWelcome(let peer, let mine):
-            guard case .welcome(let node, let theirs, let proof) = message, node == peer else { return refuse(connection, .outOfOrder, now) }
+            guard case .welcome(let node, let theirs, let proof, let wire) = message, node == peer else { return refuse(connection, .outOfOrder, now) }
             guard HandshakeProof.isValid(proof, nonce: mine, signer: node, peer: local, topology: topology) else {
                 return refuse(connection, .badProof, now)
             }
+            guard let version = settings.wire.agreed(with: wire) else { return refuse(connection, .incompatibleVersion, now) }
+            wireVersions[node] = version
             out.append(.send(.proof(HandshakeProof.make(nonce: theirs, signer: local, peer: node, sign: sign)), on: connection))
             establish(connection, peer, now)
         case .awaitingProof(let peer, let mine):

@@ -4,10 +4,10 @@ import Replication
 /// The messages two nodes exchange over a replication link (docs/protocol.md). Each is one frame's
 /// payload, encoded as canonical JSON.
 public enum GossipMessage: Hashable, Sendable {
-    /// The dialer introduces itself with a fresh nonce.
-    case hello(node: NodeID, nonce: [UInt8])
-    /// The listener introduces itself, proves its key over the dialer's nonce, and sends its own nonce.
-    case welcome(node: NodeID, nonce: [UInt8], proof: [UInt8])
+    /// The dialer introduces itself with a fresh nonce and the wire versions it speaks.
+    case hello(node: NodeID, nonce: [UInt8], wire: WireVersions = .current)
+    /// The listener introduces itself, proves its key over the dialer's nonce, and sends its own nonce and versions.
+    case welcome(node: NodeID, nonce: [UInt8], proof: [UInt8], wire: WireVersions = .current)
     /// The dialer proves its key over the listener's nonce.
     case proof([UInt8])
     /// "This is what I hold or know I need not hold; send me what I lack."
@@ -39,6 +39,29 @@ public enum GossipMessage: Hashable, Sendable {
         case .changes: "changes"
         case .swim: "swim"
         }
+    }
+
+    /// The wire versions one end speaks: `oldest...newest`. Version 1 sent none (a hello without them is version 1
+    /// only); a link speaks the newest version both ends speak, and two ends with none in common do not link.
+    public struct WireVersions: Hashable, Sendable {
+        public var oldest: Int
+        public var newest: Int
+        public init(oldest: Int, newest: Int) {
+            self.oldest = oldest
+            self.newest = newest
+        }
+        public static let current = WireVersions(oldest: Release.minimumWireVersion, newest: Release.wireVersion)
+        /// What a version-1 node, which sends no versions, speaks.
+        public static let first = WireVersions(oldest: 1, newest: 1)
+
+        /// The version a link between `self` and `other` speaks, or nil when they share none.
+        public func agreed(with other: WireVersions) -> Int? {
+            let version = min(newest, other.newest)
+            return version >= max(oldest, other.oldest) ? version : nil
+        }
+
+        /// Wire 1 said nothing of versions; a node playing it says nothing either.
+        var fields: [String: Value] { self == .first ? [:] : ["v": .int(Int64(newest)), "vmin": .int(Int64(oldest))] }
     }
 
     /// "Of this origin, every change you hold with a sequence number in `from...through` is in this batch or was in
@@ -80,11 +103,12 @@ extension GossipMessage {
 
     var value: Value {
         switch self {
-        case .hello(let node, let nonce):
-            return .object(["t": "hello", "node": .string(node), "nonce": .string(Data(nonce).base64EncodedString())])
-        case .welcome(let node, let nonce, let proof):
+        case .hello(let node, let nonce, let wire):
+            return .object(["t": "hello", "node": .string(node), "nonce": .string(Data(nonce).base64EncodedString())]
+                .merging(wire.fields) { a, _ in a })
+        case .welcome(let node, let nonce, let proof, let wire):
             return .object(["t": "welcome", "node": .string(node), "nonce": .string(Data(nonce).base64EncodedString()),
-                            "proof": .string(Data(proof).base64EncodedString())])
+                            "proof": .string(Data(proof).base64EncodedString())].merging(wire.fields) { a, _ in a })
         case .proof(let proof):
             return .object(["t": "proof", "proof": .string(Data(proof).base64EncodedString())])
         case .sync(let vector):
@@ -142,9 +166,16 @@ extension GossipMessage {
             guard let i = o[key]?.int, i >= 0 else { throw DecodeError(description: "\(type): bad \(key)") }
             return UInt64(i)
         }
+        func wire() throws(DecodeError) -> WireVersions {
+            guard o["v"] != nil || o["vmin"] != nil else { return .first }
+            guard let newest = o["v"]?.int, let oldest = o["vmin"]?.int, 1 <= oldest, oldest <= newest, newest <= 1_000_000 else {
+                throw DecodeError(description: "\(type): bad wire versions")
+            }
+            return WireVersions(oldest: Int(oldest), newest: Int(newest))
+        }
         switch type {
-        case "hello": self = .hello(node: try string("node"), nonce: try bytes("nonce"))
-        case "welcome": self = .welcome(node: try string("node"), nonce: try bytes("nonce"), proof: try bytes("proof"))
+        case "hello": self = .hello(node: try string("node"), nonce: try bytes("nonce"), wire: try wire())
+        case "welcome": self = .welcome(node: try string("node"), nonce: try bytes("nonce"), proof: try bytes("proof"), wire: try wire())
         case "proof": self = .proof(try bytes("proof"))
         case "swim":
             let seq = try number("seq")

@@ -61,7 +61,9 @@ public struct APIServer: Sendable {
         router.get("/healthz") { _, _ in
             // "recovering": a restored node serves reads but takes no writes until it has its own changes back.
             JSONResponse.make(.object(["node": .string(identity.id), "role": .string(identity.role),
-                                       "status": .string(store.isRecovering ? "recovering" : "ok")]))
+                                       "status": .string(store.isRecovering ? "recovering" : "ok"),
+                                       "version": .string(Release.version),
+                                       "wire": .object(["oldest": .int(Int64(Release.minimumWireVersion)), "newest": .int(Int64(Release.wireVersion))])]))
         }
         addMetricsRoute(to: router)
         addMemberRoutes(to: router)

@@ -1,6 +1,7 @@
 import Hummingbird
 import NIOCore
 import Prometheus
+import Replication
 
 extension APIServer {
     /// `GET /metrics`: the Prometheus text format (version 0.0.4) — HTTP requests and latency, changes
@@ -15,6 +16,9 @@ extension APIServer {
             await cluster?.refreshGauges(registry)
             let changes = try await store.read { try $0.changeCount() }
             registry.makeGauge(name: "shequ_change_log_size", labels: [], help: "Changes in this node's log").set(Double(changes))
+            registry.makeGauge(name: "shequ_build_info", labels: [("version", Release.version), ("wire", "\(Release.wireVersion)"),
+                                                                  ("wire_min", "\(Release.minimumWireVersion)")],
+                               help: "This build's release and wire versions (always 1)").set(1.0)
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))

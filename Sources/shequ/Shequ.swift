@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Replication
 import Logging
 
 /// The `shequ` command line (api.md): run a node, run the demo, administer a node, benchmark.
@@ -8,6 +9,7 @@ struct Shequ: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shequ",
         abstract: "Shequ 社区: neighbourhood governance, one node per street office.",
+        version: "shequ \(Release.version) (wire \(Release.minimumWireVersion)-\(Release.wireVersion))",
         subcommands: [Serve.self, DemoCommand.self, Cluster.self, Admin.self, Query.self, Bench.self, Simulate.self]
     )
 }

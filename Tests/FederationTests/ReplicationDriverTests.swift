@@ -39,6 +39,54 @@ import Testing
         #expect(try s.handle(.timer(.handshakeDeadline(c1)), now: 6_010).isEmpty)
     }
 
+    /// A rolling upgrade: a node of release N+1 (wire 2, still speaking 1) links with one of release N (wire 1 only,
+    /// which sends no versions) and the link speaks 1; a release that dropped 1 refuses a wire-1 peer on both sides.
+    @Test func adjacentWireVersionsLinkAndDisjointOnesAreRefused() throws {
+        func handshake(street streetWire: GossipMessage.WireVersions, district districtWire: GossipMessage.WireVersions) throws -> (String, String, Int?) {
+            var streetSettings = ReplicationDriver.Settings(), districtSettings = ReplicationDriver.Settings()
+            streetSettings.wire = streetWire
+            districtSettings.wire = districtWire
+            var (s, _) = try Fixture.driver(street, settings: streetSettings)
+            var (d, _) = try Fixture.driver(district, settings: districtSettings, nonceBase: 100)
+            let hello = try s.handle(.opened(c1, dialed: district), now: 0).sent[0].0
+            _ = try d.handle(.opened(c1, dialed: nil), now: 0)
+            // A wire-1 node sends a hello without versions: exactly what the decoder reads as `.first`.
+            let helloOnWire = try GossipMessage(payload: hello.payload)
+            let welcome = try d.handle(.received(helloOnWire, on: c1, bytes: 60), now: 1)
+            guard let answer = welcome.sent.first?.0 else { return ("", welcome.lines.last ?? "", nil) }
+            let proof = try s.handle(.received(try GossipMessage(payload: answer.payload), on: c1, bytes: 60), now: 2)
+            if let last = proof.sent.first?.0, case .proof = last { _ = try d.handle(.received(last, on: c1, bytes: 60), now: 3) }
+            return (s.established.keys.sorted().joined(), d.established.keys.sorted().joined() + (welcome.lines.last ?? ""), s.wireVersions[district])
+        }
+        let old = GossipMessage.WireVersions.first, next = GossipMessage.WireVersions(oldest: 1, newest: 2)
+        #expect(GossipMessage.hello(node: street, nonce: [1], wire: old).payload.count
+                < GossipMessage.hello(node: street, nonce: [1], wire: next).payload.count, "wire 1 sends no versions")
+        let mixed = try handshake(street: old, district: next)
+        #expect(mixed.0 == district && mixed.2 == 1, "N dials N+1: linked, speaking 1")
+        let reverse = try handshake(street: next, district: old)
+        #expect(reverse.0 == district && reverse.2 == 1, "N+1 dials N: linked, speaking 1")
+        let same = try handshake(street: next, district: next)
+        #expect(same.0 == district && same.2 == 2)
+        let dropped = GossipMessage.WireVersions(oldest: 2, newest: 3)
+        let refused = try handshake(street: old, district: dropped)
+        #expect(refused.0.isEmpty && refused.1.hasSuffix("close #1 incompatible_version"), "\(refused)")
+        let refusedByListener = try handshake(street: dropped, district: old)
+        #expect(refusedByListener.0.isEmpty && refusedByListener.1.hasSuffix("close #1 incompatible_version"))
+        // A wire-1 listener never looked at versions and welcomes anyone: the dialer that dropped 1 refuses the welcome.
+        var settings = ReplicationDriver.Settings()
+        settings.wire = dropped
+        var (s, _) = try Fixture.driver(street, settings: settings)
+        var (d, _) = try Fixture.driver(district, nonceBase: 100)
+        let hello = try s.handle(.opened(c1, dialed: district), now: 0).sent[0].0
+        _ = try d.handle(.opened(c1, dialed: nil), now: 0)
+        guard case .welcome(let node, let nonce, let proof, _) = try d.handle(.received(hello, on: c1, bytes: 60), now: 1).sent[0].0 else {
+            Issue.record("no welcome")
+            return
+        }
+        let answer = try s.handle(.received(.welcome(node: node, nonce: nonce, proof: proof, wire: old), on: c1, bytes: 60), now: 2)
+        #expect(answer.lines.last == "close #1 incompatible_version" && s.established.isEmpty)
+    }
+
     @Test func refusesStrangersBadProofsAndMessagesOutOfPlace() throws {
         var (d, _) = try Fixture.driver(district)
         // A hello from a node that is no peer of the district's (the other street is one; a made-up id is not).

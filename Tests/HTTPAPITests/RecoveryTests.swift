@@ -31,7 +31,9 @@ import Testing
             // Recovery survives a restart of the process (it is kept in the database), and ends by itself.
             #expect(try Store(path: node.directory + "/node.sqlite", nodeID: "street.test").isRecovering)
             try node.store.finishRecovery()
-            #expect(try await api.call(.get, "/healthz")["status"] == "ok")
+            let health = try await api.call(.get, "/healthz")
+            #expect(health["status"] == "ok" && health["version"] == .string(Release.version))
+            #expect(health["wire"].object?["newest"] == .int(Int64(Release.wireVersion)))
             #expect(try await api.call(.post, "/v1/committees/c1/boards/around-me/posts", token: resident, json: .object(["title": "c", "body": "d"])).status == .created)
         }
     }

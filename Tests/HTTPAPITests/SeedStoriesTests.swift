@@ -87,6 +87,7 @@ import Testing
                 return String(buffer: response.body)
             }
             #expect(text.contains("# TYPE shequ_change_log_size gauge"))
+            #expect(text.contains("shequ_build_info{version=\"\(Release.version)\",wire=\"\(Release.wireVersion)\",wire_min=\"\(Release.minimumWireVersion)\"} 1"), "\(text)")
             if let (passed, report) = try Promtool.check(text) { #expect(passed, "promtool: \(report)") }
         }
     }

@@ -13,6 +13,7 @@ import Testing
 
 @Suite struct CommandLineTests {
     @Test func parsesEveryCommandOfTheContract() throws {
+        #expect(Shequ.configuration.version == "shequ \(Release.version) (wire \(Release.minimumWireVersion)-\(Release.wireVersion))")
         #expect(try Shequ.parseAsRoot(["serve", "--config", "street.yaml"]) is Serve)
         let demo = try #require(try Shequ.parseAsRoot(["demo", "--data", "/tmp/d", "--seed", "9"]) as? DemoCommand)
         #expect(demo.data == "/tmp/d" && demo.seed == 9 && demo.topology == "cluster/topologies/demo.yaml")

@@ -45,7 +45,7 @@ import Testing
             try attempt("removed key") { peer in
                 // A node that claims the street's id but holds another key: it cannot sign the district's nonce.
                 peer.write(.hello(node: street.id, nonce: Array(repeating: 3, count: 32)))
-                guard case .welcome(_, let nonce, _) = peer.read() else { return }
+                guard case .welcome(_, let nonce, _, _) = peer.read() else { return }
                 let stranger = Curve25519.Signing.PrivateKey()
                 peer.write(.proof(Array(try! stranger.signature(for: GossipMessage.handshakeText(nonce: nonce, signer: street.id, peer: district.id)))))
             }
@@ -98,7 +98,7 @@ import Testing
         let session = try await offPool { () -> Bool in
             let peer = try RawPeer(address: gossip)
             peer.write(.hello(node: street.id, nonce: Array(repeating: 5, count: 32)))
-            guard case .welcome(_, let nonce, _) = peer.read() else { return false }
+            guard case .welcome(_, let nonce, _, _) = peer.read() else { return false }
             peer.write(.proof(Array(try streetKey.signature(for: GossipMessage.handshakeText(nonce: nonce, signer: street.id, peer: district.id)))))
             for batch in [logged, logged.reversed(), logged, [signedAhead, forged, ghost, overreach]] {
                 guard peer.write(.changes(Array(batch), claims: [:])) else { return false }
