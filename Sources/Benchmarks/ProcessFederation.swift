@@ -67,8 +67,7 @@ public final class ProcessFederation: @unchecked Sendable {
         var cadres: [NodeID: (committee: String, token: String)] = [:]
         for node in topology.nodes.values.sorted(by: { $0.id < $1.id }) {
             let configuration = try ClusterLauncher.configuration(for: node, topologyPath: topologyPath, keysDirectory: keys, data: data, faults: faults)
-            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-            let store = try Store(path: configuration.databasePath, nodeID: node.id, signer: try NodeKey.signer(path: configuration.keyPath!))
+            let store = try configuration.openStore()
             let role: Role = switch node.role { case .city: .cityOfficer; case .district: .districtOfficer; case .street: .streetOfficer }
             officers[node.id] = try DemoSeeder.officer(store: store, role: role, unit: node.unit, name: "值班员").token
             if node.role == .street, let committee = node.committees.keys.sorted().first {

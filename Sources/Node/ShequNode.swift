@@ -30,8 +30,21 @@ public struct ShequNode: Sendable {
             guard listed.publicKey == key.publicKey.rawRepresentation.base64EncodedString() else {
                 throw NodeConfiguration.Invalid(description: "the key in \(keyPath) is not the one the topology lists for \(configuration.id)")
             }
+            let backedUp = try NodeKey.ballotSecret(keyPath: keyPath)
             let store = try Store(path: configuration.databasePath, nodeID: configuration.id,
-                                  signer: { bytes in ChangeSignature.sign(bytes, with: key) }, logger: logger)
+                                  signer: { bytes in ChangeSignature.sign(bytes, with: key) }, ballotSecret: backedUp, logger: logger)
+            // The backup follows the secret in use: written the first time (a node made before backups existed), and
+            // replaced if the database was made by a command that did not read it. A node restored without it keeps
+            // the backup as it is: that one is the secret its residents' ballots were cast under.
+            if backedUp != store.ballotSecret {
+                if backedUp == nil || !store.isRecovering {
+                    try NodeKey.saveBallotSecret(store.ballotSecret, keyPath: keyPath)
+                    if backedUp != nil { logger.warning("the ballot secret backup beside the key was not the database's; it is now") }
+                } else {
+                    logger.warning("restored without its ballot secret backup: a resident who votes again in an open secret poll counts twice",
+                                   metadata: ["path": "\(NodeKey.ballotSecretPath(keyPath: keyPath))"])
+                }
+            }
             self.store = store
             try FederationBootstrap.defineCommittees(store: store, topology: topology, node: configuration.id)
             self.replication = try ReplicationService(topology: topology, local: configuration.id, key: key, store: store, logger: logger)

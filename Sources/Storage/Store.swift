@@ -34,9 +34,12 @@ public final class Store: Sendable {
     ///   - wallMillis: physical time in ms since the epoch; tests and the simulator inject their own.
     ///   - random: the source of ids, join codes and tokens; seeded in the simulator.
     ///   - signer: signs each local change's `signedBytes` (the node's Ed25519 key); nil leaves changes unsigned.
+    ///   - ballotSecret: the secret-ballot key to keep when the database has none yet (a federated node's, from the
+    ///     backup file beside its key, so that a database rebuilt empty keeps it); nil makes a random one.
     public convenience init(path: String?, nodeID: NodeID, wallMillis: @escaping @Sendable () -> UInt64 = Store.systemMillis,
                             random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
-                            signer: (@Sendable ([UInt8]) -> [UInt8])? = nil, logger: Logger = Logger(label: "shequ.storage")) throws {
+                            signer: (@Sendable ([UInt8]) -> [UInt8])? = nil, ballotSecret: BallotSecret? = nil,
+                            logger: Logger = Logger(label: "shequ.storage")) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -52,7 +55,7 @@ public final class Store: Sendable {
             try DatabaseQueue(configuration: configuration)
         }
         try Migrations.migrator.migrate(writer)
-        try self.init(writer: writer, nodeID: nodeID, wallMillis: wallMillis, random: random, signer: signer, logger: logger)
+        try self.init(writer: writer, nodeID: nodeID, wallMillis: wallMillis, random: random, signer: signer, ballotSecret: ballotSecret, logger: logger)
     }
 
     /// The same node started again over the same database, as after a crash: only what was committed is there; the
@@ -62,14 +65,20 @@ public final class Store: Sendable {
     }
 
     private init(writer: any DatabaseWriter, nodeID: NodeID, wallMillis: @escaping @Sendable () -> UInt64,
-                 random: any RandomNumberGenerator & Sendable, signer: (@Sendable ([UInt8]) -> [UInt8])?, logger: Logger) throws {
+                 random: any RandomNumberGenerator & Sendable, signer: (@Sendable ([UInt8]) -> [UInt8])?,
+                 ballotSecret: BallotSecret? = nil, logger: Logger) throws {
         self.writer = writer
         self.nodeID = nodeID
         self.wallMillis = wallMillis
         self.random = Mutex(random)
         self.signer = signer
         self.logger = logger
-        let fresh = self.random.withLock { random in (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) } }
+        let fresh: [UInt8]
+        if let ballotSecret {
+            fresh = ballotSecret.key
+        } else {
+            fresh = self.random.withLock { random in (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) } }
+        }
         let (last, secret, recovering, ownHighest) = try writer.write { db -> (HLCTimestamp, String, Bool, UInt64) in
             if let stored = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'"), stored != nodeID {
                 throw StorageError.nodeMismatch("database belongs to node \(stored), not \(nodeID)")

@@ -26,7 +26,8 @@ struct Admin: ParsableCommand {
         func open() throws -> Store {
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             return try Store(path: (data as NSString).appendingPathComponent("node.sqlite"), nodeID: node,
-                             signer: try key.map { try NodeKey.signer(path: $0) })
+                             signer: try key.map { try NodeKey.signer(path: $0) },
+                             ballotSecret: try key.flatMap { try NodeKey.ballotSecret(keyPath: $0) })
         }
 
         /// The node's database, for commands that write changes: every peer refuses an unsigned change, so a key is
@@ -156,7 +157,8 @@ struct Admin: ParsableCommand {
             and fetches everything its district and the city hold of its committees — including its own writes made after \
             the backup — by ordinary anti-entropy. It takes writes again once both have shown they hold nothing of its own \
             beyond its log. Residents' personal data and join codes never leave the street: they come back only from the \
-            backup (--empty loses them, and residents must join again).
+            backup (--empty loses them, and residents must join again). With --key, the ballot secret kept beside the key \
+            (keys/<id>.ballot) is the new database's, so secret ballots cast before the loss stay each voter's own.
             """)
         @OptionGroup var options: NodeOptions
         @Option(help: "The backup file made by `shequ admin backup`.") var from: String?
@@ -176,7 +178,11 @@ struct Admin: ParsableCommand {
                 let backup = try Store(path: from, nodeID: options.node)
                 try backup.backup(to: path)
             }
-            let store = try Store(path: path, nodeID: options.node)
+            let secret = try options.key.flatMap { try NodeKey.ballotSecret(keyPath: $0) }
+            if empty, secret == nil {
+                print("warning: no ballot secret backup (--key keys/<id>.key with keys/<id>.ballot beside it): a new one is made, and a resident who votes again in an open secret poll counts twice")
+            }
+            let store = try Store(path: path, nodeID: options.node, ballotSecret: secret)
             try store.beginRecovery()
             let (changes, residents) = try store.readNow { (try $0.changeCount(), try $0.residentCount()) }
             print("restored \(options.node) into \(path): \(changes) changes, \(residents) residents; start it to recover the rest from its district and the city")

@@ -55,10 +55,8 @@ struct DemoCommand: AsyncParsableCommand {
             var accounts: [DemoAccount] = []
             for node in topology.nodes.values.sorted(by: { $0.id < $1.id }) {
                 let configuration = try ClusterLauncher.configuration(for: node, topologyPath: self.topology, keysDirectory: keys, data: directory, faults: false)
-                try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
                 let clock = DemoClock(startingAt: node.role == .street ? DemoClock.historyStart : nil)
-                let store = try Store(path: configuration.databasePath, nodeID: node.id, wallMillis: clock.wallMillis,
-                                      signer: try NodeKey.signer(path: configuration.keyPath!))
+                let store = try configuration.openStore(wallMillis: clock.wallMillis)
                 switch node.role {
                 case .city:
                     accounts.append(try DemoSeeder.officer(store: store, role: .cityOfficer, unit: nil, name: "上海市 指挥中心"))

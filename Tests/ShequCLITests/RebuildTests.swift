@@ -29,8 +29,15 @@ import Testing
         let joined = try await federation.call(street, "POST", "/v1/committees/\(x)/join", token: nil, json: [
             "joinCode": code, "realName": "孙丽华", "phone": "13511112222", "building": "8号楼", "room": "801", "birthYear": 1972,
         ])
-        _ = try await federation.call(street, "POST", "/v1/committees/\(x)/members/\(joined["memberId"] as! String)/approve", token: federation.cadre)
+        let resident = joined["memberId"] as! String
+        _ = try await federation.call(street, "POST", "/v1/committees/\(x)/members/\(resident)/approve", token: federation.cadre)
         let before = try await post("备份之前")
+        // A secret poll, open through both losses, in which the resident votes now.
+        let closes = ISO8601DateFormatter().string(from: Date().addingTimeInterval(7 * 86_400))
+        let poll = try await federation.call(street, "POST", "/v1/committees/\(x)/polls", token: federation.cadre, json: [
+            "title": "年终考核", "kind": "evaluation", "options": ["满意", "不满意"], "secret": true, "closesAt": closes,
+        ])["id"] as! String
+        _ = try await federation.call(street, "PUT", "/v1/polls/\(poll)/ballot", token: joined["token"] as? String, json: ["choices": ["满意"]])
 
         // The backup, taken while the node serves.
         let backup = federation.directory + "/street-backup.sqlite"
@@ -73,7 +80,7 @@ import Testing
         // Without a backup: everything but residents' personal data comes back.
         federation.kill(street)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: "\(data)/node.sqlite\(suffix)") }
-        try admin(["restore", "--data", data, "--node", street.id, "--empty"])
+        try admin(["restore", "--data", data, "--node", street.id, "--empty", "--key", "\(federation.directory)/keys/\(street.id).key"])
         try await federation.restart(street)
         // Its tokens were local too, so the digests are read from the databases.
         func digests() throws -> [String?] {
@@ -85,6 +92,13 @@ import Testing
             return health?["status"] as? String == "ok" && Set(all).count == 1
         }
         #expect(try federation.residentRows(street) == 0, "personal data comes back only from a backup")
+        // The resident gets a new sign-in for the same member (their id replicated back) and votes again in the open
+        // secret poll: the ballot replaces theirs, because the rebuilt node kept its ballot secret.
+        let token = try federation.store(street.id).writeNow { try $0.issueToken(member: resident) }
+        let again = try await federation.request(street, "PUT", "/v1/polls/\(poll)/ballot", token: token, json: ["choices": ["不满意"]])
+        #expect(again.0 == 200, "\(again)")
+        let tally = try federation.store(street.id).readNow { view in try view.poll(poll)!.tally(try view.ballots(poll: poll)) }
+        #expect(tally.ballots == 1 && tally.counts["不满意"] == 1 && tally.counts["满意"] == 0, "one voter, the new choice: \(tally)")
         #expect(try federation.integrity(street) == "ok")
     }
 }

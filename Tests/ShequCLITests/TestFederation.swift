@@ -57,8 +57,7 @@ final class TestFederation: @unchecked Sendable {
     func store(_ id: String) throws -> Store {
         let configuration = try ClusterLauncher.configuration(for: topology.nodes[id]!, topologyPath: directory + "/topology.yaml",
                                                               keysDirectory: directory + "/keys", data: directory + "/data", faults: true)
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
-        return try Store(path: configuration.databasePath, nodeID: id, signer: try NodeKey.signer(path: configuration.keyPath!))
+        return try configuration.openStore()
     }
 
     /// Staff accounts made on each node's database before it starts (as `shequ admin staff` would).
