@@ -9,10 +9,11 @@ import Replication
 /// received batch is admitted and applied. `ReplicationDriver` owns it and decides when each of these happens.
 public struct ReplicaEngine: Sendable {
     public let store: any ReplicaStore
-    public let topology: Topology
+    public private(set) var topology: Topology
     public let local: NodeID
-    let planner: SyncPlanner
-    let admission: ChangeAdmission
+    var planner: SyncPlanner
+    var admission: ChangeAdmission
+    let verifier: any SignatureVerifier
     let logger: Logger
     public private(set) var coverage: VersionVector
 
@@ -43,9 +44,21 @@ public struct ReplicaEngine: Sendable {
         self.local = local
         self.planner = SyncPlanner(topology: topology, local: local)
         self.admission = ChangeAdmission(topology: topology, localNode: local, verifier: verifier)
+        self.verifier = verifier
         self.logger = logger
         self.coverage = try store.savedCoverage()
         for peer in topology.peers(of: local) { peers[peer] = PeerStats() }
+    }
+
+    /// The topology was reloaded: who holds what, whose key signs what, and which peers there are follow it; what is
+    /// known of the peers that stay is kept.
+    mutating func replaceTopology(_ new: Topology) {
+        topology = new
+        planner = SyncPlanner(topology: new, local: local)
+        admission = ChangeAdmission(topology: new, localNode: local, verifier: verifier)
+        let now = Set(new.peers(of: local))
+        for gone in Set(peers.keys).subtracting(now) { peers[gone] = nil }
+        for peer in now where peers[peer] == nil { peers[peer] = PeerStats() }
     }
 
     // MARK: - Local changes

@@ -65,6 +65,9 @@ public struct ReplicationDriver: Sendable {
         /// Local writes committed, in order.
         case committed([Change])
         case timer(Timer)
+        /// The topology was reloaded (SIGHUP): links to peers that left, or whose key changed, are closed; new peers are
+        /// dialed or accepted; every other link stays up.
+        case topologyChanged(Topology)
     }
 
     /// The timers the driver asks for. A `schedule` replaces the pending timer of the same value.
@@ -129,7 +132,7 @@ public struct ReplicationDriver: Sendable {
     }
 
     public let local: NodeID
-    public let topology: Topology
+    public private(set) var topology: Topology
     /// The wire version each peer's link speaks (the latest handshake's).
     public private(set) var wireVersions: [NodeID: Int] = [:]
     public let settings: Settings
@@ -138,8 +141,8 @@ public struct ReplicationDriver: Sendable {
     private let sign: @Sendable ([UInt8]) -> [UInt8]
     private let nonce: @Sendable () -> [UInt8]
     private var rng: SplitMix64
-    private let dialed: [NodeID]
-    private let peers: Set<NodeID>
+    private var dialed: [NodeID]
+    private var peers: Set<NodeID>
     private var connections: [ConnectionID: Connection] = [:]
     /// Each peer's established connection.
     private var sessions: [NodeID: ConnectionID] = [:]
@@ -216,14 +219,38 @@ public struct ReplicationDriver: Sendable {
             push(engine.pushes(for: changes))
         case .timer(let timer):
             try fired(timer, now)
+        case .topologyChanged(let new):
+            reload(new, now)
         }
         return out
+    }
+
+    private mutating func reload(_ new: Topology, _ now: Int64) {
+        let old = topology
+        topology = new
+        engine.replaceTopology(new)
+        peers = Set(new.peers(of: local))
+        dialed = new.dialed(by: local).sorted()
+        for gone in Set(backoff.keys).subtracting(peers) { backoff[gone] = nil }
+        // A peer that left is refused as a stranger would be; one with a new key must prove it again.
+        for connection in connections.keys.sorted() {
+            guard let peer = connections[connection]?.peer else { continue }
+            if !peers.contains(peer) {
+                refuse(connection, .unknownNode, now)
+            } else if old.nodes[peer]?.publicKey != new.nodes[peer]?.publicKey {
+                refuse(connection, .badProof, now)
+            }
+        }
+        swim.setMembers(Array(new.nodes.keys), peers: new.peers(of: local))
+        for peer in dialed where sessions[peer] == nil { dial(peer) }
+        scheduleFailureDetector(now)
     }
 
     // MARK: - Connections and the handshake
 
     private mutating func dial(_ peer: NodeID) {
-        guard !dialing.contains(peer), sessions[peer] == nil else { return }
+        // A redial of a peer that left the topology meanwhile is dropped.
+        guard dialed.contains(peer), !dialing.contains(peer), sessions[peer] == nil else { return }
         dialing.insert(peer)
         out.append(.dial(peer))
     }

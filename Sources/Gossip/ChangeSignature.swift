@@ -53,21 +53,31 @@ public struct ChangeAdmission: Sendable {
     public let topology: Topology
     public let localNode: NodeID
     private let keys: [NodeID: Curve25519.Signing.PublicKey]
+    /// Each origin's retired keys, with the last sequence number each may still verify.
+    private let retired: [NodeID: [(key: Curve25519.Signing.PublicKey, through: UInt64)]]
     private let verifier: any SignatureVerifier
 
     public init(topology: Topology, localNode: NodeID, verifier: any SignatureVerifier = Ed25519Verifier()) {
         self.topology = topology
         self.localNode = localNode
         var keys: [NodeID: Curve25519.Signing.PublicKey] = [:]
-        for node in topology.nodes.values { keys[node.id] = ChangeSignature.publicKey(base64: node.publicKey) }
+        var retired: [NodeID: [(key: Curve25519.Signing.PublicKey, through: UInt64)]] = [:]
+        for node in topology.nodes.values {
+            keys[node.id] = ChangeSignature.publicKey(base64: node.publicKey)
+            let old = node.retiredKeys.compactMap { r in ChangeSignature.publicKey(base64: r.publicKey).map { (key: $0, through: r.through) } }
+            if !old.isEmpty { retired[node.id] = old }
+        }
         self.keys = keys
+        self.retired = retired
         self.verifier = verifier
     }
 
     /// Nil when the change may be applied here, else why not.
     public func check(_ change: Change) -> RejectionReason? {
         guard let key = keys[change.id.origin] else { return .unknownOrigin }
-        guard verifier.isValid(change, publicKey: key) else { return .badSignature }
+        guard verifier.isValid(change, publicKey: key)
+                || retired[change.id.origin]?.contains(where: { change.id.seq <= $0.through && verifier.isValid(change, publicKey: $0.key) }) == true
+        else { return .badSignature }
         guard topology.mayWrite(change.id.origin, change.scope, kind: change.kind, entity: change.entity) else { return .outsideAuthority }
         guard topology.holds(localNode, change.scope) else { return .notHeldHere }
         return nil

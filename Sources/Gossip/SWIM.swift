@@ -83,7 +83,7 @@ public struct SWIM: Sendable {
     /// The members now believed suspect (their suspicion timeouts are checked on every tick).
     private var suspects: Set<NodeID> = []
     /// The peers this node probes: the ones it should have links to.
-    private let peers: [NodeID]
+    private var peers: [NodeID]
     private var probes: [UInt64: Probe] = [:]
     private var nextSeq: UInt64 = 1
     private var nextProbeAt: Int64 = 0
@@ -93,7 +93,7 @@ public struct SWIM: Sendable {
     private var news: [NodeID: (update: Update, remaining: Int)] = [:]
     /// `suspicionTimeout(confirmations:)` for 0 ... `suspicionConfirmations + 1` (more count as that many): the
     /// membership never changes size, so neither do they.
-    private let suspicionTimeouts: [Int64]
+    private var suspicionTimeouts: [Int64]
 
     public init(local: NodeID, members: [NodeID], peers: [NodeID], settings: Settings = Settings(), seed: UInt64) {
         self.local = local
@@ -104,6 +104,25 @@ public struct SWIM: Sendable {
         let memberCount = self.members.count
         suspicionTimeouts = (0...settings.suspicionConfirmations + 1).map {
             Self.suspicionTimeout(confirmations: $0, members: memberCount, settings: settings)
+        }
+    }
+
+    /// The topology was reloaded: members and peers gone are forgotten (with their probes, suspicions and news), new
+    /// ones start alive, and the others keep what this node believed of them.
+    public mutating func setMembers(_ newMembers: [NodeID], peers newPeers: [NodeID]) {
+        let keep = Set(newMembers).subtracting([local])
+        for gone in Set(members.keys).subtracting(keep) {
+            members[gone] = nil
+            news[gone] = nil
+        }
+        for member in keep where members[member] == nil { members[member] = MemberState() }
+        peers = newPeers.sorted()
+        linked.formIntersection(peers)
+        suspects.formIntersection(keep)
+        probes = probes.filter { keep.contains($0.value.target) }
+        probeOrder.removeAll { !peers.contains($0) }
+        suspicionTimeouts = (0...settings.suspicionConfirmations + 1).map {
+            Self.suspicionTimeout(confirmations: $0, members: members.count, settings: settings)
         }
     }
 

@@ -13,6 +13,7 @@ extension Topology {
     ///     http: 127.0.0.1:8101
     ///     publicKey: BASE64
     ///     committees: {yuepu-01: 月浦一村居委会}
+    ///     retiredKeys: [{publicKey: OLD_BASE64, through: 1234}]   # after a key rotation
     /// ```
     /// Every value is read as the text written, whatever it looks like to YAML: an id `0123` stays `0123` and a unit
     /// `yes` stays `yes` (a loader that resolves types would read 123 and true).
@@ -42,8 +43,16 @@ extension Topology {
                     committees[id] = name
                 }
             }
+            var retired: [TopologyNode.RetiredKey] = []
+            for key in entry["retiredKeys"]?.sequence ?? [] {
+                guard let publicKey = key["publicKey"]?.scalar?.string, let through = key["through"]?.scalar.flatMap({ UInt64($0.string) }) else {
+                    throw Invalid(description: "node \(index + 1): each retired key has a publicKey and a through sequence number")
+                }
+                retired.append(TopologyNode.RetiredKey(publicKey: publicKey, through: through))
+            }
             nodes.append(TopologyNode(id: try text("id"), role: role, parent: try optional("parent"), unit: try optional("unit"),
-                                      gossip: try text("gossip"), http: try text("http"), publicKey: try text("publicKey"), committees: committees))
+                                      gossip: try text("gossip"), http: try text("http"), publicKey: try text("publicKey"), committees: committees,
+                                      retiredKeys: retired))
         }
         try self.init(nodes: nodes)
     }
@@ -60,6 +69,11 @@ extension Topology {
             pairs += [(Node("gossip"), quoted(node.gossip)), (Node("http"), quoted(node.http)), (Node("publicKey"), quoted(node.publicKey))]
             if !node.committees.isEmpty {
                 pairs.append((Node("committees"), Node(node.committees.sorted(by: { $0.key < $1.key }).map { (quoted($0.key), quoted($0.value)) })))
+            }
+            if !node.retiredKeys.isEmpty {
+                pairs.append((Node("retiredKeys"), Node(node.retiredKeys.map { key in
+                    Node([(Node("publicKey"), quoted(key.publicKey)), (Node("through"), Node(String(key.through)))])
+                })))
             }
             return Node(pairs)
         }

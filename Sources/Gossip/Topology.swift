@@ -21,8 +21,24 @@ public struct TopologyNode: Hashable, Sendable {
     public var publicKey: String
     /// For a street: the committees it owns, id → name.
     public var committees: [String: String]
+    /// Keys the node signed with before a rotation: each still verifies the node's changes up to its `through`
+    /// sequence number (so what it signed before is not lost), and nothing else — no handshake, no later change.
+    public var retiredKeys: [RetiredKey]
 
-    public init(id: NodeID, role: Role, parent: NodeID?, unit: String?, gossip: String, http: String, publicKey: String, committees: [String: String] = [:]) {
+    /// A replaced node key (docs/operations.md, "Rotating a node key").
+    public struct RetiredKey: Hashable, Sendable {
+        /// The old Ed25519 public key, base64.
+        public var publicKey: String
+        /// The highest sequence number the node signed with it.
+        public var through: UInt64
+        public init(publicKey: String, through: UInt64) {
+            self.publicKey = publicKey
+            self.through = through
+        }
+    }
+
+    public init(id: NodeID, role: Role, parent: NodeID?, unit: String?, gossip: String, http: String, publicKey: String, committees: [String: String] = [:],
+                retiredKeys: [RetiredKey] = []) {
         self.id = id
         self.role = role
         self.parent = parent
@@ -31,6 +47,15 @@ public struct TopologyNode: Hashable, Sendable {
         self.http = http
         self.publicKey = publicKey
         self.committees = committees
+        self.retiredKeys = retiredKeys
+    }
+
+    /// The node with `newKey` in place of its key, which is retired through `through`.
+    public func rotated(to newKey: String, through: UInt64) -> TopologyNode {
+        var node = self
+        node.retiredKeys.append(RetiredKey(publicKey: publicKey, through: through))
+        node.publicKey = newKey
+        return node
     }
 }
 

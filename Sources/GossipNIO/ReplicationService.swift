@@ -18,7 +18,9 @@ import Wire
 /// reports back what happened (a connection opened or closed, a frame arrived, a local write committed, a timer
 /// fired). It decides nothing of the protocol: no timeout, batch or retry is chosen here.
 public final class ReplicationService: Service, Sendable {
-    public let topology: Topology
+    /// The topology as last loaded (at start, then at each `reload`).
+    public var topology: Topology { current.withLock { $0 } }
+    let current: Mutex<Topology>
     public let local: NodeID
     public let settings: ReplicationDriver.Settings
     let store: Store
@@ -53,7 +55,7 @@ public final class ReplicationService: Service, Sendable {
 
     public init(topology: Topology, local: NodeID, key: Curve25519.Signing.PrivateKey, store: Store, logger: Logger,
                 settings: ReplicationDriver.Settings = ReplicationDriver.Settings()) throws {
-        self.topology = topology
+        self.current = Mutex(topology)
         self.local = local
         self.settings = settings
         self.store = store
@@ -107,6 +109,21 @@ public final class ReplicationService: Service, Sendable {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try self.driver.withLock { try body(&$0) } }) }
         }
+    }
+
+    /// Takes a reloaded topology (SIGHUP): checked to keep this node as it is, then given to the driver, which keeps
+    /// every link that stays and closes those to nodes that left or changed keys.
+    public func reload(_ new: Topology) async throws {
+        let old = topology
+        guard let before = old.nodes[local], let after = new.nodes[local] else { throw LinkError("node \(local) is not in the new topology") }
+        guard before.role == after.role, before.parent == after.parent, before.unit == after.unit, before.gossip == after.gossip,
+              before.publicKey == after.publicKey else {
+            throw LinkError("the new topology changes this node's own role, parent, unit, gossip address or key: restart it for that")
+        }
+        current.withLock { $0 = new }
+        await drive(.topologyChanged(new))
+        logger.info("topology reloaded", metadata: ["nodes.before": "\(old.nodes.count)", "nodes.after": "\(new.nodes.count)",
+                                                    "peers": "\(new.peers(of: local).count)"])
     }
 
     /// Gives the driver one event and carries out what it answers. A store error closes the connection it came on.

@@ -28,6 +28,16 @@ public enum NodeKey {
         return key.publicKey.rawRepresentation.base64EncodedString()
     }
 
+    /// Replaces the key at `path` with a new one (written beside it, then renamed over it, so that a crash leaves one
+    /// whole key) and returns the new public key in base64. The ballot secret beside it is left as it is.
+    public static func replace(path: String) throws -> String {
+        let key = Curve25519.Signing.PrivateKey()
+        let fresh = path + ".new"
+        try write(key.rawRepresentation.base64EncodedString(), to: fresh)
+        guard rename(fresh, path) == 0 else { throw NodeConfiguration.Invalid(description: "could not replace \(path) (errno \(errno))") }
+        return key.publicKey.rawRepresentation.base64EncodedString()
+    }
+
     // MARK: - The ballot secret's backup
 
     /// Where the node's secret-ballot key is kept beside its node key: `keys/street.huamu.key` → `keys/street.huamu.ballot`.

@@ -62,7 +62,10 @@ public struct ShequNode: Sendable {
                             cluster: cluster, limits: configuration.rateLimits, connections: configuration.connections)
         let app = api.application(host: configuration.httpHost, port: configuration.httpPort, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
-        if let replication { services.append(.init(service: replication)) }
+        if let replication, let topologyPath = configuration.topologyPath {
+            services.append(.init(service: replication))
+            services.append(.init(service: TopologyReloader(path: topologyPath, local: configuration.id, replication: replication, store: store, logger: logger)))
+        }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("node starting", metadata: ["node.id": "\(configuration.id)", "node.role": "\(configuration.role)",
                                                  "http.url": "http://\(configuration.httpHost):\(configuration.httpPort)"])

@@ -9,7 +9,7 @@ import Storage
 struct Admin: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create committees, join codes and staff accounts on a node's data directory.",
-        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Revoke.self, Check.self, Keygen.self, Backup.self, Restore.self]
+        subcommands: [CreateCommittee.self, CreateStaff.self, JoinCode.self, Revoke.self, Check.self, Keygen.self, RotateKey.self, Backup.self, Restore.self]
     )
 
     struct NodeOptions: ParsableArguments {
@@ -196,6 +196,30 @@ struct Admin: ParsableCommand {
         func run() throws {
             guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists; refusing to overwrite a node key") }
             print(try NodeKey.generate(path: out))
+        }
+    }
+
+    struct RotateKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Replace a stopped node's key (a compromised laptop): writes a new key over --key and prints it with the last sequence number the old one signed.",
+            discussion: """
+            Run with the node stopped, then `shequ cluster rotate-key` with what this prints, then reload the topology on \
+            the node's peers (SIGHUP) and start the node. The ballot secret beside the key stays as it is.
+            """)
+        @OptionGroup var options: NodeOptions
+
+        func run() throws {
+            guard let keyPath = options.key else { throw ValidationError("--key is required: the key file to replace") }
+            let path = (options.data as NSString).appendingPathComponent("node.sqlite")
+            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path)") }
+            let store = try Store(path: path, nodeID: options.node)
+            let through = try store.readNow { try $0.highestSequence(of: options.node) }
+            let old = try NodeKey.load(path: keyPath).publicKey.rawRepresentation.base64EncodedString()
+            let new = try NodeKey.replace(path: keyPath)
+            print("old-public-key \(old)")
+            print("public-key \(new)")
+            print("through \(through)")
         }
     }
 

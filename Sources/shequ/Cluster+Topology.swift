@@ -24,12 +24,7 @@ extension Cluster {
 
         func run() throws {
             guard let role = TopologyNode.Role(rawValue: role) else { throw ValidationError("role is street, district or city") }
-            let publicKey: String
-            switch (self.publicKey, key) {
-            case (let given?, nil): publicKey = given
-            case (nil, let file?): publicKey = try NodeKey.load(path: file).publicKey.rawRepresentation.base64EncodedString()
-            default: throw ValidationError("give exactly one of --public-key and --key")
-            }
+            let publicKey = try Cluster.publicKey(given: self.publicKey, keyFile: key)
             var committees: [String: String] = [:]
             for entry in committee {
                 let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
@@ -40,14 +35,14 @@ extension Cluster {
             guard !nodes.contains(where: { $0.id == id }) else { throw ValidationError("\(id) is already in \(topology)") }
             nodes.append(TopologyNode(id: id, role: role, parent: parent, unit: unit, gossip: gossip, http: http, publicKey: publicKey, committees: committees))
             try Cluster.write(nodes, to: topology)
-            let next = role == .city ? "" : "; give the file to \(parent ?? "its parent") and the city and restart them, so that they accept it"
+            let next = role == .city ? "" : "; give the file to \(parent ?? "its parent") and the city and send them SIGHUP, so that they accept it"
             say("added \(role.rawValue) \(id) to \(topology) (\(nodes.count) nodes)\(next)")
         }
     }
 
     struct Retire: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove a street (or an empty district) from a topology file; its peers refuse it once restarted with the new file.",
+            abstract: "Remove a street (or an empty district) from a topology file; its peers refuse it once they reload the file (SIGHUP).",
             discussion: "What the node wrote stays at its district and the city. A street's committees go with it: move them to another street first (add them there) if they live on.")
         @Argument(help: "The topology file.") var topology: String
         @Option(help: "The node id to retire.") var id: String
@@ -60,7 +55,35 @@ extension Cluster {
             guard children.isEmpty else { throw ValidationError("\(id) still has \(children.joined(separator: ", ")); retire them first") }
             nodes.removeAll { $0.id == id }
             try Cluster.write(nodes, to: topology)
-            say("retired \(id) from \(topology) (\(nodes.count) nodes left); restart \(node.parent ?? "its parent") and the city")
+            say("retired \(id) from \(topology) (\(nodes.count) nodes left); give the file to \(node.parent ?? "its parent") and the city and send them SIGHUP")
+        }
+    }
+
+    struct RotateKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Give a node a new key in a topology file; its old key still verifies the changes it signed through --through.",
+            discussion: """
+            Run after `shequ admin rotate-key` on the node, which prints the new public key and the last sequence number \
+            the old key signed. Then send SIGHUP to the node's peers (its district and the city; a district's streets too) so \
+            that they reload the topology: links under the old key are closed, and only the new key completes a handshake.
+            """)
+        @Argument(help: "The topology file.") var topology: String
+        @Option(help: "The node id.") var id: String
+        @Option(help: "The new Ed25519 public key (base64).") var publicKey: String?
+        @Option(help: "The new private key file, to read the public key from.") var key: String?
+        @Option(help: "The last sequence number the old key signed (as `shequ admin rotate-key` printed it).") var through: UInt64
+
+        func run() throws {
+            let newKey = try Cluster.publicKey(given: publicKey, keyFile: key)
+            var nodes = try Cluster.nodes(in: topology)
+            guard let index = nodes.firstIndex(where: { $0.id == id }) else { throw ValidationError("\(id) is not in \(topology)") }
+            guard nodes[index].publicKey != newKey, !nodes[index].retiredKeys.contains(where: { $0.publicKey == newKey }) else {
+                throw ValidationError("\(id) has had that key already; make a new one")
+            }
+            nodes[index] = nodes[index].rotated(to: newKey, through: through)
+            try Cluster.write(nodes, to: topology)
+            say("\(id) has a new key in \(topology); its old key verifies its changes 1-\(through) only. Give the file to its peers and send them SIGHUP")
         }
     }
 
@@ -83,6 +106,18 @@ extension Cluster {
             try configuration.yaml.write(toFile: out, atomically: true, encoding: .utf8)
             say("wrote \(out) for \(node) (HTTP \(entry.http), gossip \(entry.gossip))")
         }
+    }
+
+    /// A node's public key, given (`--public-key`) or read from its private key file (`--key`), and checked.
+    static func publicKey(given: String?, keyFile: String?) throws -> String {
+        let key: String
+        switch (given, keyFile) {
+        case (let given?, nil): key = given
+        case (nil, let file?): key = try NodeKey.load(path: file).publicKey.rawRepresentation.base64EncodedString()
+        default: throw ValidationError("give exactly one of --public-key and --key")
+        }
+        guard ChangeSignature.publicKey(base64: key) != nil else { throw ValidationError("\(key) is not an Ed25519 public key (base64 of 32 bytes)") }
+        return key
     }
 
     /// The nodes of a topology file; none if it does not exist yet.

@@ -8,7 +8,7 @@ import Node
 struct Cluster: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start or stop one process per node of a topology; generate topologies.",
-        subcommands: [Up.self, Down.self, Generate.self, Add.self, Retire.self, Config.self]
+        subcommands: [Up.self, Down.self, Generate.self, Add.self, Retire.self, RotateKey.self, Config.self]
     )
 
     struct Up: AsyncParsableCommand {

@@ -1,3 +1,4 @@
+import Crypto
 import Federation
 import Gossip
 import Replication
@@ -85,6 +86,56 @@ import Testing
         }
         let answer = try s.handle(.received(.welcome(node: node, nonce: nonce, proof: proof, wire: old), on: c1, bytes: 60), now: 2)
         #expect(answer.lines.last == "close #1 incompatible_version" && s.established.isEmpty)
+    }
+
+    /// SIGHUP at a district: a street retired, a street re-keyed, a street added. Links to the first two close (one as a
+    /// stranger, one to prove its new key), the city's link stays up, the new street is welcomed, and the re-keyed
+    /// street's old key still verifies the changes it signed before the rotation — and no later one.
+    @Test func aReloadedTopologyKeepsLiveLinksAndFollowsRetirementsRotationsAndNewcomers() throws {
+        let other = "street.luodian", newcomer = "street.gucun"
+        var (d, _) = try Fixture.driver(district)
+        try accept(&d, from: street, on: c1, now: 0)
+        try accept(&d, from: other, on: c2, now: 0)
+        try accept(&d, from: city, on: ConnectionID(3), now: 0)
+        #expect(d.established.count == 3)
+
+        let rotated = Curve25519.Signing.PrivateKey(), gucunKey = Curve25519.Signing.PrivateKey()
+        func base64(_ key: Curve25519.Signing.PrivateKey) -> String { key.publicKey.rawRepresentation.base64EncodedString() }
+        var nodes = Fixture.topology.nodes.values.filter { $0.id != other }
+        let yuepu = nodes.firstIndex { $0.id == street }!
+        nodes[yuepu] = nodes[yuepu].rotated(to: base64(rotated), through: 2)
+        nodes.append(TopologyNode(id: newcomer, role: .street, parent: district, unit: "gucun", gossip: "127.0.0.1:9", http: "127.0.0.1:10",
+                                  publicKey: base64(gucunKey), committees: ["gucun-01": "顾村一居委会"]))
+        let reloaded = try Topology(nodes: nodes)
+        #expect(try Topology(yaml: reloaded.yaml).nodes[street]?.retiredKeys == [.init(publicKey: Fixture.topology.nodes[street]!.publicKey, through: 2)],
+                "retired keys round-trip through the file")
+
+        let out = try d.handle(.topologyChanged(reloaded), now: 100).lines
+        #expect(out.contains("close #1 bad_proof") && out.contains("close #2 unknown_node"), "\(out)")
+        #expect(!out.contains { $0.hasPrefix("close #3") } && d.established == [city: ConnectionID(3)], "the city's link stays up")
+
+        // The newcomer is welcomed and linked; the retired street is now a stranger.
+        let c4 = ConnectionID(4), c5 = ConnectionID(5)
+        _ = try d.handle(.opened(c4, dialed: nil), now: 200)
+        let welcome = try d.handle(.received(.hello(node: newcomer, nonce: [7]), on: c4, bytes: 10), now: 200)
+        guard case .welcome(_, let nonce, _, _) = try #require(welcome.sent.first?.0) else { Issue.record("no welcome"); return }
+        let proof = HandshakeProof.make(nonce: nonce, signer: newcomer, peer: district, sign: { ChangeSignature.sign($0, with: gucunKey) })
+        _ = try d.handle(.received(.proof(proof), on: c4, bytes: 10), now: 201)
+        #expect(d.established[newcomer] == c4)
+        _ = try d.handle(.opened(c5, dialed: nil), now: 200)
+        #expect(try d.handle(.received(.hello(node: other, nonce: [8]), on: c5, bytes: 10), now: 200).lines.last == "close #5 unknown_node")
+
+        // The rotated street's changes: its old key verifies 1...2 only, its new key anything.
+        let admission = ChangeAdmission(topology: reloaded, localNode: district)
+        func signed(_ seq: UInt64, with key: Curve25519.Signing.PrivateKey) -> Change {
+            var change = Fixture.post(seq)
+            change.signature = ChangeSignature.sign(change.signedBytes, with: key)
+            return change
+        }
+        #expect(admission.check(Fixture.post(2)) == nil, "signed before the rotation")
+        #expect(admission.check(Fixture.post(3)) == .badSignature, "the old key signs nothing after its last sequence number")
+        #expect(admission.check(signed(3, with: rotated)) == nil)
+        #expect(ChangeAdmission(topology: Fixture.topology, localNode: district).check(signed(3, with: rotated)) == .badSignature)
     }
 
     @Test func refusesStrangersBadProofsAndMessagesOutOfPlace() throws {
