@@ -17,6 +17,7 @@ deps:
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v jq >/dev/null || missing="$$missing jq"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v bc >/dev/null || missing="$$missing bc"; \
 	command -v serf >/dev/null || missing="$$missing serf"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v python3 >/dev/null || missing="$$missing python3 python3-pip"; \

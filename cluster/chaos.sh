@@ -3,9 +3,13 @@
 # 7 `shequ serve` processes with the fault-injection switch on, writes posts at every street over HTTP, and for a
 # bounded time SIGKILLs and restarts nodes and cuts streets off (PUT /v1/cluster/faults on both sides of each link).
 # Then it heals everything and checks over HTTP that every replica of every committee has the same digest and that
-# every acknowledged post is served by its district and the city; finally SQLite's integrity check on every database.
+# every acknowledged post is served by its district and the city (a 429 is waited out as its Retry-After says: a busy
+# node is not a lost post). After the nodes stop it reads every database: a post absent there is lost, one present but
+# not served is a serving fault, and the two are reported apart. Finally SQLite's integrity check on every database.
 #   cluster/chaos.sh PATH/TO/shequ [SECONDS] [WORKDIR]
-# Every loop is bounded: the chaos by SECONDS (default 60), convergence by 120 s. It stops only what it started.
+# Every loop is bounded: the chaos by SECONDS (default 60), convergence by 120 s, each read by 10 waits of at most 5 s.
+# Nodes take their rate limits from the environment (HTTP_RATE_LIMIT_TOKEN_BURST=...), as any `shequ serve` does.
+# It stops only what it started.
 set -euo pipefail
 shequ=$(readlink -f "$1")
 seconds=${2:-60}
@@ -17,6 +21,7 @@ cleanup() {
   [ -f "$data/endpoints.json" ] && "$shequ" cluster down --data "$data" > /dev/null 2>&1 || true
 }
 trap cleanup EXIT
+: > "$work/waited"
 now() { date +%s.%N; }
 say() { printf 'chaos: %s\n' "$*"; }
 
@@ -26,7 +31,24 @@ nodes=$(jq -r '.[].id' "$data/endpoints.json")
 streets=$(jq -r '.[] | select(.role == "street") | .id' "$data/endpoints.json")
 http() { jq -r --arg id "$1" '.[] | select(.id == $id) | .http' "$data/endpoints.json"; }
 pid_of() { jq -r --arg id "$1" '.[] | select(.id == $id) | .pid' "$data/endpoints.json"; }
-parent_of() { awk -v id="$1" '$0 ~ "id: "id"$" {found=1} found && /parent:/ {print $2; exit}' "$work/demo.yaml"; }
+# get NODE PATH: the body of an officer's GET, waiting out a 429 as its Retry-After asks (at most 10 times, at most
+# 5 s each; each wait is noted in $work/waited). Fails on anything but 200; the status is left in $work/status.
+get() {
+  local node=$1 path=$2 status retry
+  for _ in $(seq 1 10); do
+    status=$(curl -sS --max-time 2 -o "$work/body" -D "$work/headers" -w '%{http_code}' "$(http "$node")$path" \
+      -H "Authorization: Bearer ${officer[$node]}" 2> /dev/null) || status=000
+    echo "$status" > "$work/status"
+    case $status in
+      200) cat "$work/body"; return 0 ;;
+      429) retry=$(awk 'tolower($1) == "retry-after:" {print $2 + 0}' "$work/headers")
+           echo "$node $path" >> "$work/waited"; sleep "$(( retry < 1 ? 1 : (retry > 5 ? 5 : retry) ))" ;;
+      *) return 1 ;;
+    esac
+  done
+  return 1
+}
+parent_of() { jq -r --arg id "$1" '.[] | select(.id == $id) | .parent' "$data/endpoints.json"; }
 
 # An officer on every node (for the fault switch and the digests) and a cadre in two committees of every street.
 declare -A officer cadre
@@ -40,12 +62,14 @@ for node in $nodes; do
   officer[$node]=$("$shequ" admin staff --data "$data/$node" --node "$node" --key "$work/keys/$node.key" "${role[@]}" --name 值班 | awk '/^token/ {print $2}')
 done
 for street in $streets; do
-  committees=$(awk -v id="$street" '$0 ~ "id: "id"$" {found=1} found && /committees:/ {for (i = 0; i < 2; i++) {getline; sub(/:.*/, ""); gsub(/ /, ""); print}; exit}' "$work/demo.yaml")
+  # The topology file quotes every value ("id": "street.x"): quotes are dropped before matching.
+  committees=$(awk -v id="$street" '{gsub(/"/, "")} $0 ~ "id: "id"$" {found=1} found && /committees:/ {for (i = 0; i < 2; i++) {getline; gsub(/"/, ""); sub(/:.*/, ""); gsub(/ /, ""); print}; exit}' "$work/demo.yaml")
   for committee in $committees; do
     cadre[$street/$committee]=$("$shequ" admin staff --data "$data/$street" --node "$street" --key "$work/keys/$street.key" --role cadre --name 主任 --committee "$committee" | awk '/^token/ {print $2}')
   done
 done
-say "$(echo "$nodes" | wc -w) nodes up; writing and breaking things for $seconds s"
+(( ${#cadre[@]} > 0 )) || { say "FAILED: no committee found in $work/demo.yaml to write to"; exit 1; }
+say "$(echo "$nodes" | wc -w) nodes up, ${#cadre[@]} committees written to; writing and breaking things for $seconds s"
 
 # The load: posts at random streets, each acknowledged one recorded with where it was written.
 deadline=$(echo "$(now) + $seconds" | bc)
@@ -120,10 +144,10 @@ converged=""
 for _ in $(seq 1 240); do
   ok=1
   for street in $streets; do
-    mine=$(curl -fsS --max-time 2 "$(http "$street")/v1/cluster/digests" -H "Authorization: Bearer ${officer[$street]}" | jq -S .digests) || { ok=0; break; }
+    mine=$(get "$street" /v1/cluster/digests | jq -S .digests) || { ok=0; break; }
     for peer in $(parent_of "$street") city; do
-      theirs=$(curl -fsS --max-time 2 "$(http "$peer")/v1/cluster/digests" -H "Authorization: Bearer ${officer[$peer]}" \
-        | jq -S --argjson mine "$mine" '.digests | with_entries(select(.key as $k | $mine | has($k)))') || { ok=0; break; }
+      theirs=$(get "$peer" /v1/cluster/digests | jq -S --argjson mine "$mine" '.digests | with_entries(select(.key as $k | $mine | has($k)))') \
+        || { ok=0; break; }
       [ "$mine" == "$theirs" ] || { ok=0; break; }
     done
     [ $ok == 1 ] || break
@@ -133,17 +157,30 @@ for _ in $(seq 1 240); do
 done
 [ -n "$converged" ] || { say "FAILED: replicas still differ 120 s after healing"; exit 1; }
 
-# Nothing acknowledged is lost: every post is served by its district and by the city.
-acked=$(wc -l < "$work/acked") failed=$(wc -l < "$work/failed") missing=0
+# Nothing acknowledged is lost. Over HTTP first, while the nodes serve: each post read at its district and the city,
+# a 429 waited out (get): a post is served (200), absent (404) or not served (anything else, after the waits).
+acked=$(wc -l < "$work/acked") failed=$(wc -l < "$work/failed") absent=0 unserved=0
+: > "$work/http-absent"
 while read -r street committee id; do
   for peer in $(parent_of "$street") city; do
-    curl -fsS --max-time 2 "$(http "$peer")/v1/posts/$id" -H "Authorization: Bearer ${officer[$peer]}" > /dev/null 2>&1 \
-      || { missing=$((missing + 1)); say "post $id from $street is missing at $peer"; }
+    get "$peer" "/v1/posts/$id" > /dev/null && continue
+    case $(cat "$work/status") in
+      404) absent=$((absent + 1)); echo "$peer $id" >> "$work/http-absent" ;;
+      *) unserved=$((unserved + 1)); say "post $id from $street not served at $peer (HTTP $(cat "$work/status"))" ;;
+    esac
   done
 done < "$work/acked"
 
 "$shequ" cluster down --data "$data" > /dev/null
 rm -f "$data/endpoints.json"
+# Then from the databases, as the benches read them: what is not there is lost, whatever HTTP said.
+missing=0
+for node in $nodes; do sqlite3 "$data/$node/node.sqlite" "SELECT id FROM entities WHERE kind = 'post'" | sort > "$work/posts.$node"; done
+while read -r street committee id; do
+  for peer in $(parent_of "$street") city; do
+    grep -qxF "$id" "$work/posts.$peer" || { missing=$((missing + 1)); say "post $id from $street is missing from $peer's database"; }
+  done
+done < "$work/acked"
 bad=0
 for node in $nodes; do
   result=$(sqlite3 "$data/$node/node.sqlite" 'PRAGMA integrity_check')
@@ -151,7 +188,10 @@ for node in $nodes; do
 done
 say "$kills SIGKILLs and restarts, $cuts street cut-offs in $seconds s"
 say "$acked posts acknowledged, $failed refused or timed out while their street was down"
-printf 'chaos: every replica equal %.1f s after healing; %d acknowledged posts missing; %d databases failed the integrity check\n' \
+say "reads: $(wc -l < "$work/waited") waited out a 429; $unserved not served after 10 tries; $absent answered 404"
+printf 'chaos: every replica equal %.1f s after healing; %d acknowledged posts missing from a database; %d databases failed the integrity check\n' \
   "$(echo "$converged - $healed" | bc)" "$missing" "$bad"
-[ "$missing" == 0 ] && [ "$bad" == 0 ] || { say "FAILED"; exit 1; }
+# A post in the database that its node answered 404 for is a serving fault; one not served (timeouts, 5xx) is reported
+# above but is not a lost post.
+[ "$missing" == 0 ] && [ "$absent" == 0 ] && [ "$bad" == 0 ] || { say "FAILED"; exit 1; }
 say "ok"
