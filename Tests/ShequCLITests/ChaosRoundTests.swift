@@ -11,21 +11,9 @@ import Testing
     func aShortChaosRoundLosesNothingAndTellsBusyFromMissing() async throws {
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-chaos-\(UUID().uuidString.prefix(8))").path
-        let (status, output) = try await offPool { () -> (Int32, String) in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["280", repo.appendingPathComponent("cluster/chaos.sh").path, TestFederation.executable, "10", work]
-            var environment = ProcessInfo.processInfo.environment
-            environment["HTTP_RATE_LIMIT_TOKEN_BURST"] = "5"
-            environment["HTTP_RATE_LIMIT_TOKEN_PER_MINUTE"] = "120"
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text)
+        let (status, output) = try await offPool {
+            try Command.run("/usr/bin/timeout", ["280", repo.appendingPathComponent("cluster/chaos.sh").path, TestFederation.executable, "10", work],
+                            environment: ["HTTP_RATE_LIMIT_TOKEN_BURST": "5", "HTTP_RATE_LIMIT_TOKEN_PER_MINUTE": "120"])
         }
         #expect(status == 0, "chaos failed:\n\(output.suffix(4_000))")
         #expect(output.contains("chaos: ok"))

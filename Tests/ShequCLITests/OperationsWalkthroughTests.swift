@@ -12,18 +12,7 @@ import Testing
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Scripts/operations_walkthrough.sh").path
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-ops-\(UUID().uuidString.prefix(8))").path
-        let (status, output) = try await offPool { () -> (Int32, String) in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-            process.arguments = ["200", script, TestFederation.executable, work]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text)
-        }
+        let (status, output) = try await offPool { try Command.run("/usr/bin/timeout", ["200", script, TestFederation.executable, work]) }
         #expect(status == 0, "the walkthrough stopped:\n\(output.suffix(4_000))")
         #expect(output.contains("operations walkthrough: every block ran"))
         // What the guide promises along the way, as the commands printed it.

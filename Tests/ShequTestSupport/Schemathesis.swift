@@ -12,24 +12,15 @@ public enum Schemathesis {
     public static func run(config: String, in directory: String, seed: Int = 2020, arguments: [String] = []) throws -> (status: Int32, report: String) {
         let configPath = directory + "/schemathesis.toml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.arguments = [
+        let (status, text) = try Command.run("/usr/bin/env", [
             "python3", "-m", "schemathesis.cli", "--config-file", configPath, "run",
             repository.appendingPathComponent("docs/openapi.yaml").path,
             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
             "--phases", "examples,coverage,fuzzing", "--seed", "\(seed)", "--workers", "2", "--max-failures", "20",
             "--request-timeout", "20", "--no-color",
-        ] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        ] + arguments, in: directory)
         let start = text.range(of: "FAILURES")?.lowerBound ?? text.index(text.endIndex, offsetBy: -min(text.count, 3_000))
-        return (process.terminationStatus, String(text[start...].prefix(12_000)))
+        return (status, String(text[start...].prefix(12_000)))
     }
 
     /// How many operations the run tested ("Tested: N" in its summary).
