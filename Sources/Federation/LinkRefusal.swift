@@ -13,6 +13,8 @@ public enum LinkRefusal: String, Sendable, CaseIterable {
     case tooManyHandshakes = "too_many_handshakes"
     /// The peer speaks no wire version this node speaks (a release too old or too new for a rolling upgrade).
     case incompatibleVersion = "incompatible_version"
+    /// The TLS handshake failed: a plain-TCP client, or a certificate whose key the topology does not list for a peer.
+    case tlsHandshake = "tls_handshake"
     /// A frame out of bounds, with a bad checksum, unknown flags or a payload that does not decompress.
     case badFrame = "bad_frame"
     /// A frame whose payload is not a gossip message.

@@ -7,6 +7,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Replication
 import ServiceLifecycle
 import Storage
@@ -19,8 +20,10 @@ import Wire
 /// fired). It decides nothing of the protocol: no timeout, batch or retry is chosen here.
 public final class ReplicationService: Service, Sendable {
     /// The topology as last loaded (at start, then at each `reload`).
-    public var topology: Topology { current.withLock { $0 } }
-    let current: Mutex<Topology>
+    public var topology: Topology { current.value }
+    let current: CurrentTopology
+    /// Mutual TLS on every link (nil: plain TCP, for tests of what lies beneath and for benches beside it).
+    let tls: LinkTLS?
     public let local: NodeID
     public let settings: ReplicationDriver.Settings
     let store: Store
@@ -53,9 +56,12 @@ public final class ReplicationService: Service, Sendable {
         let channel: any Channel
     }
 
+    /// - Parameter tls: encrypt every link with mutual TLS 1.3 bound to the topology's node keys (`LinkTLS`).
     public init(topology: Topology, local: NodeID, key: Curve25519.Signing.PrivateKey, store: Store, logger: Logger,
-                settings: ReplicationDriver.Settings = ReplicationDriver.Settings()) throws {
-        self.current = Mutex(topology)
+                settings: ReplicationDriver.Settings = ReplicationDriver.Settings(), tls: Bool = true) throws {
+        let current = CurrentTopology(topology)
+        self.current = current
+        self.tls = tls ? try LinkTLS(key: key, local: local, topology: current) : nil
         self.local = local
         self.settings = settings
         self.store = store
@@ -120,7 +126,7 @@ public final class ReplicationService: Service, Sendable {
               before.publicKey == after.publicKey else {
             throw LinkError("the new topology changes this node's own role, parent, unit, gossip address or key: restart it for that")
         }
-        current.withLock { $0 = new }
+        current.value = new
         await drive(.topologyChanged(new))
         logger.info("topology reloaded", metadata: ["nodes.before": "\(old.nodes.count)", "nodes.after": "\(new.nodes.count)",
                                                     "peers": "\(new.peers(of: local).count)"])
@@ -197,8 +203,10 @@ public final class ReplicationService: Service, Sendable {
 
     typealias Connection = NIOAsyncChannel<[UInt8], ByteBuffer>
 
-    static func configure(_ channel: any Channel) -> EventLoopFuture<Connection> {
+    /// Frames over TLS when `tls` is given: LZ4 stays inside the encrypted stream.
+    static func configure(_ channel: any Channel, tls: (any ChannelHandler)?) -> EventLoopFuture<Connection> {
         channel.eventLoop.makeCompletedFuture {
+            if let tls { try channel.pipeline.syncOperations.addHandler(tls) }
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
             return try Connection(wrappingChannelSynchronously: channel, configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 64)))
         }
@@ -207,8 +215,8 @@ public final class ReplicationService: Service, Sendable {
     func listen(host: String, port: Int) async throws {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in Self.configure(channel) }
-        logger.info("gossip listening", metadata: ["gossip.address": "\(host):\(port)"])
+            .bind(host: host, port: port) { channel in Self.configure(channel, tls: self.tls?.serverHandler()) }
+        logger.info("gossip listening", metadata: ["gossip.address": "\(host):\(port)", "gossip.tls": "\(tls != nil)"])
         try await withThrowingDiscardingTaskGroup { tasks in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
@@ -225,9 +233,16 @@ public final class ReplicationService: Service, Sendable {
         }
         let connection: Connection
         do {
+            let tls = self.tls
             connection = try await ClientBootstrap(group: group)
                 .connectTimeout(.milliseconds(settings.dialTimeout))
-                .connect(host: host, port: port) { channel in Self.configure(channel) }
+                .connect(host: host, port: port) { channel in
+                    do {
+                        return Self.configure(channel, tls: try tls?.clientHandler(dialing: peer))
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }
         } catch {
             logger.debug("dial failed", metadata: ["gossip.peer": "\(peer)", "error": "\(error)"])
             return await drive(.dialFailed(peer))
@@ -257,6 +272,15 @@ public final class ReplicationService: Service, Sendable {
                 } catch is Frame.Failure {
                     await drive(.malformed(id, .badFrame), on: id)
                 }
+            }
+        } catch let error as NIOSSLError {
+            // A TLS handshake that failed: a plain-TCP client, a certificate with a key the topology does not list.
+            if case .handshakeFailed = error {
+                LinkRefusal.tlsHandshake.count()
+                logger.warning("connection refused", metadata: ["gossip.connection": "\(id)", "reason": "\(LinkRefusal.tlsHandshake.rawValue)",
+                                                                "error": "\(error)"])
+            } else {
+                logger.debug("connection ended", metadata: ["gossip.connection": "\(id)", "error": "\(error)"])
             }
         } catch {
             logger.debug("connection ended", metadata: ["gossip.connection": "\(id)", "error": "\(error)"])

@@ -25,6 +25,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var keyPath: String?
     /// Whether `PUT /v1/cluster/faults` may cut links (chaos tests only).
     public var faultInjection: Bool
+    /// Mutual TLS 1.3 on every gossip link, bound to the topology's node keys (`gossip.tls`, on unless set false;
+    /// every node of a federation must agree).
+    public var gossipTLS = true
     /// Requests per bearer token and per client address (`http.rateLimit.*`).
     public var rateLimits: RateLimits = .standard
     /// Header and idle timeouts, connection caps and trusted proxies (`http.timeouts.*`, `http.connections.*`,
@@ -94,6 +97,7 @@ public struct NodeConfiguration: Sendable, Hashable {
             tokenPerMinute: try limit("tokenPerMinute", standard.tokenPerMinute), tokenBurst: try limit("tokenBurst", standard.tokenBurst),
             addressPerMinute: try limit("addressPerMinute", standard.addressPerMinute), addressBurst: try limit("addressBurst", standard.addressBurst))
         configuration.connections = try connectionPolicy(reader)
+        configuration.gossipTLS = reader.bool(forKey: "gossip.tls", default: true)
         return configuration
     }
 
@@ -146,7 +150,11 @@ public struct NodeConfiguration: Sendable, Hashable {
         }
         var root: [(String, Node)] = [("node", section(nodeSection)), ("http", section(httpSection)),
                                       ("data", section([("directory", text(dataDirectory))]))]
-        if let topologyPath { root.append(("gossip", section([("topology", text(topologyPath)), ("key", text(keyPath ?? ""))]))) }
+        if let topologyPath {
+            var gossip: [(String, Node)] = [("topology", text(topologyPath)), ("key", text(keyPath ?? ""))]
+            if !gossipTLS { gossip.append(("tls", Node("false"))) }
+            root.append(("gossip", section(gossip)))
+        }
         if faultInjection { root.append(("faults", section([("enabled", Node("true"))]))) }
         // Serializing a tree of strings cannot fail.
         return (try? Yams.serialize(node: section(root), allowUnicode: true)) ?? ""

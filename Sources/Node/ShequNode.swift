@@ -47,7 +47,8 @@ public struct ShequNode: Sendable {
             }
             self.store = store
             try FederationBootstrap.defineCommittees(store: store, topology: topology, node: configuration.id)
-            self.replication = try ReplicationService(topology: topology, local: configuration.id, key: key, store: store, logger: logger)
+            self.replication = try ReplicationService(topology: topology, local: configuration.id, key: key, store: store, logger: logger,
+                                                      tls: configuration.gossipTLS)
         } else {
             self.store = try Store(path: configuration.databasePath, nodeID: configuration.id, logger: logger)
             self.replication = nil

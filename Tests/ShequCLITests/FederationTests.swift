@@ -123,9 +123,7 @@ import Testing
         }
 
         // The city's /metrics, from a real process, is valid for promtool and carries replication figures.
-        var metricsRequest = URLRequest(url: URL(string: city.http + "/metrics")!)
-        metricsRequest.timeoutInterval = 5
-        let metrics = String(decoding: try await URLSession.shared.data(for: metricsRequest).0, as: UTF8.self)
+        let metrics = try await federation.text(city, "/metrics")
         for name in ["shequ_gossip_bytes_total", "shequ_changes_applied_total", "shequ_sqlite_write_duration_seconds_bucket",
                      "shequ_swim_members", "shequ_replication_lag_changes", "shequ_http_requests_total", "shequ_gossip_compression_ratio"] {
             #expect(metrics.contains(name), "missing \(name)")

@@ -16,7 +16,8 @@ import Testing
 @Suite(.serialized) struct HostilePeerTests {
     @Test(.timeLimit(.minutes(3)))
     func hostilePeersAreRefusedCountedAndHarmless() async throws {
-        let federation = try await TestFederation.start(districts: 1, streets: [1])
+        // The protocol beneath TLS: a raw peer speaks plain TCP to it (TLSLinkTests shows TLS refusing such a peer).
+        let federation = try await TestFederation.start(districts: 1, streets: [1], tls: false)
         defer { federation.stop() }
         let (street, district) = (federation.street, federation.district)
         let gossip = try #require(federation.topology.nodes[district.id]?.gossip)
@@ -125,9 +126,7 @@ import Testing
         #expect(try federation.integrity(district) == "ok")
 
         // Every kind of refusal is counted.
-        var request = URLRequest(url: URL(string: district.http + "/metrics")!)
-        request.timeoutInterval = 5
-        let metrics = String(decoding: try await URLSession.shared.data(for: request).0, as: UTF8.self)
+        let metrics = try await federation.text(district, "/metrics")
         func value(_ series: String) -> Double {
             metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) } ?? 0
         }

@@ -1,5 +1,6 @@
 import Demo
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -37,9 +38,12 @@ final class TestFederation: @unchecked Sendable {
     }
 
     /// Two districts (two streets and one), three committees a street; or `districts` × `streets` of two committees.
-    static func start(districts: Int = 2, streets: [Int] = [2, 1]) async throws -> TestFederation {
+    /// `tls: false` runs the links in plain TCP, for tests that speak to a gossip port as a raw peer.
+    static func start(districts: Int = 2, streets: [Int] = [2, 1], tls: Bool = true) async throws -> TestFederation {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-fed-\(UUID().uuidString.prefix(8))").path
-        let base = 20_000 + Int.random(in: 0..<400) * 20
+        // Each federation of this test process has ports of its own (suites run at once): 20 per federation, 40
+        // federations before they are reused, in 20000-28999 (the benches use 12000, 14000, 29000 and 30500 up).
+        let base = 20_000 + (Int(getpid()) % 8) * 1_000 + (nextFederation.withLock { n in defer { n += 1 }; return n } % 40) * 20
         let shape = TopologyGenerator.Shape(districts: districts, streetsPerDistrict: streets, committeesPerStreet: Array(repeating: 3, count: streets.reduce(0, +)),
                                             gossipBasePort: base, httpBasePort: base + 10)
         let topology = try TopologyGenerator.generate(shape, keysDirectory: directory + "/keys")
@@ -49,7 +53,7 @@ final class TestFederation: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory + "/capture", withIntermediateDirectories: true)
         setenv("SHEQU_CAPTURE_DIR", directory + "/capture", 1)
         let endpoints = try await ClusterLauncher.up(topologyPath: directory + "/topology.yaml", keysDirectory: directory + "/keys",
-                                                     data: directory + "/data", executable: executable, faults: true, progress: { _ in })
+                                                     data: directory + "/data", executable: executable, faults: true, tls: tls, progress: { _ in })
         for endpoint in endpoints { federation.pids[endpoint.id] = endpoint.pid }
         return federation
     }
@@ -97,6 +101,13 @@ final class TestFederation: @unchecked Sendable {
         let (status, body) = try await request(node, method, path, token: token, json: json)
         guard (200..<300).contains(status) else { throw TestFailure("\(method) \(node.id)\(path) → \(status) \(String(describing: body))") }
         return body as? [String: Any] ?? [:]
+    }
+
+    /// A GET's body as text, without a token (/metrics).
+    func text(_ node: Node, _ path: String) async throws -> String {
+        var request = URLRequest(url: URL(string: node.http + path)!)
+        request.timeoutInterval = 5
+        return String(decoding: try await URLSession.shared.data(for: request).0, as: UTF8.self)
     }
 
     func status(_ node: Node, _ path: String, token: String) async throws -> Int {
@@ -165,6 +176,7 @@ final class TestFederation: @unchecked Sendable {
     }
 
     nonisolated(unsafe) static var failedToConverge = false
+    static let nextFederation = Mutex(0)
 
 }
 
