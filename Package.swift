@@ -147,8 +147,12 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Replication", "Governance", "Storage", "Wire", "Gossip", "Demo", "Node",
+                "Replication", "Governance", "Storage", "Wire", "Gossip", "GossipNIO", "Demo", "Node",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

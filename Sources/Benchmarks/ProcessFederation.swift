@@ -55,7 +55,7 @@ public final class ProcessFederation: @unchecked Sendable {
 
     /// Generates the topology and keys under `directory`, creates the accounts, starts every node and waits until the
     /// city's failure detector sees all of them alive.
-    public static func start(nodes: Int, directory: String, executable: String, faults: Bool = false, basePort: Int = 30_500,
+    public static func start(nodes: Int, directory: String, executable: String, faults: Bool = false, basePort: Int = 30_500, tls: Bool = true,
                              progress: @escaping @Sendable (String) -> Void) async throws -> ProcessFederation {
         let keys = (directory as NSString).appendingPathComponent("keys")
         let data = (directory as NSString).appendingPathComponent("data")
@@ -77,7 +77,7 @@ public final class ProcessFederation: @unchecked Sendable {
         }
         let started = Date()
         let endpoints = try await ClusterLauncher.up(topologyPath: topologyPath, keysDirectory: keys, data: data, executable: executable,
-                                                     faults: faults, rateLimits: .benchmark, progress: progress)
+                                                     faults: faults, rateLimits: .benchmark, tls: tls, progress: progress)
         let federation = ProcessFederation(directory: directory, topology: topology, endpoints: endpoints, officers: officers, cadres: cadres)
         let city = try federation.endpoint("city")
         let deadline = Date().addingTimeInterval(60 + Double(nodes) * 0.25)

@@ -18,6 +18,8 @@ public enum ReplicationBenchmark {
         public var loadSeconds = 10.0
         /// Serf user events (0: no baseline).
         public var serfEvents = 30
+        /// Mutual TLS on the gossip links (as nodes run by default).
+        public var tls = true
 
         public init(nodes: Int) { self.nodes = nodes }
 
@@ -67,7 +69,7 @@ public enum ReplicationBenchmark {
         var result = Result(nodes: options.nodes)
         let started = Date()
         let federation = try await ProcessFederation.start(nodes: options.nodes, directory: (directory as NSString).appendingPathComponent("shequ"),
-                                                         executable: executable, progress: progress)
+                                                         executable: executable, tls: options.tls, progress: progress)
         result.startSeconds = Date().timeIntervalSince(started)
         var posts: [(id: String, street: NodeID)] = []
         do {
@@ -96,9 +98,11 @@ public enum ReplicationBenchmark {
             try await Task.sleep(for: .seconds(2))
 
             // Load at a fixed rate.
+            guard options.loadSeconds > 0 else { throw SkipLoad() }
             result.load = try await load(federation, rate: Double(options.loadRate), seconds: options.loadSeconds)
             result.loadPSS = result.load.pss
             progress("load: \(result.load.posted) posts in \(String(format: "%.1f", result.load.seconds)) s (\(result.load.refused) refused)")
+        } catch is SkipLoad {
         } catch {
             await federation.stop()
             throw error
@@ -222,6 +226,8 @@ public struct Quantiles: Sendable {
 
 extension ReplicationBenchmark {
     public enum Section: String, CaseIterable, Sendable { case propagation, cost, memory }
+    /// A run without the load phase ends its phases here.
+    struct SkipLoad: Error {}
 
     static func mib(_ bytes: Double) -> String { String(format: "%.1f MiB", bytes / 1_048_576) }
     static func mean(_ values: [Int]) -> Double { values.isEmpty ? 0 : Double(values.reduce(0, +)) / Double(values.count) }

@@ -23,6 +23,11 @@ public struct LinkTLS: Sendable {
     /// The topology now (it may be reloaded).
     let topology: CurrentTopology
 
+    /// A node's TLS for `topology` as it stands (the handshake bench; a serving node's follows its reloads).
+    public init(key: Curve25519.Signing.PrivateKey, local: NodeID, topology: Topology) throws {
+        try self.init(key: key, local: local, topology: CurrentTopology(topology))
+    }
+
     init(key: Curve25519.Signing.PrivateKey, local: NodeID, topology: CurrentTopology) throws {
         let certificateKey = Certificate.PrivateKey(key)
         let name = try DistinguishedName { CommonName(local) }
@@ -55,7 +60,7 @@ public struct LinkTLS: Sendable {
     }
 
     /// The listener's handler: a peer whose certificate carries the key of one of this node's peers.
-    func serverHandler() -> NIOSSLServerHandler {
+    public func serverHandler() -> NIOSSLServerHandler {
         let local = self.local, topology = self.topology
         return NIOSSLServerHandler(context: serverContext, customVerificationCallback: { certificates, promise in
             let now = topology.value
@@ -65,7 +70,7 @@ public struct LinkTLS: Sendable {
     }
 
     /// The dialer's handler: the peer's certificate must carry the key the topology lists for `peer`.
-    func clientHandler(dialing peer: NodeID) throws -> NIOSSLClientHandler {
+    public func clientHandler(dialing peer: NodeID) throws -> NIOSSLClientHandler {
         let expected = topology.value.nodes[peer]?.publicKey
         return try NIOSSLClientHandler(context: clientContext, serverHostname: nil, customVerificationCallback: { certificates, promise in
             promise.succeed(expected != nil && Self.leafKey(certificates) == expected ? .certificateVerified : .failed)

@@ -126,6 +126,19 @@ extension Bench {
         }
     }
 
+    struct TLS: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tls", abstract: "What mutual TLS costs the gossip links: handshake time and a change's street→city p99, each beside plain TCP.")
+        @Flag(help: "A small run, for tests.") var quick = false
+        func run() async throws {
+            let directory = try scratch("tls")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let result = try await TLSBenchmark.run(connections: quick ? 20 : 500, writes: quick ? 20 : 300, executable: Cluster.executable,
+                                                    directory: directory, progress: progress)
+            say(TLSBenchmark.report(result))
+        }
+    }
+
     struct HTTP: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "http", abstract: "Requests per second and p99 for reading a board and for posting on one street node, with wrk, beside GET /healthz.")
@@ -165,6 +178,9 @@ extension Bench {
             section("HTTP")
             let http = try Bench.HTTP.parse(sizes.quick ? ["--quick"] : [])
             try await http.run()
+            section("TLS on gossip links")
+            let tls = try Bench.TLS.parse(sizes.quick ? ["--quick"] : [])
+            try await tls.run()
             section("propagation, cost per change, memory")
             _ = try await Bench.federation(sizes, sections: Set(ReplicationBenchmark.Section.allCases), serf: true)
             section("simulator memory")
