@@ -81,20 +81,25 @@ import Testing
 
         let group = MultiThreadedEventLoopGroup.singleton
         func tlsHandshake(key: Curve25519.Signing.PrivateKey, as node: String) async -> Bool {
+            // The handshake's outcome: the server's verdict arrives as an error or as the channel closing.
+            let done = group.next().makePromise(of: Void.self)
             do {
-                let tls = try LinkTLS(key: key, local: node, topology: CurrentTopology(federation.topology))
+                let tls = try LinkTLS(key: key, local: node, topology: federation.topology)
                 let handler = try tls.clientHandler(dialing: district.id)
                 let parts = gossip.split(separator: ":")
                 let channel = try await ClientBootstrap(group: group).connectTimeout(.seconds(2))
-                    .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) } }
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                            try channel.pipeline.syncOperations.addHandler(HandshakeOutcome(done: done))
+                        }
+                    }
                     .connect(host: String(parts[0]), port: Int(parts[1])!).get()
                 defer { channel.close(promise: nil) }
-                let done = channel.eventLoop.makePromise(of: Void.self)
-                // The handshake's outcome: the server's verdict arrives as an error or as the channel closing.
-                try await channel.pipeline.addHandler(HandshakeOutcome(done: done)).get()
                 try await done.futureResult.get()
                 return true
             } catch {
+                done.fail(error)  // settled either way (a second settling is ignored)
                 return false
             }
         }
