@@ -214,7 +214,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SimulationTests",
-            dependencies: ["Simulation", "Gossip", "Replication", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Simulation", "Gossip", "Replication", "ShequTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "HTTPAPITests",

@@ -58,12 +58,24 @@ public enum ClusterLauncher {
         while !waiting.isEmpty, Date() < deadline {
             for endpoint in endpoints where waiting.contains(endpoint.id) {
                 if await healthy(endpoint.http) { waiting.remove(endpoint.id) }
-                else if kill(endpoint.pid, 0) != 0 { throw Failure(description: "node \(endpoint.id) exited; see \(data)/\(endpoint.id)/node.log") }
+                else if kill(endpoint.pid, 0) != 0 {
+                    stop(endpoints)
+                    throw Failure(description: "node \(endpoint.id) exited; see \(data)/\(endpoint.id)/node.log")
+                }
             }
             if !waiting.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
         }
-        guard waiting.isEmpty else { throw Failure(description: "nodes did not answer in time: \(waiting.sorted().joined(separator: ", "))") }
+        guard waiting.isEmpty else {
+            // A federation that did not come up is not left running.
+            stop(endpoints)
+            throw Failure(description: "nodes did not answer in time: \(waiting.sorted().joined(separator: ", "))")
+        }
         return endpoints
+    }
+
+    /// SIGKILLs the nodes started for a federation that failed to come up.
+    static func stop(_ endpoints: [Endpoint]) {
+        for endpoint in endpoints { kill(endpoint.pid, SIGKILL) }
     }
 
     /// Starts `shequ serve --config configPath` in the background, appending its output to `logPath`.

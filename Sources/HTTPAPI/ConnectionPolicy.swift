@@ -13,8 +13,8 @@ import Synchronization
 /// request headers must not hold them for ever, one address must not take every connection, and behind the TLS
 /// terminator the docs recommend every resident must not share the terminator's rate-limit bucket.
 public struct ConnectionPolicy: Sendable, Hashable {
-    /// A request's headers must be read within this many milliseconds of the connection opening (or of the previous
-    /// response on a kept-alive connection), however slowly the bytes trickle in.
+    /// A connection's first request headers must be read within this many milliseconds of it opening, however slowly
+    /// the bytes trickle in; on a kept-alive connection the next request's, within the idle timeout of the response.
     public var headerTimeoutMillis: Int
     /// A connection that reads nothing for this long is closed (Hummingbird's idle timeout).
     public var idleTimeoutMillis: Int
@@ -170,7 +170,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             }
             counted = address
         }
-        armDeadline(context: context)
+        armDeadline(context: context, millis: policy.headerTimeoutMillis)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -189,15 +189,16 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // A kept-alive connection has the header timeout again for its next request.
-        if case .end = unwrapOutboundIn(data) { armDeadline(context: context) }
+        // A kept-alive connection waits for its next request as long as the idle timeout, then has its headers read
+        // by then (a client that keeps a connection between requests is not a slow one).
+        if case .end = unwrapOutboundIn(data) { armDeadline(context: context, millis: policy.idleTimeoutMillis) }
         context.write(data, promise: promise)
     }
 
-    private func armDeadline(context: ChannelHandlerContext) {
+    private func armDeadline(context: ChannelHandlerContext, millis: Int) {
         deadline?.cancel()
         let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(policy.headerTimeoutMillis))) {
+        deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(millis))) {
             Self.headerTimeouts.increment()
             channel.close(promise: nil)
         }

@@ -30,7 +30,7 @@ import Testing
         let limits = RateLimits(tokenPerMinute: 1_000_000, tokenBurst: 1_000_000, addressPerMinute: 60, addressBurst: 5)
         func statuses(trusting proxies: [AddressRange]) async throws -> [HTTPResponse.Status] {
             let server = APIServer(store: node.store, identity: node.server.identity, limits: limits,
-                                   connections: ConnectionPolicy(trustedProxies: proxies))
+                                   connections: ConnectionPolicy(headerTimeoutMillis: 120_000, trustedProxies: proxies))
             return try await server.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
                 var statuses: [HTTPResponse.Status] = []
                 // Ten residents, three requests each, all through the proxy on loopback.

@@ -93,8 +93,19 @@ final class TestFederation: @unchecked Sendable {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
         }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return ((response as! HTTPURLResponse).statusCode, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
+        // A 429 is the node's rate limiter, not an answer: waited out as its Retry-After says (a few times at most),
+        // as a client would, so that a test reading back what it wrote quickly does not take "busy" for "lost".
+        for _ in 0..<5 {
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let http = response as! HTTPURLResponse
+            if http.statusCode == 429 {
+                let wait = min(5, max(1, Int(http.value(forHTTPHeaderField: "Retry-After") ?? "") ?? 1))
+                try await Task.sleep(for: .seconds(wait))
+                continue
+            }
+            return (http.statusCode, data.isEmpty ? nil : try? JSONSerialization.jsonObject(with: data))
+        }
+        return (429, nil)
     }
 
     func call(_ node: Node, _ method: String, _ path: String, token: String?, json: Any? = nil) async throws -> [String: Any] {

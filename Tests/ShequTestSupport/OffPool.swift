@@ -10,3 +10,16 @@ public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) asy
         }
     }
 }
+
+/// Runs CPU-bound work (a simulation, a property test) off the cooperative pool, one body at a time: parameterized
+/// tests would otherwise take both of a 2-core machine's cooperative threads for a minute, starving the suites whose
+/// HTTP servers and federations wait on them, or, sent to `offPool` all at once, oversubscribe the cores.
+public func offPoolOneAtATime<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        cpuBoundQueue.async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}
+
+private let cpuBoundQueue = DispatchQueue(label: "shequ.tests.cpu-bound")

@@ -2,6 +2,7 @@
 import Gossip
 import Replication
 @testable import Simulation
+import ShequTestSupport
 import Testing
 
 @Suite struct FaultTests {
@@ -9,12 +10,12 @@ import Testing
     /// district, one anti-entropy round behind it (with the relay turned off, the seeds that see such a cut fail: the
     /// city stops where the cut began). As `shequ simulate --seed N --nodes 8 --minutes 5 --faults partition,loss,reorder,duplicate`.
     @Test("the district relays a street cut from the city only")
-    func districtRelaysToTheCity() throws {
+    func districtRelaysToTheCity() async throws {
         var checked = 0
         for seed: UInt64 in 1...6 {
             var options = SimulationOptions.small(seed: seed, minutes: 5, faults: [.partition, .loss, .reorder, .duplicate])
             options.shape = .init(districts: 1, streetsPerDistrict: [6], committeesPerStreet: Array(repeating: 4, count: 6), gossipBasePort: 0, httpBasePort: 0)
-            let report = try Simulator(options).run()
+            let report = try await offPoolOneAtATime { [options] in try Simulator(options).run() }
             #expect(report.passed, "\(report.text)")
             checked += try #require(report.invariants.first { $0.name.hasPrefix("the city's lag") }).checked
         }
@@ -25,10 +26,10 @@ import Testing
     /// the production driver's handshake and recovery check, no sequence number names two changes, and nothing is lost
     /// but what had not left the street.
     @Test("a street restored empty recovers without reusing a sequence number", arguments: [3, 11, 29] as [UInt64])
-    func restoredStreetsRecover(seed: UInt64) throws {
+    func restoredStreetsRecover(seed: UInt64) async throws {
         var options = SimulationTests.options(seed: seed, faults: [.restore, .loss, .reorder, .duplicate])
         options.minutes = 2
-        let report = try Simulator(options).run()
+        let report = try await offPoolOneAtATime { [options] in try Simulator(options).run() }
         #expect(report.passed, "\(report.text)")
         #expect(report.wipes > 0, "no street lost its disk: \(report.text)")
         #expect(report.recoveries == report.wipes, "\(report.text)")

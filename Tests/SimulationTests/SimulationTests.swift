@@ -1,5 +1,6 @@
 import Gossip
 import Simulation
+import ShequTestSupport
 import Testing
 
 /// The federation from many seeds: each run injects loss, duplication, reordering, partitions, crashes and clock
@@ -18,8 +19,8 @@ import Testing
     /// Every fourth seed keeps the clocks in step (as NTP usually does): concurrent writes then often carry equal
     /// hybrid-clock stamps, which only the origin tie-break orders.
     @Test("every invariant holds", arguments: 1...50 as ClosedRange<UInt64>)
-    func invariantsHold(seed: UInt64) throws {
-        let report = try Simulator(Self.options(seed: seed, faults: seed % 4 == 0 ? Faults.all.subtracting(.skew) : .all)).run()
+    func invariantsHold(seed: UInt64) async throws {
+        let report = try await offPoolOneAtATime { try Simulator(Self.options(seed: seed, faults: seed % 4 == 0 ? Faults.all.subtracting(.skew) : .all)).run() }
         #expect(report.passed, "\(report.text)")
         // The run did what it says: writes made, faults injected, the network exercised.
         #expect(report.acknowledgedWrites > 100)
@@ -29,18 +30,18 @@ import Testing
     }
 
     @Test("the same seed gives the same run, a different seed a different one")
-    func deterministic() throws {
-        let first = try Simulator(Self.options(seed: 7)).run()
-        let again = try Simulator(Self.options(seed: 7)).run()
-        let other = try Simulator(Self.options(seed: 8)).run()
+    func deterministic() async throws {
+        let first = try await offPoolOneAtATime { try Simulator(Self.options(seed: 7)).run() }
+        let again = try await offPoolOneAtATime { try Simulator(Self.options(seed: 7)).run() }
+        let other = try await offPoolOneAtATime { try Simulator(Self.options(seed: 8)).run() }
         #expect(first.fingerprint == again.fingerprint)
         #expect(first.acknowledgedWrites == again.acknowledgedWrites && first.messages == again.messages)
         #expect(first.fingerprint != other.fingerprint)
     }
 
     @Test("without faults every write reaches every replica within a second")
-    func calmNetwork() throws {
-        let report = try Simulator(Self.options(seed: 3, faults: .none)).run()
+    func calmNetwork() async throws {
+        let report = try await offPoolOneAtATime { try Simulator(Self.options(seed: 3, faults: .none)).run() }
         #expect(report.passed, "\(report.text)")
         #expect(report.lost == 0 && report.partitions == 0 && report.crashes == 0 && report.refusedClock == 0)
         #expect(report.latency.max < 1_000, "propagation max \(report.latency.max) ms")
