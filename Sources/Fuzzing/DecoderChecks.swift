@@ -36,9 +36,16 @@ public enum DecoderChecks {
         switch target {
         case .frameStream:
             var buffer = ByteBuffer(bytes: bytes)
+            var connection = ByteBuffer(bytes: bytes)
+            let decompressor = try? LZ4Frame.Decompressor(maxOutput: Frame.maxPayloadBytes)
             // At most one frame per 9 header bytes: the loop ends on the input's own length.
             for _ in 0...(bytes.count / 9) {
-                guard let payload = try? Frame.read(from: &buffer) else { break }
+                let payload = try? Frame.read(from: &buffer)
+                // A connection's reader (reused decompressor, the content checksum left to the frame's CRC; content
+                // size required) may refuse what this one takes and the reverse, but never reads a frame differently.
+                let read = try? Frame.read(from: &connection, decompressor: decompressor)
+                if let payload, let read, read != payload { throw Violation(description: "the reused decompressor read a frame differently") }
+                guard let payload, read != nil else { break }
                 var written = ByteBuffer()
                 do { try Frame.write(payload, into: &written) } catch { throw Violation(description: "frame accepted but not writable: \(error)") }
                 guard (try? Frame.read(from: &written)) == payload else { throw Violation(description: "frame payload changed in a round trip") }
@@ -47,7 +54,13 @@ public enum DecoderChecks {
         case .gossipMessage:
             try checkMessage(bytes)
         case .lz4Frame:
-            guard let content = try? LZ4Frame.decompress(bytes, maxOutput: 1 << 20) else { return }
+            let reused = try? LZ4Frame.Decompressor(maxOutput: 1 << 20).decompress(bytes)
+            guard let content = try? LZ4Frame.decompress(bytes, maxOutput: 1 << 20) else {
+                guard reused == nil else { throw Violation(description: "the reused decompressor accepted a frame the one-shot refused") }
+                return
+            }
+            // Frames without a declared content size are the one-shot path's alone.
+            guard reused == nil || reused == content else { throw Violation(description: "the reused decompressor read a frame differently") }
             guard content.count <= 1 << 20 else { throw Violation(description: "lz4 produced \(content.count) bytes over its bound") }
             let again: [UInt8]
             do { again = try LZ4Frame.decompress(try LZ4Frame.compress(content), maxOutput: 1 << 20) } catch {

@@ -38,31 +38,42 @@ public enum Frame {
         buffer.writeBytes(body)
     }
 
-    /// Reads one frame if the buffer holds a whole one; nil if more bytes are needed.
-    public static func read(from buffer: inout ByteBuffer) throws -> [UInt8]? {
+    /// Reads one frame if the buffer holds a whole one; nil if more bytes are needed. With a `decompressor` (one per
+    /// connection), a compressed payload is decompressed with its context and buffer reused, and without recomputing
+    /// the LZ4 content checksum: the frame's CRC-32 has just covered those bytes.
+    public static func read(from buffer: inout ByteBuffer, decompressor: LZ4Frame.Decompressor? = nil) throws -> [UInt8]? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         guard length >= 5, Int(length) <= maxFrameBytes else { throw Failure(description: "frame length \(length) out of bounds") }
         guard buffer.readableBytes >= 4 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
         let flags: UInt8 = buffer.readInteger()!
         let checksum: UInt32 = buffer.readInteger()!
-        let body = buffer.readBytes(length: Int(length) - 5)!
-        guard CRC32.checksum(body) == checksum else { throw Failure(description: "frame checksum mismatch") }
-        guard flags & ~compressedFlag == 0 else { throw Failure(description: "unknown frame flags \(flags)") }
-        if flags & compressedFlag != 0 {
-            do { return try LZ4Frame.decompress(body, maxOutput: maxPayloadBytes) } catch { throw Failure(description: "\(error)") }
+        let bodyLength = Int(length) - 5
+        defer { buffer.moveReaderIndex(forwardBy: bodyLength) }
+        return try buffer.withUnsafeReadableBytes { readable -> [UInt8] in
+            let body = UnsafeRawBufferPointer(rebasing: readable[..<bodyLength])
+            guard CRC32.checksum(body) == checksum else { throw Failure(description: "frame checksum mismatch") }
+            guard flags & ~compressedFlag == 0 else { throw Failure(description: "unknown frame flags \(flags)") }
+            guard flags & compressedFlag != 0 else { return Array(body) }
+            do {
+                if let decompressor { return try decompressor.withDecompressed(body, verifyingChecksum: false) { Array($0) } }
+                return try LZ4Frame.decompress(Array(body), maxOutput: maxPayloadBytes)
+            } catch {
+                throw Failure(description: "\(error)")
+            }
         }
-        return body
     }
 }
 
 /// Splits a byte stream into frame payloads.
 public struct FrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = [UInt8]
+    /// The connection's own: payloads are decompressed with one context and buffer.
+    let decompressor = try? LZ4Frame.Decompressor(maxOutput: Frame.maxPayloadBytes)
     public init() {}
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let payload = try Frame.read(from: &buffer) else { return .needMoreData }
+        guard let payload = try Frame.read(from: &buffer, decompressor: decompressor) else { return .needMoreData }
         context.fireChannelRead(Self.wrapInboundOut(payload))
         return .continue
     }
@@ -81,6 +92,10 @@ public enum CRC32 {
     }
 
     public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { checksum($0) }
+    }
+
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         for byte in bytes { crc = table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
         return crc ^ 0xFFFF_FFFF

@@ -24,7 +24,8 @@ public enum LZ4Frame {
         return output
     }
 
-    /// Decompresses one LZ4 frame, refusing more than `maxOutput` bytes of content.
+    /// Decompresses one LZ4 frame, refusing more than `maxOutput` bytes of content. Each call makes its own context and
+    /// output; a connection or a loop uses a `Decompressor`, which reuses both.
     public static func decompress(_ frame: [UInt8], maxOutput: Int) throws(Failure) -> [UInt8] {
         var context: OpaquePointer?
         let created = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
@@ -95,5 +96,76 @@ public enum LZ4Frame {
         guard output.count == size else { throw Failure(description: "lz4 frame is shorter than it declares") }
         guard offset == frame.count else { throw Failure(description: "bytes after the end of the lz4 frame") }
         return output
+    }
+}
+
+extension LZ4Frame {
+    /// Decompresses frame after frame with one liblz4 context and one output buffer, both reused: no allocation per
+    /// frame once the buffer has grown to the largest content seen (at most `maxOutput`), and liblz4 writes straight
+    /// into it (`stableDst`: the whole content is in one buffer, so no copying through its window). One per
+    /// connection; not for use from two threads at once.
+    public final class Decompressor {
+        private let context: OpaquePointer
+        private var buffer: UnsafeMutableRawBufferPointer
+        public let maxOutput: Int
+
+        public init(maxOutput: Int) throws(Failure) {
+            var context: OpaquePointer?
+            let created = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
+            guard LZ4F_isError(created) == 0, let context else { throw Failure(description: "lz4: no decompression context") }
+            self.context = context
+            self.maxOutput = maxOutput
+            buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        }
+
+        deinit {
+            LZ4F_freeDecompressionContext(context)
+            buffer.deallocate()
+        }
+
+        /// Decompresses one frame whose header declares its content size (every frame `compress` makes does) and
+        /// hands the content to `body`; the bytes are valid only during the call. `verifyingChecksum: false` skips
+        /// the frame's content checksum (XXH32 over the content, half the time of decompressing): for bytes already
+        /// covered by a checksum of their own, as a replication frame's CRC-32 covers its compressed body. The
+        /// decoding itself stays bounds-checked either way.
+        public func withDecompressed<T>(_ frame: UnsafeRawBufferPointer, verifyingChecksum: Bool = true,
+                                        _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+            LZ4F_resetDecompressionContext(context)
+            var info = LZ4F_frameInfo_t()
+            var offset = frame.count
+            let header = LZ4F_getFrameInfo(context, &info, frame.baseAddress, &offset)
+            if LZ4F_isError(header) != 0 { throw Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(header)))") }
+            guard info.contentSize > 0 else { throw Failure(description: "lz4 frame does not declare its content size") }
+            guard info.contentSize <= UInt64(maxOutput) else { throw Failure(description: "lz4 frame declares \(info.contentSize) bytes, over \(maxOutput)") }
+            let size = Int(info.contentSize)
+            if buffer.count < size {
+                buffer.deallocate()
+                buffer = .allocate(byteCount: max(size, min(maxOutput, buffer.count * 2)), alignment: 16)
+            }
+            var options = LZ4F_decompressOptions_t()
+            options.stableDst = 1
+            options.skipChecksums = verifyingChecksum ? 0 : 1
+            var written = 0
+            var finished = false
+            while offset < frame.count {
+                var consumed = frame.count - offset
+                var produced = size - written
+                let hint = LZ4F_decompress(context, buffer.baseAddress! + written, &produced, frame.baseAddress! + offset, &consumed, &options)
+                if LZ4F_isError(hint) != 0 { throw Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(hint)))") }
+                written += produced
+                offset += consumed
+                if hint == 0 { finished = true; break }
+                if consumed == 0 && produced == 0 { break }
+            }
+            guard finished else { throw Failure(description: "lz4 frame is truncated or longer than it declares") }
+            guard written == size else { throw Failure(description: "lz4 frame is shorter than it declares") }
+            guard offset == frame.count else { throw Failure(description: "bytes after the end of the lz4 frame") }
+            return try body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: size))
+        }
+
+        /// The content of one frame, as a new array (one copy out of the reused buffer).
+        public func decompress(_ frame: [UInt8], verifyingChecksum: Bool = true) throws -> [UInt8] {
+            try frame.withUnsafeBytes { bytes in try withDecompressed(bytes, verifyingChecksum: verifyingChecksum) { Array($0) } }
+        }
     }
 }

@@ -13,6 +13,35 @@ import Wire
         #expect(try LZ4Frame.decompress(frame, maxOutput: Self.sample.count) == Self.sample)
     }
 
+    /// One decompressor for frame after frame, its buffer growing and then reused for smaller ones: each content
+    /// exactly as the one-shot path gives it, with and without the content checksum, and every refusal of the one-shot
+    /// path kept (over the limit, truncated, trailing bytes, a corrupt block).
+    @Test func aReusedDecompressorGivesEachFrameExactlyAndRefusesWhatTheOneShotRefuses() throws {
+        let decompressor = try LZ4Frame.Decompressor(maxOutput: 1 << 20)
+        var rng = SplitMix64(seed: 5)
+        for (index, size) in [1, 100, 70_000, 5, 300_000, 10, 65_536, 2].enumerated() {
+            let content = (0..<size).map { i in UInt8(truncatingIfNeeded: i % 7 == 0 ? rng.next() : UInt64(i / 13)) }
+            let frame = try LZ4Frame.compress(content)
+            #expect(try decompressor.decompress(frame, verifyingChecksum: index % 2 == 0) == content, "size \(size)")
+            #expect(try decompressor.decompress(frame) == LZ4Frame.decompress(frame, maxOutput: 1 << 20))
+        }
+        let frame = try LZ4Frame.compress(Self.sample)
+        let small = try LZ4Frame.Decompressor(maxOutput: Self.sample.count - 1)
+        #expect(throws: LZ4Frame.Failure.self) { try small.decompress(frame) }
+        #expect(throws: LZ4Frame.Failure.self) { try decompressor.decompress(Array(frame.dropLast(3))) }
+        #expect(throws: LZ4Frame.Failure.self) { try decompressor.decompress(frame + [0]) }
+        var corrupt = frame
+        corrupt[corrupt.count / 2] ^= 0xFF
+        #expect(throws: LZ4Frame.Failure.self) { try decompressor.decompress(corrupt) }
+        // Still good for the next frame after each refusal.
+        #expect(try decompressor.decompress(frame, verifyingChecksum: false) == Self.sample)
+        for _ in 0..<300 {
+            let junk = (0..<Int(rng.next() % 200)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            _ = try? decompressor.decompress([0x04, 0x22, 0x4D, 0x18] + junk, verifyingChecksum: false)
+        }
+        #expect(try decompressor.decompress(frame) == Self.sample)
+    }
+
     @Test func refusesToInflatePastTheLimit() throws {
         let frame = try LZ4Frame.compress(Self.sample)
         #expect(throws: LZ4Frame.Failure.self) { try LZ4Frame.decompress(frame, maxOutput: Self.sample.count - 1) }
