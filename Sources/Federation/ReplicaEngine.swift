@@ -30,6 +30,10 @@ public struct ReplicaEngine: Sendable {
         public var connects = 0
         /// Changes this node could claim to the peer that the peer's last `sync` did not cover.
         public var lagChanges = 0
+        /// The peer's clock minus this node's, in ms, as its last sync showed (nil before one carried a clock).
+        public var clockOffset: Int64?
+        /// Changes held back from the peer because they were stamped too far ahead of its clock (it would refuse them).
+        public var heldBack = 0
         /// When the peer's last `sync` showed it had everything this node could send it.
         public var caughtUpMillis: Int64 = 0
     }
@@ -69,7 +73,12 @@ public struct ReplicaEngine: Sendable {
         for change in changes { coverage.insert(change.id) }
         var out: [NodeID: [Change]] = [:]
         for (peer, stats) in peers where stats.connected {
-            let wanted = changes.filter { topology.holds(peer, $0.scope) }
+            var wanted = changes.filter { topology.holds(peer, $0.scope) }
+            // A change the peer's clock cannot take yet is not pushed; anti-entropy sends it once it can.
+            if let limit = acceptableStamp(for: peer), let first = wanted.firstIndex(where: { $0.hlc.millis > limit }) {
+                peers[peer]?.heldBack += wanted.count - first
+                wanted.removeSubrange(first...)
+            }
             if !wanted.isEmpty { out[peer] = wanted }
         }
         return out
@@ -77,13 +86,27 @@ public struct ReplicaEngine: Sendable {
 
     // MARK: - Anti-entropy
 
-    /// The `sync` to send `peer`: this node's coverage of the origins the peer may send it.
-    public func sync(for peer: NodeID) -> GossipMessage { .sync(planner.syncVector(coverage, for: peer)) }
+    /// The `sync` to send `peer`: this node's coverage of the origins the peer may send it, and its clock.
+    public func sync(for peer: NodeID) -> GossipMessage {
+        .sync(planner.syncVector(coverage, for: peer), clock: UInt64(max(0, store.nowMillis)))
+    }
+
+    /// The latest a change may be stamped for `peer` to take it now: its clock (as its last sync told it, moved on by
+    /// this node's clock since) plus the drift a receiver allows, less a second for the trip. Nil: not known.
+    func acceptableStamp(for peer: NodeID) -> UInt64? {
+        guard let offset = peers[peer]?.clockOffset else { return nil }
+        let theirs = store.nowMillis + offset
+        return UInt64(max(0, theirs + Int64(HybridLogicalClock.maxForwardDriftMillis) - 1_000))
+    }
 
     /// The batches to send `peer`, given what it says it covers: oldest first, at most `maxBatches`. Each batch claims,
     /// per origin, the range of sequence numbers it was scanned from (see `GossipMessage.Claim`).
-    public mutating func batches(for peer: NodeID, theirs: VersionVector, maxBatches: Int = 20) throws -> [GossipMessage] {
+    /// `theirClock`: the peer's wall clock as its sync carried it; changes stamped too far ahead of it are held back,
+    /// and each origin's claim stops before the first of them, so that the peer asks again once its clock has moved.
+    public mutating func batches(for peer: NodeID, theirs: VersionVector, theirClock: UInt64? = nil, maxBatches: Int = 20) throws -> [GossipMessage] {
         peers[peer, default: PeerStats()].theirCoverage = theirs
+        if let theirClock { peers[peer, default: PeerStats()].clockOffset = Int64(clamping: theirClock) - store.nowMillis }
+        let limit = theirClock.flatMap { _ in acceptableStamp(for: peer) }
         // This node's own changes are all in its log: read the mark there, so that anti-entropy never
         // depends on the push loop having seen every local write.
         let own = store.highestOwnSequence
@@ -104,19 +127,29 @@ public struct ReplicaEngine: Sendable {
                 let through = scanned.count < scanLimit ? range.seqs.upperBound : scanned.last!.id.seq
                 var wanted = scanned.filter { topology.holds(peer, $0.scope) && !theirs.contains($0.id) }
                 var last = through
+                var held = false
+                if let limit, let first = wanted.firstIndex(where: { $0.hlc.millis > limit }) {
+                    // Held back: this batch ends just before it, and so does the claim; the rest of the origin waits.
+                    peers[peer, default: PeerStats()].heldBack += wanted.count - first
+                    last = wanted[first].id.seq - 1
+                    wanted.removeSubrange(first...)
+                    held = true
+                }
                 if wanted.count > GossipMessage.maxChangesPerMessage {
                     wanted = Array(wanted.prefix(GossipMessage.maxChangesPerMessage))
                     last = wanted.last!.id.seq
+                    held = false
                 }
                 if wanted.isEmpty {
                     let earlier = claimsOnly[range.origin]
-                    claimsOnly[range.origin] = GossipMessage.Claim(from: earlier?.from ?? from, through: last)
+                    if last >= (earlier?.from ?? from) { claimsOnly[range.origin] = GossipMessage.Claim(from: earlier?.from ?? from, through: last) }
                 } else {
                     // A claim is believed only once everything before it is covered: the claims-only part goes first.
                     if let earlier = claimsOnly.removeValue(forKey: range.origin) { messages.append(.changes([], claims: [range.origin: earlier])) }
                     messages.append(.changes(wanted, claims: [range.origin: GossipMessage.Claim(from: from, through: last)]))
                 }
                 from = last + 1
+                if held { break }
             }
             lag += range.seqs.count
         }

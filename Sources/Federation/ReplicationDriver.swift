@@ -305,7 +305,7 @@ public struct ReplicationDriver: Sendable {
         case .established(let peer):
             engine.heard(peer, payloadBytes: bytes)
             switch message {
-            case .sync(let theirs):
+            case .sync(let theirs, let clock):
                 if engine.store.isRecovering { try checkRecovery(peer: peer, theirs: theirs) }
                 if let last = lastSyncAnswered[peer], now - last < settings.syncInterval {
                     GossipMetrics.syncsIgnored.increment()
@@ -313,7 +313,7 @@ public struct ReplicationDriver: Sendable {
                     return
                 }
                 lastSyncAnswered[peer] = now
-                for batch in try engine.batches(for: peer, theirs: theirs, maxBatches: settings.maxBatchesPerSync) {
+                for batch in try engine.batches(for: peer, theirs: theirs, theirClock: clock, maxBatches: settings.maxBatchesPerSync) {
                     out.append(.send(batch, on: connection))
                 }
             case .changes(let changes, let claims):

@@ -10,8 +10,9 @@ public enum GossipMessage: Hashable, Sendable {
     case welcome(node: NodeID, nonce: [UInt8], proof: [UInt8], wire: WireVersions = .current)
     /// The dialer proves its key over the listener's nonce.
     case proof([UInt8])
-    /// "This is what I hold or know I need not hold; send me what I lack."
-    case sync(VersionVector)
+    /// "This is what I hold or know I need not hold; send me what I lack." With `clock`, the sender's wall clock (ms
+    /// since the epoch): the receiver holds back changes stamped too far ahead of it, which it would only refuse.
+    case sync(VersionVector, clock: UInt64? = nil)
     /// A batch of changes, oldest first per origin, and, per origin, a claim: the range of sequence numbers in which
     /// the sender has sent every change the receiver holds (only an origin's own node or an ancestor may claim it).
     case changes([Change], claims: [NodeID: Claim])
@@ -111,8 +112,10 @@ extension GossipMessage {
                             "proof": .string(Data(proof).base64EncodedString())].merging(wire.fields) { a, _ in a })
         case .proof(let proof):
             return .object(["t": "proof", "proof": .string(Data(proof).base64EncodedString())])
-        case .sync(let vector):
-            return .object(["t": "sync", "vv": Self.encode(vector)])
+        case .sync(let vector, let clock):
+            var fields: [String: Value] = ["t": "sync", "vv": Self.encode(vector)]
+            if let clock { fields["now"] = .int(Int64(clamping: clock)) }
+            return .object(fields)
         case .changes(let changes, let claims):
             return .object(["t": "changes", "items": .list(changes.map(Self.encode)),
                             "through": .object(claims.mapValues { .int(Int64($0.through)) }),
@@ -206,7 +209,9 @@ extension GossipMessage {
                 }
                 origins[origin] = OriginProgress(contiguous: UInt64(c), beyond: beyond)
             }
-            self = .sync(VersionVector(origins: origins))
+            let clock = o["now"]?.int
+            if let clock, clock < 0 { throw DecodeError(description: "sync: bad clock") }
+            self = .sync(VersionVector(origins: origins), clock: clock.map { UInt64($0) })
         case "changes":
             guard let items = o["items"]?.list, items.count <= Self.maxChangesPerMessage, let through = o["through"]?.object,
                   let from = o["from"]?.object, through.count <= Self.maxOrigins, from.count == through.count
