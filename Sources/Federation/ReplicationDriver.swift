@@ -34,6 +34,9 @@ public struct ReplicationDriver: Sendable {
         public var syncInterval: Int64 = 250
         /// Each side of every link tells the other what it covers once in this many ms, drawn anew each round.
         public var antiEntropy: ClosedRange<Int64> = 1_000...5_000
+        /// A link whose syncs keep finding nothing syncs less often, doubling its wait up to this (below
+        /// `idleTimeout`); a sync that finds something, a gap in what arrives, a refusal or a new session resets it.
+        public var quietAntiEntropy: Int64 = 15_000
         /// Redial after a failure: the first wait, doubling up to `maxBackoff`, each jittered down to half so that the
         /// streets of a restarted parent do not all dial at once. The cap bounds how long a healed link stays down.
         public var firstBackoff: Int64 = 200
@@ -150,6 +153,11 @@ public struct ReplicationDriver: Sendable {
     private var handshakingInbound = 0
     private var backoff: [NodeID: Int64] = [:]
     private var lastSyncAnswered: [NodeID: Int64] = [:]
+    /// Quieter anti-entropy, per peer: how many syncs in a row found nothing (the wait doubles with each), when the
+    /// next one is due, and whether something was found (or went missing) since the last.
+    private var quietSyncs: [NodeID: Int] = [:]
+    private var syncDue: [NodeID: Int64] = [:]
+    private var syncFound: Set<NodeID> = []
     private var recoveryConfirmed: Set<NodeID> = []
     private var failureDetectorGridStart: Int64 = 0
     private var failureDetectorAt: Int64?
@@ -317,8 +325,17 @@ public struct ReplicationDriver: Sendable {
                     out.append(.send(batch, on: connection))
                 }
             case .changes(let changes, let claims):
+                let rejectedBefore = engine.rejections.values.reduce(0, +)
                 let (result, accepted) = try engine.receive(changes, claims: claims, from: peer)
                 out.append(.note(.applied(result, from: peer)))
+                // A sync's answer that brought something, a refusal, or a gap in an origin's sequence: sync with this
+                // peer at the next round, not after a quiet wait.
+                let answered = !claims.isEmpty && result.applied > 0
+                let gap = changes.contains { !engine.coverage[$0.id.origin].beyond.isEmpty }
+                if answered || gap || engine.rejections.values.reduce(0, +) > rejectedBefore {
+                    syncFound.insert(peer)
+                    syncDue[peer] = 0
+                }
                 push(engine.forwards(accepted, from: peer))
             case .swim(let message):
                 carryOut(swim.receive(message, from: peer, now: now))
@@ -351,6 +368,8 @@ public struct ReplicationDriver: Sendable {
         }
         if state.dialed != nil { backoff[peer] = settings.firstBackoff }
         engine.connected(peer, true)
+        quietSyncs[peer] = 0
+        syncDue[peer] = nil
         swim.link(peer, up: true)
         out.append(.note(.linkUp(peer)))
         out.append(.send(engine.sync(for: peer), on: connection))
@@ -392,7 +411,14 @@ public struct ReplicationDriver: Sendable {
     private mutating func fired(_ timer: Timer, _ now: Int64) throws {
         switch timer {
         case .antiEntropy:
-            for peer in sessions.keys.sorted() { out.append(.send(engine.sync(for: peer), on: sessions[peer]!)) }
+            for peer in sessions.keys.sorted() where now >= syncDue[peer] ?? 0 {
+                out.append(.send(engine.sync(for: peer), on: sessions[peer]!))
+                // Found nothing since the last sync: wait twice as long (up to the cap) before the next.
+                let quiet = syncFound.remove(peer) == nil ? min((quietSyncs[peer] ?? 0) + 1, 8) : 0
+                quietSyncs[peer] = quiet
+                let wait = min(settings.antiEntropy.lowerBound << quiet, settings.quietAntiEntropy)
+                syncDue[peer] = quiet == 0 ? 0 : now + wait
+            }
             scheduleAntiEntropy(now)
         case .failureDetector:
             failureDetectorAt = nil

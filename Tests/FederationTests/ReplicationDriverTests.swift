@@ -226,6 +226,29 @@ import Testing
         #expect(try GossipMessage(payload: GossipMessage.sync(VersionVector(), clock: 42).payload) == .sync(VersionVector(), clock: 42))
     }
 
+    /// Anti-entropy on a link whose syncs find nothing backs off, doubling to the cap; an answer that brings something
+    /// (or a gap, a refusal, a new session) brings the next sync back to the next round.
+    @Test func quietLinksSyncLessAndAFindingResetsThem() throws {
+        var (s, _) = try Fixture.driver(street)
+        try connect(&s, to: district, on: c1, now: 0)
+        func syncsSent(from start: Int64, to end: Int64) throws -> [Int64] {
+            var times: [Int64] = []
+            for now in stride(from: start, to: end, by: 1_000) {
+                if try s.handle(.timer(.antiEntropy), now: now).lines.contains("send sync on #1") { times.append(now) }
+            }
+            return times
+        }
+        let quiet = try syncsSent(from: 1_000, to: 120_000)
+        let gaps = zip(quiet.dropFirst(), quiet).map { $0 - $1 }
+        #expect(gaps.prefix(4) == [2_000, 4_000, 8_000, 15_000], "doubling from the round: \(gaps)")
+        #expect(gaps.dropFirst(3).allSatisfy { $0 == 15_000 }, "capped at 15 s: \(gaps)")
+        // The district answers a sync with a change this street lacked (its own post, lost with a disk, say).
+        let post = Fixture.change(9, kind: "post", scope: .committee(Fixture.committee))
+        _ = try s.handle(.received(.changes([post], claims: [street: .init(from: 9, through: 9)]), on: c1, bytes: 100), now: 120_500)
+        let after = try syncsSent(from: 121_000, to: 125_000)
+        #expect(after.first == 121_000, "the next round syncs again: \(after)")
+    }
+
     @Test func pushesACommittedChangeToEachConnectedHolderOnly() throws {
         var (s, store) = try Fixture.driver(street)
         _ = try s.handle(.start, now: 0)
