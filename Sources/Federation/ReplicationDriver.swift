@@ -326,16 +326,19 @@ public struct ReplicationDriver: Sendable {
                 }
             case .changes(let changes, let claims):
                 let rejectedBefore = engine.rejections.values.reduce(0, +)
+                let gapsBefore = Set(changes.map(\.id.origin).filter { !engine.coverage[$0].beyond.isEmpty })
                 let (result, accepted) = try engine.receive(changes, claims: claims, from: peer)
                 out.append(.note(.applied(result, from: peer)))
                 // A sync's answer that brought something, a refusal, or a gap in an origin's sequence: sync with this
                 // peer at the next round, not after a quiet wait.
                 let answered = !claims.isEmpty && result.applied > 0
-                let gap = changes.contains { !engine.coverage[$0.id.origin].beyond.isEmpty }
-                if answered || gap || engine.rejections.values.reduce(0, +) > rejectedBefore {
+                let gaps = Set(changes.map(\.id.origin).filter { !engine.coverage[$0].beyond.isEmpty })
+                if answered || !gaps.isEmpty || engine.rejections.values.reduce(0, +) > rejectedBefore {
                     syncFound.insert(peer)
                     syncDue[peer] = 0
                 }
+                // A gap that this batch opened (a push before it was lost): ask for it at once, not at the next round.
+                if !gaps.subtracting(gapsBefore).isEmpty { out.append(.send(engine.sync(for: peer), on: connection)) }
                 push(engine.forwards(accepted, from: peer))
             case .swim(let message):
                 carryOut(swim.receive(message, from: peer, now: now))

@@ -243,8 +243,13 @@ import Testing
         #expect(gaps.prefix(4) == [2_000, 4_000, 8_000, 15_000], "doubling from the round: \(gaps)")
         #expect(gaps.dropFirst(3).allSatisfy { $0 == 15_000 }, "capped at 15 s: \(gaps)")
         // The district answers a sync with a change this street lacked (its own post, lost with a disk, say).
+        // It leaves a gap (1-8 missing), which the street asks for at once; a second arrival behind the same gap does not
+        // ask again.
         let post = Fixture.change(9, kind: "post", scope: .committee(Fixture.committee))
-        _ = try s.handle(.received(.changes([post], claims: [street: .init(from: 9, through: 9)]), on: c1, bytes: 100), now: 120_500)
+        let answer = try s.handle(.received(.changes([post], claims: [street: .init(from: 9, through: 9)]), on: c1, bytes: 100), now: 120_500)
+        #expect(answer.lines.contains("send sync on #1"), "a new gap is asked for at once: \(answer.lines)")
+        let next = Fixture.change(11, kind: "post", scope: .committee(Fixture.committee))
+        #expect(try !s.handle(.received(.changes([next], claims: [:]), on: c1, bytes: 100), now: 120_600).lines.contains("send sync on #1"))
         let after = try syncsSent(from: 121_000, to: 125_000)
         #expect(after.first == 121_000, "the next round syncs again: \(after)")
     }
