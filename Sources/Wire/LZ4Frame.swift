@@ -34,13 +34,22 @@ public enum LZ4Frame {
 
         // The header first: when it declares the content size (ours always do), decompress straight into an array of
         // exactly that size instead of copying through a chunk.
-        var info = LZ4F_frameInfo_t()
-        var headerBytes = frame.count
-        let header = frame.withUnsafeBytes { LZ4F_getFrameInfo(context, &info, $0.baseAddress, &headerBytes) }
-        if LZ4F_isError(header) != 0 { throw Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(header)))") }
-        if info.contentSize > 0 {
-            guard info.contentSize <= UInt64(maxOutput) else { throw Failure(description: "lz4 frame declares \(info.contentSize) bytes, over \(maxOutput)") }
-            return try decompress(frame, from: headerBytes, size: Int(info.contentSize), context: context)
+        let (declared, headerBytes) = try frame.withUnsafeBytes { bytes in
+            Result { () throws(Failure) in try header(bytes, context: context, maxOutput: maxOutput) }
+        }.get()
+        if let size = declared {
+            var outcome: Result<Void, Failure> = .success(())
+            let output = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                var options = LZ4F_decompressOptions_t()
+                outcome = frame.withUnsafeBytes { bytes in
+                    Result { () throws(Failure) in
+                        try decode(bytes, from: headerBytes, into: buffer.baseAddress!, size: size, context: context, options: &options)
+                    }
+                }
+                count = (try? outcome.get()) == nil ? 0 : size
+            }
+            try outcome.get()
+            return output
         }
 
         var output: [UInt8] = []
@@ -67,35 +76,36 @@ public enum LZ4Frame {
         return output
     }
 
-    /// The rest of a frame whose header declared `size` bytes of content, into an array of that size.
-    static func decompress(_ frame: [UInt8], from start: Int, size: Int, context: OpaquePointer) throws(Failure) -> [UInt8] {
-        var failure: Failure?
-        var offset = start
-        var finished = false
-        let output = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            var written = 0
-            while offset < frame.count {
-                var consumed = frame.count - offset
-                var produced = size - written
-                let hint = frame.withUnsafeBytes { inp in
-                    LZ4F_decompress(context, buffer.baseAddress! + written, &produced, inp.baseAddress! + offset, &consumed, nil)
-                }
-                if LZ4F_isError(hint) != 0 {
-                    failure = Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(hint)))")
-                    break
-                }
-                written += produced
-                offset += consumed
-                if hint == 0 { finished = true; break }
-                if consumed == 0 && produced == 0 { break }
-            }
-            count = written
+    /// Reads a frame's header: the content size it declares (nil when it declares none), checked against `maxOutput`,
+    /// and where the blocks start.
+    static func header(_ frame: UnsafeRawBufferPointer, context: OpaquePointer, maxOutput: Int) throws(Failure) -> (size: Int?, blocksAt: Int) {
+        var info = LZ4F_frameInfo_t()
+        var headerBytes = frame.count
+        let header = LZ4F_getFrameInfo(context, &info, frame.baseAddress, &headerBytes)
+        if LZ4F_isError(header) != 0 { throw Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(header)))") }
+        guard info.contentSize > 0 else { return (nil, headerBytes) }
+        guard info.contentSize <= UInt64(maxOutput) else { throw Failure(description: "lz4 frame declares \(info.contentSize) bytes, over \(maxOutput)") }
+        return (Int(info.contentSize), headerBytes)
+    }
+
+    /// Decodes the blocks of a frame, from `start`, into the `size` bytes its header declared at `destination`:
+    /// refused unless they fill exactly that many and the frame ends with them.
+    static func decode(_ frame: UnsafeRawBufferPointer, from start: Int, into destination: UnsafeMutableRawPointer, size: Int,
+                       context: OpaquePointer, options: inout LZ4F_decompressOptions_t) throws(Failure) {
+        var offset = start, written = 0, finished = false
+        while offset < frame.count {
+            var consumed = frame.count - offset
+            var produced = size - written
+            let hint = LZ4F_decompress(context, destination + written, &produced, frame.baseAddress! + offset, &consumed, &options)
+            if LZ4F_isError(hint) != 0 { throw Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(hint)))") }
+            written += produced
+            offset += consumed
+            if hint == 0 { finished = true; break }
+            if consumed == 0 && produced == 0 { break }
         }
-        if let failure { throw failure }
         guard finished else { throw Failure(description: "lz4 frame is truncated or longer than it declares") }
-        guard output.count == size else { throw Failure(description: "lz4 frame is shorter than it declares") }
+        guard written == size else { throw Failure(description: "lz4 frame is shorter than it declares") }
         guard offset == frame.count else { throw Failure(description: "bytes after the end of the lz4 frame") }
-        return output
     }
 }
 
@@ -131,13 +141,8 @@ extension LZ4Frame {
         public func withDecompressed<T>(_ frame: UnsafeRawBufferPointer, verifyingChecksum: Bool = true,
                                         _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
             LZ4F_resetDecompressionContext(context)
-            var info = LZ4F_frameInfo_t()
-            var offset = frame.count
-            let header = LZ4F_getFrameInfo(context, &info, frame.baseAddress, &offset)
-            if LZ4F_isError(header) != 0 { throw Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(header)))") }
-            guard info.contentSize > 0 else { throw Failure(description: "lz4 frame does not declare its content size") }
-            guard info.contentSize <= UInt64(maxOutput) else { throw Failure(description: "lz4 frame declares \(info.contentSize) bytes, over \(maxOutput)") }
-            let size = Int(info.contentSize)
+            let (declared, blocksAt) = try LZ4Frame.header(frame, context: context, maxOutput: maxOutput)
+            guard let size = declared else { throw Failure(description: "lz4 frame does not declare its content size") }
             if buffer.count < size {
                 buffer.deallocate()
                 buffer = .allocate(byteCount: max(size, min(maxOutput, buffer.count * 2)), alignment: 16)
@@ -145,21 +150,7 @@ extension LZ4Frame {
             var options = LZ4F_decompressOptions_t()
             options.stableDst = 1
             options.skipChecksums = verifyingChecksum ? 0 : 1
-            var written = 0
-            var finished = false
-            while offset < frame.count {
-                var consumed = frame.count - offset
-                var produced = size - written
-                let hint = LZ4F_decompress(context, buffer.baseAddress! + written, &produced, frame.baseAddress! + offset, &consumed, &options)
-                if LZ4F_isError(hint) != 0 { throw Failure(description: "lz4 decompress: \(String(cString: LZ4F_getErrorName(hint)))") }
-                written += produced
-                offset += consumed
-                if hint == 0 { finished = true; break }
-                if consumed == 0 && produced == 0 { break }
-            }
-            guard finished else { throw Failure(description: "lz4 frame is truncated or longer than it declares") }
-            guard written == size else { throw Failure(description: "lz4 frame is shorter than it declares") }
-            guard offset == frame.count else { throw Failure(description: "bytes after the end of the lz4 frame") }
+            try LZ4Frame.decode(frame, from: blocksAt, into: buffer.baseAddress!, size: size, context: context, options: &options)
             return try body(UnsafeRawBufferPointer(start: buffer.baseAddress, count: size))
         }
 
