@@ -75,10 +75,7 @@ public struct ReplicaEngine: Sendable {
         for (peer, stats) in peers where stats.connected {
             var wanted = changes.filter { topology.holds(peer, $0.scope) }
             // A change the peer's clock cannot take yet is not pushed; anti-entropy sends it once it can.
-            if let limit = acceptableStamp(for: peer), let first = wanted.firstIndex(where: { $0.hlc.millis > limit }) {
-                peers[peer]?.heldBack += wanted.count - first
-                wanted.removeSubrange(first...)
-            }
+            holdBack(&wanted, beyond: acceptableStamp(for: peer), for: peer)
             if !wanted.isEmpty { out[peer] = wanted }
         }
         return out
@@ -97,6 +94,17 @@ public struct ReplicaEngine: Sendable {
         guard let offset = peers[peer]?.clockOffset else { return nil }
         let theirs = store.nowMillis + offset
         return UInt64(max(0, theirs + Int64(HybridLogicalClock.maxForwardDriftMillis) - 1_000))
+    }
+
+    /// Drops from `changes` (in sequence order) the first one stamped beyond `limit` and every one after it, counted as
+    /// held back from `peer`; returns the first dropped. Nothing is dropped without a limit.
+    @discardableResult
+    mutating func holdBack(_ changes: inout [Change], beyond limit: UInt64?, for peer: NodeID) -> Change? {
+        guard let limit, let first = changes.firstIndex(where: { $0.hlc.millis > limit }) else { return nil }
+        let dropped = changes[first]
+        peers[peer, default: PeerStats()].heldBack += changes.count - first
+        changes.removeSubrange(first...)
+        return dropped
     }
 
     /// The batches to send `peer`, given what it says it covers: oldest first, at most `maxBatches`. Each batch claims,
@@ -128,11 +136,9 @@ public struct ReplicaEngine: Sendable {
                 var wanted = scanned.filter { topology.holds(peer, $0.scope) && !theirs.contains($0.id) }
                 var last = through
                 var held = false
-                if let limit, let first = wanted.firstIndex(where: { $0.hlc.millis > limit }) {
+                if let first = holdBack(&wanted, beyond: limit, for: peer) {
                     // Held back: this batch ends just before it, and so does the claim; the rest of the origin waits.
-                    peers[peer, default: PeerStats()].heldBack += wanted.count - first
-                    last = wanted[first].id.seq - 1
-                    wanted.removeSubrange(first...)
+                    last = first.id.seq - 1
                     held = true
                 }
                 if wanted.count > GossipMessage.maxChangesPerMessage {

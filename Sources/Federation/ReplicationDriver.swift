@@ -239,7 +239,11 @@ public struct ReplicationDriver: Sendable {
         engine.replaceTopology(new)
         peers = Set(new.peers(of: local))
         dialed = new.dialed(by: local).sorted()
-        for gone in Set(backoff.keys).subtracting(peers) { backoff[gone] = nil }
+        // What was kept per peer goes with a peer that left.
+        for gone in Set(old.peers(of: local)).subtracting(peers) {
+            (backoff[gone], lastSyncAnswered[gone], quietSyncs[gone], syncDue[gone], wireVersions[gone]) = (nil, nil, nil, nil, nil)
+            syncFound.remove(gone)
+        }
         // A peer that left is refused as a stranger would be; one with a new key must prove it again.
         for connection in connections.keys.sorted() {
             guard let peer = connections[connection]?.peer else { continue }
@@ -325,20 +329,20 @@ public struct ReplicationDriver: Sendable {
                     out.append(.send(batch, on: connection))
                 }
             case .changes(let changes, let claims):
-                let rejectedBefore = engine.rejections.values.reduce(0, +)
-                let gapsBefore = Set(changes.map(\.id.origin).filter { !engine.coverage[$0].beyond.isEmpty })
+                let origins = Set(changes.map(\.id.origin))
+                func gaps() -> Set<NodeID> { origins.filter { !engine.coverage[$0].beyond.isEmpty } }
+                let (gapsBefore, rejectedBefore) = (gaps(), engine.rejections.values.reduce(0, +))
                 let (result, accepted) = try engine.receive(changes, claims: claims, from: peer)
                 out.append(.note(.applied(result, from: peer)))
                 // A sync's answer that brought something, a refusal, or a gap in an origin's sequence: sync with this
                 // peer at the next round, not after a quiet wait.
-                let answered = !claims.isEmpty && result.applied > 0
-                let gaps = Set(changes.map(\.id.origin).filter { !engine.coverage[$0].beyond.isEmpty })
-                if answered || !gaps.isEmpty || engine.rejections.values.reduce(0, +) > rejectedBefore {
+                let gapsAfter = gaps()
+                if (!claims.isEmpty && result.applied > 0) || !gapsAfter.isEmpty || engine.rejections.values.reduce(0, +) > rejectedBefore {
                     syncFound.insert(peer)
-                    syncDue[peer] = 0
+                    syncDue[peer] = nil
                 }
                 // A gap that this batch opened (a push before it was lost): ask for it at once, not at the next round.
-                if !gaps.subtracting(gapsBefore).isEmpty { out.append(.send(engine.sync(for: peer), on: connection)) }
+                if !gapsAfter.subtracting(gapsBefore).isEmpty { out.append(.send(engine.sync(for: peer), on: connection)) }
                 push(engine.forwards(accepted, from: peer))
             case .swim(let message):
                 carryOut(swim.receive(message, from: peer, now: now))
@@ -371,7 +375,7 @@ public struct ReplicationDriver: Sendable {
         }
         if state.dialed != nil { backoff[peer] = settings.firstBackoff }
         engine.connected(peer, true)
-        quietSyncs[peer] = 0
+        quietSyncs[peer] = nil
         syncDue[peer] = nil
         swim.link(peer, up: true)
         out.append(.note(.linkUp(peer)))
@@ -414,13 +418,12 @@ public struct ReplicationDriver: Sendable {
     private mutating func fired(_ timer: Timer, _ now: Int64) throws {
         switch timer {
         case .antiEntropy:
-            for peer in sessions.keys.sorted() where now >= syncDue[peer] ?? 0 {
+            for peer in sessions.keys.sorted() where now >= syncDue[peer] ?? now {
                 out.append(.send(engine.sync(for: peer), on: sessions[peer]!))
                 // Found nothing since the last sync: wait twice as long (up to the cap) before the next.
                 let quiet = syncFound.remove(peer) == nil ? min((quietSyncs[peer] ?? 0) + 1, 8) : 0
                 quietSyncs[peer] = quiet
-                let wait = min(settings.antiEntropy.lowerBound << quiet, settings.quietAntiEntropy)
-                syncDue[peer] = quiet == 0 ? 0 : now + wait
+                syncDue[peer] = quiet == 0 ? nil : now + min(settings.antiEntropy.lowerBound << quiet, settings.quietAntiEntropy)
             }
             scheduleAntiEntropy(now)
         case .failureDetector:
