@@ -30,7 +30,8 @@ public enum TLSBenchmark {
                                                             gossipBasePort: 1, httpBasePort: 2)) { id in
             (id == "city" ? keys[0] : keys[1]).publicKey.rawRepresentation.base64EncodedString()
         }
-        let city = topology.cityID, district = try require(topology.nodes.values.first { $0.role == .district }?.id)
+        let city = topology.cityID
+        guard let district = topology.nodes.values.first(where: { $0.role == .district })?.id else { throw BenchmarkFailure("no district") }
         let server = try LinkTLS(key: keys[0], local: city, topology: topology)
         let client = try LinkTLS(key: keys[1], local: district, topology: topology)
         let tls = try await handshakes(count: connections, server: { server.serverHandler() }, client: { try client.clientHandler(dialing: city) })
@@ -52,13 +53,6 @@ public enum TLSBenchmark {
                       notArrived: (withTLS.notArrived, plain.notArrived))
     }
 
-    struct Missing: Error {}
-
-    static func require<T>(_ value: T?) throws -> T {
-        guard let value else { throw Missing() }
-        return value
-    }
-
     /// Milliseconds for each of `count` connections: connect, handshake, one echoed round trip.
     static func handshakes(count: Int, server: @escaping @Sendable () -> NIOSSLServerHandler?,
                            client: @escaping @Sendable () throws -> NIOSSLClientHandler?) async throws -> [Double] {
@@ -72,7 +66,7 @@ public enum TLSBenchmark {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         defer { listener.close(promise: nil) }
-        let port = try require(listener.localAddress?.port)
+        guard let port = listener.localAddress?.port else { throw BenchmarkFailure("the handshake bench's listener has no port") }
         var times: [Double] = []
         for _ in 0..<count {
             let started = ContinuousClock.now

@@ -39,8 +39,10 @@ public struct ConnectionPolicy: Sendable, Hashable {
     /// Whether `address` is one of the trusted proxies.
     func isTrusted(_ address: String) -> Bool {
         guard !trustedProxies.isEmpty, let bytes = AddressRange.bytes(of: address) else { return false }
-        return trustedProxies.contains { $0.contains(bytes) }
+        return isTrusted(bytes)
     }
+
+    func isTrusted(_ bytes: [UInt8]) -> Bool { trustedProxies.contains { $0.contains(bytes) } }
 
     /// The client a request comes from: the peer itself, unless the peer is a trusted proxy; then the right-most
     /// address of `X-Forwarded-For` that is not a trusted proxy (the left-most ones are the client's to write, so they
@@ -51,9 +53,9 @@ public struct ConnectionPolicy: Sendable, Hashable {
         var client = peer
         for hop in hops.reversed() {
             let address = hop.trimmingCharacters(in: .whitespaces)
-            guard AddressRange.bytes(of: address) != nil else { return client }
+            guard let bytes = AddressRange.bytes(of: address) else { return client }
             client = address
-            if !isTrusted(address) { return address }
+            if !isTrusted(bytes) { return address }
         }
         return client
     }

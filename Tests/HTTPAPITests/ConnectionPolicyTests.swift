@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import ShequTestSupport
 import Testing
 
 /// Header-read deadline, per-address connection cap and trusted proxies: what a street node on a network it does not
@@ -101,15 +102,8 @@ final class RawSocket: @unchecked Sendable {
     init(from source: String, to port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(what: "socket") }
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, source, &local.sin_addr)
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr)
-        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = IPv4.bind(fd, IPv4.address(source, port: 0))
+        let connected = IPv4.connect(fd, IPv4.address("127.0.0.1", port: UInt16(port)))
         guard bound == 0, connected == 0 else { Glibc.close(fd); throw Failure(what: "bind/connect \(errno)") }
     }
 

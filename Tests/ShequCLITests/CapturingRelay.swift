@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import ShequTestSupport
 import Synchronization
 
 /// A TCP relay on loopback that forwards every connection to `upstream` and keeps every byte it carries, both ways:
@@ -18,9 +19,8 @@ final class CapturingRelay: @unchecked Sendable {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var yes: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = Self.loopback(port: 0)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(fd, 16) == 0 else { throw TestFailure("relay: bind/listen \(errno)") }
+        var address = IPv4.address("127.0.0.1", port: 0)
+        guard IPv4.bind(fd, address) == 0, listen(fd, 16) == 0 else { throw TestFailure("relay: bind/listen \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         listener = fd
@@ -46,21 +46,12 @@ final class CapturingRelay: @unchecked Sendable {
         for fd in state.withLock({ $0.sockets }) { close(fd) }
     }
 
-    private static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        return address
-    }
-
     private func acceptLoop() {
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { return }
             let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = Self.loopback(port: upstream)
-            let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let connected = IPv4.connect(server, IPv4.address("127.0.0.1", port: upstream))
             let stopped = state.withLock { state -> Bool in
                 state.sockets += [client, server]
                 return state.stopped

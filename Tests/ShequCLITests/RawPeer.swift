@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Gossip
 import NIOCore
+import ShequTestSupport
 import Wire
 
 /// A raw TCP connection to a node's gossip port, for playing a misbehaving peer. Blocking: call it off Swift's
@@ -17,13 +18,7 @@ final class RawPeer: @unchecked Sendable {
         let host = String(address[..<colon]), port = UInt16(address[address.index(after: colon)...])!
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = port.bigEndian
-        inet_pton(AF_INET, host, &addr.sin_addr)
-        let connected = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = IPv4.connect(fd, IPv4.address(host, port: port))
         guard connected == 0 else {
             close(fd)
             throw TestFailure("connect \(address): \(errno)")

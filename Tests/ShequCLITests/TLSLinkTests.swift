@@ -49,9 +49,7 @@ extension MultiProcess {
         }
 
         static func contains(_ haystack: [UInt8], _ needle: String) -> Bool {
-            let bytes = Array(needle.utf8)
-            guard haystack.count >= bytes.count else { return false }
-            return (0...(haystack.count - bytes.count)).contains { haystack[$0..<$0 + bytes.count].elementsEqual(bytes) }
+            Data(haystack).range(of: Data(needle.utf8)) != nil
         }
 
         @Test(.timeLimit(.minutes(3)))
