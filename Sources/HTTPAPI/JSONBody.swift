@@ -21,7 +21,7 @@ struct JSONBody: Sendable {
         }
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("a JSON object body is required") }
         let value: Value
-        do { value = try Value(jsonBytes: buffer.readableBytesView) } catch { throw APIError.badRequest("malformed JSON: \(error)") }
+        do { value = try Value(jsonBytes: buffer.readableBytesView, decimalsAsText: true) } catch { throw APIError.badRequest("malformed JSON: \(error)") }
         guard let object = value.object else { throw APIError.badRequest("the body must be a JSON object") }
         return JSONBody(object: object)
     }

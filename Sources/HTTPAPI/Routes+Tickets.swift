@@ -89,7 +89,9 @@ extension APIServer {
             switch o[key] {
             case nil, .null?: return nil
             case .string(let s)?: return s
-            default: throw APIError.invalid("location.\(key)", "must be a string")
+            // JSON numbers: a decimal arrives as its text (JSONBody reads decimals so), an integer as itself.
+            case .int(let i)? where key != "address": return String(i)
+            default: throw APIError.invalid("location.\(key)", key == "address" ? "must be a string" : "must be a number of degrees")
             }
         }
         return Location(address: try text("address") ?? "", lat: try text("lat"), long: try text("long"))

@@ -12,10 +12,12 @@ extension Value {
     public static let maxDepth = 32
 
     /// Parses JSON text (RFC 8259). Numbers must be integers that fit in 64 bits: the domain has no fractions.
-    public init(json: String) throws(ValueParseError) {
+    /// With `decimalsAsText`, a number with a fraction or an exponent (a coordinate from a map SDK) is read as
+    /// `.string` of its JSON text instead of refused; what it means is the reader's (e.g. `Location`) to check.
+    public init(json: String, decimalsAsText: Bool = false) throws(ValueParseError) {
         var text = json
         let result: Result<Value, ValueParseError> = text.withUTF8 { buffer in
-            var parser = ValueParser(bytes: buffer)
+            var parser = ValueParser(bytes: buffer, decimalsAsText: decimalsAsText)
             do throws(ValueParseError) {
                 let value = try parser.parseValue(depth: 0)
                 parser.skipWhitespace()
@@ -29,15 +31,16 @@ extension Value {
     }
 
     /// Parses JSON from UTF-8 bytes.
-    public init(jsonBytes bytes: some Collection<UInt8>) throws(ValueParseError) {
+    public init(jsonBytes bytes: some Collection<UInt8>, decimalsAsText: Bool = false) throws(ValueParseError) {
         let string = String(decoding: bytes, as: UTF8.self)
-        try self.init(json: string)
+        try self.init(json: string, decimalsAsText: decimalsAsText)
     }
 }
 
 /// A small recursive-descent JSON reader over UTF-8 bytes.
 struct ValueParser {
     let bytes: UnsafeBufferPointer<UInt8>
+    var decimalsAsText = false
     var index = 0
 
     func error(_ reason: String) -> ValueParseError { ValueParseError(offset: index, reason: reason) }
@@ -93,7 +96,10 @@ struct ValueParser {
                 throw error("expected , or }")
             }
         default:
-            return .int(try parseInteger())
+            let start = index
+            let integer = try parseInteger()
+            guard let integer else { return .string(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)) }
+            return .int(integer)
         }
     }
 
@@ -104,7 +110,9 @@ struct ValueParser {
         index += expected.count
     }
 
-    mutating func parseInteger() throws(ValueParseError) -> Int64 {
+    /// An integer, or nil for a well-formed number with a fraction or exponent when `decimalsAsText` (the index then
+    /// stands after it).
+    mutating func parseInteger() throws(ValueParseError) -> Int64? {
         let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
         let digitsStart = index
@@ -118,11 +126,31 @@ struct ValueParser {
         }
         guard index > digitsStart else { throw error("expected a value") }
         if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
-            throw error("only integers are accepted")
+            guard decimalsAsText else { throw error("only integers are accepted") }
+            try skipFractionAndExponent()
+            return nil
         }
         let limit = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
         guard !overflow, magnitude <= limit else { throw error("integer out of range") }
         return negative ? Int64(truncatingIfNeeded: 0 &- magnitude) : Int64(magnitude)
+    }
+
+    /// `(. digits)? ([eE] [+-]? digits)?` after an integer part (RFC 8259's grammar: at least one digit each).
+    mutating func skipFractionAndExponent() throws(ValueParseError) {
+        func digits() throws(ValueParseError) {
+            let start = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            guard index > start else { throw error("expected a digit") }
+        }
+        if bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            try digits()
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            try digits()
+        }
     }
 
     mutating func parseString() throws(ValueParseError) -> String {

@@ -72,6 +72,26 @@ import Testing
             ]))["id"].string)
             try await expectRefused("/v1/tickets/\(ticket)/events", json: .object(["type": "explode"]), token: cadre,
                                     status: .unprocessableContent, code: "invalid_type")
+
+            // Coordinates as every map SDK sends them: JSON numbers (decimals and exponents); out of range is 422.
+            let tickets = "/v1/committees/c1/tickets"
+            let located = { (location: String) in
+                "{\"category\": \"facilities\", \"title\": \"井盖缺失\", \"description\": \"\", \"location\": \(location)}"
+            }
+            for (sent, lat, long) in [("{\"lat\": 31.39, \"long\": 121.45}", "31.39", "121.45"),
+                                      ("{\"address\": \"东门\", \"lat\": -3.139e1, \"long\": 121}", "-3.139e1", "121"),
+                                      ("{\"lat\": \"31.4\", \"long\": \"121.5\"}", "31.4", "121.5")] {
+                let created = try await api.call(.post, tickets, token: resident, raw: located(sent))
+                #expect(created.status == .created, "\(sent): \(created.body)")
+                #expect(created["location"]["lat"].string == lat && created["location"]["long"].string == long, "\(sent): \(created.body)")
+            }
+            for (sent, field) in [("{\"lat\": 91.0, \"long\": 121.45}", "invalid_location.lat"), ("{\"lat\": 31.39, \"long\": -180.5}", "invalid_location.long"),
+                                  ("{\"lat\": 1e400, \"long\": 0}", "invalid_location.lat"), ("{\"lat\": true, \"long\": 0}", "invalid_location.lat")] {
+                try await expectRefused(tickets, raw: located(sent), status: .unprocessableContent, code: field, sent)
+            }
+            for sent in ["{\"lat\": 31., \"long\": 1}", "{\"lat\": 3e, \"long\": 1}", "{\"lat\": .5, \"long\": 1}"] {
+                try await expectRefused(tickets, raw: located(sent), status: .badRequest, code: "bad_request", sent)
+            }
             let poll = { (closes: Value, kind: Value) -> Value in
                 .object(["title": "t", "kind": kind, "options": .strings(["a", "b"]), "closesAt": closes])
             }
