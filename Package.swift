@@ -110,6 +110,7 @@ let package = Package(
             name: "HTTPAPI",
             dependencies: [
                 "Replication", "Governance", "Storage", "CQRencode",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import Foundation
 import Governance
 import Hummingbird
+import Logging
 import Replication
 import Storage
 
@@ -54,24 +55,35 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
-            throw error
-        } catch let error as GovernanceError {
-            throw APIError(error)
-        } catch let error as StorageError where error.isRecovering {
+        } catch {
+            throw APIError.translating(error, request: request, logger: context.logger)
+        }
+    }
+}
+
+extension APIError {
+    /// What a client is told of any error: the domain's refusals with their status, a recovering store as 503,
+    /// the router's own errors in the api.md body, and anything else as a logged 500.
+    static func translating(_ error: any Error, request: Request, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as GovernanceError:
+            return APIError(error)
+        case let error as StorageError where error.isRecovering:
             var refusal = APIError(.serviceUnavailable, "recovering", error.message)
             refusal.retryAfter = 5
-            throw refusal
-        } catch let error as HTTPError {
+            return refusal
+        case let error as HTTPError:
             switch error.status {
-            case .notFound: throw APIError(.notFound, "not_found", "no route for \(request.method) \(request.uri.path)")
-            case .contentTooLarge: throw APIError(.contentTooLarge, "payload_too_large", "request body exceeds the limit")
-            case .methodNotAllowed: throw APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here")
-            default: throw APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
+            case .notFound: return APIError(.notFound, "not_found", "no route for \(request.method) \(request.uri.path)")
+            case .contentTooLarge: return APIError(.contentTooLarge, "payload_too_large", "request body exceeds the limit")
+            case .methodNotAllowed: return APIError(.methodNotAllowed, "method_not_allowed", "\(request.method) is not allowed here")
+            default: return APIError(error.status, "http_error", error.body ?? error.status.reasonPhrase)
             }
-        } catch {
-            context.logger.error("unhandled error", metadata: ["http.path": "\(request.uri.path)", "error": "\(error)"])
-            throw APIError(.internalServerError, "internal", "internal error")
+        default:
+            logger.error("unhandled error", metadata: ["http.path": "\(request.uri.path)", "error": "\(error)"])
+            return APIError(.internalServerError, "internal", "internal error")
         }
     }
 }

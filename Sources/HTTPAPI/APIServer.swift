@@ -57,6 +57,7 @@ public struct APIServer: Sendable {
         router.add(middleware: ErrorBodyMiddleware())
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(limits: limits), policy: connections))
         router.add(middleware: AuthMiddleware(store: store))
+        router.add(middleware: IdempotencyMiddleware(store: store))
         let store = self.store
         router.get("/healthz") { _, _ in
             // "recovering": a restored node serves reads but takes no writes until it has its own changes back.

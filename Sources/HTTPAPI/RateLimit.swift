@@ -88,11 +88,14 @@ struct RateLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: ShequRequestContext, next: (Request, ShequRequestContext) async throws -> Response) async throws -> Response {
         guard request.uri.path != "/healthz" else { return try await next(request, context) }
         let limits = limiter.limits
-        if let peer = context.remoteAddress?.ipAddress,
-           case let address = policy.clientAddress(peer: peer, forwardedFor: request.headers[values: Self.forwardedFor]),
-           let wait = limiter.take("a:" + address, perMinute: limits.addressPerMinute, burst: limits.addressBurst) {
-            Self.limitedByAddress.increment()
-            throw APIError.rateLimited(retryAfter: wait)
+        var context = context
+        if let peer = context.remoteAddress?.ipAddress {
+            let address = policy.clientAddress(peer: peer, forwardedFor: request.headers[values: Self.forwardedFor])
+            context.clientAddress = address
+            if let wait = limiter.take("a:" + address, perMinute: limits.addressPerMinute, burst: limits.addressBurst) {
+                Self.limitedByAddress.increment()
+                throw APIError.rateLimited(retryAfter: wait)
+            }
         }
         if let header = request.headers[.authorization], header.count <= 200,
            let wait = limiter.take("t:" + header, perMinute: limits.tokenPerMinute, burst: limits.tokenBurst) {

@@ -11,11 +11,15 @@ public struct ShequRequestContext: RequestContext, RemoteAddressRequestContext {
     public var member: Member?
     /// The client's address (for per-address rate limits).
     public let remoteAddress: SocketAddress?
+    /// The client's address as `ConnectionPolicy.clientAddress` tells it (behind a trusted proxy, the forwarded one),
+    /// set by `RateLimitMiddleware`.
+    public var clientAddress: String?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.member = nil
         self.remoteAddress = source.channel.remoteAddress
+        self.clientAddress = nil
     }
 
     /// The authenticated actor, or 401.

@@ -275,6 +275,47 @@ enum Migrations {
                 UPDATE rollup_sla SET waiting = (SELECT COUNT(*) FROM ticket_facts f WHERE f.committee = rollup_sla.committee AND f.waiting = 1);
                 """)
         }
+        migrator.registerMigration("v6-sessions-and-idempotency") { db in
+            // Local only, never turned into changes: what a browser or a client holds to act as a member.
+            try db.execute(sql: """
+                -- Bearer tokens expire (sliding is for sessions; a token is rotated by its holder before it ends).
+                ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+                UPDATE tokens SET expires_at = created_at + 90 * 86400000;
+
+                -- Browser sessions of the residents' app: the cookie's SHA-256, a public id to list and end it by.
+                CREATE TABLE sessions (
+                    hash TEXT PRIMARY KEY NOT NULL,
+                    id TEXT NOT NULL UNIQUE,
+                    member TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    agent TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX sessions_by_member ON sessions(member);
+
+                -- One-time sign-in codes a cadre issues to a member who lost their phone.
+                CREATE TABLE sign_in_codes (
+                    hash TEXT PRIMARY KEY NOT NULL,
+                    member TEXT NOT NULL,
+                    issued_by TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Idempotency-Key: the answer to the first request with a key, replayed to its repeats for a day.
+                CREATE TABLE idempotency (
+                    principal TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    headers TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (principal, key)
+                ) WITHOUT ROWID;
+                CREATE INDEX idempotency_by_age ON idempotency(created_at);
+                """)
+        }
         return migrator
     }
 }

@@ -74,8 +74,8 @@ struct API {
 
     @discardableResult
     func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Value? = nil, raw: String? = nil,
-              cookie: String? = nil, contentType: String = "application/json") async throws -> Reply {
-        var headers = HTTPFields()
+              cookie: String? = nil, contentType: String = "application/json", headers extra: HTTPFields = [:]) async throws -> Reply {
+        var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
         if let cookie { headers[.cookie] = cookie }
         headers[.contentType] = contentType
