@@ -68,6 +68,8 @@ public struct APIServer: Sendable {
         }
         addMetricsRoute(to: router)
         addMemberRoutes(to: router)
+        addAccessRoutes(to: router)
+        addEventRoutes(to: router)
         addBoardRoutes(to: router)
         addPollRoutes(to: router)
         addTicketRoutes(to: router)

@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import HTTPAPI
+import Storage
 import SystemPackage
 import Yams
 
@@ -33,6 +34,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// Header and idle timeouts, connection caps and trusted proxies (`http.timeouts.*`, `http.connections.*`,
     /// `http.trustedProxies`).
     public var connections: ConnectionPolicy = .standard
+    /// How long app sessions (sliding) and bearer tokens last (`http.sessions.lifetimeDays`, 30;
+    /// `http.tokens.lifetimeDays`, 90).
+    public var lifetimes: AccessLifetimes = .standard
 
     public init(id: String, role: String, unit: String?, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String, publicURL: String? = nil,
                 topologyPath: String? = nil, keyPath: String? = nil, faultInjection: Bool = false) {
@@ -98,6 +102,13 @@ public struct NodeConfiguration: Sendable, Hashable {
             addressPerMinute: try limit("addressPerMinute", standard.addressPerMinute), addressBurst: try limit("addressBurst", standard.addressBurst))
         configuration.connections = try connectionPolicy(reader)
         configuration.gossipTLS = reader.bool(forKey: "gossip.tls", default: true)
+        func days(_ key: String, _ fallback: Int64) throws -> Int64 {
+            let value = reader.double(forKey: ConfigKey(key), default: Double(fallback) / 86_400_000)
+            guard value > 0, value <= 3_650 else { throw Invalid(description: "\(key) must be more than 0 and at most 3650 days") }
+            return Int64(value * 86_400_000)
+        }
+        configuration.lifetimes.sessionMillis = try days("http.sessions.lifetimeDays", AccessLifetimes.standard.sessionMillis)
+        configuration.lifetimes.tokenMillis = try days("http.tokens.lifetimeDays", AccessLifetimes.standard.tokenMillis)
         return configuration
     }
 
@@ -137,6 +148,11 @@ public struct NodeConfiguration: Sendable, Hashable {
                 ("tokenPerMinute", number(rateLimits.tokenPerMinute)), ("tokenBurst", number(rateLimits.tokenBurst)),
                 ("addressPerMinute", number(rateLimits.addressPerMinute)), ("addressBurst", number(rateLimits.addressBurst)),
             ])))
+        }
+        if lifetimes != .standard {
+            func days(_ millis: Int64) -> Node { Node(String(Double(millis) / 86_400_000)) }
+            httpSection.append(("sessions", section([("lifetimeDays", days(lifetimes.sessionMillis))])))
+            httpSection.append(("tokens", section([("lifetimeDays", days(lifetimes.tokenMillis))])))
         }
         if connections != .standard {
             func seconds(_ millis: Int) -> Node { Node(String(Double(millis) / 1_000)) }

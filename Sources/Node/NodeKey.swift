@@ -83,7 +83,9 @@ extension NodeConfiguration {
     /// the ballot secret backed up beside the key. For commands and launchers that write to a node before it starts.
     public func openStore(wallMillis: @escaping @Sendable () -> UInt64 = Store.systemMillis) throws -> Store {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        return try Store(path: databasePath, nodeID: id, wallMillis: wallMillis, signer: try keyPath.map { try NodeKey.signer(path: $0) },
-                         ballotSecret: try keyPath.flatMap { try NodeKey.ballotSecret(keyPath: $0) })
+        let store = try Store(path: databasePath, nodeID: id, wallMillis: wallMillis, signer: try keyPath.map { try NodeKey.signer(path: $0) },
+                              ballotSecret: try keyPath.flatMap { try NodeKey.ballotSecret(keyPath: $0) })
+        store.lifetimes = lifetimes
+        return store
     }
 }

@@ -100,9 +100,11 @@ public struct ReadView {
         return try records(where: filter, arguments, limit: limit, newestFirst: false, after: cursor).compactMap(Member.init)
     }
 
-    /// The member a bearer token belongs to.
+    /// The member a bearer token belongs to, if the token has not expired.
     public func member(forToken token: String) throws -> Member? {
-        guard let id = try String.fetchOne(db.cachedStatement(sql: "SELECT member FROM tokens WHERE hash = ?"), arguments: [Digest.hex(of: token)]) else {
+        let now = store?.nowMillis ?? Int64.min
+        guard let id = try String.fetchOne(db.cachedStatement(sql: "SELECT member FROM tokens WHERE hash = ? AND (expires_at IS NULL OR expires_at > ?)"),
+                                           arguments: [Digest.hex(of: token), now]) else {
             return nil
         }
         return try member(id)

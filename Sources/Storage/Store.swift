@@ -28,6 +28,14 @@ public final class Store: Sendable {
     let ownHighest: Mutex<UInt64>
     /// Every batch of changes this node makes, after its transaction commits: what eager push sends.
     public let localChanges: AsyncStream<[Change]>
+    /// Every change this node commits, its own and received ones, for open pages (`GET /v1/me/events`).
+    public let feed = ChangeFeed()
+    private let lifetimesSetting = Mutex(AccessLifetimes.standard)
+    /// How long sessions, tokens and sign-in codes last (the node sets them from its configuration).
+    public var lifetimes: AccessLifetimes {
+        get { lifetimesSetting.withLock { $0 } }
+        set { lifetimesSetting.withLock { $0 = newValue } }
+    }
 
     /// Opens (creating if needed) the database at `path`, or an in-memory one for `nil`.
     /// - Parameters:
@@ -140,11 +148,11 @@ public final class Store: Sendable {
     public func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteTransaction) throws -> T) async throws -> T {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
-        let (result, made, ownHighest) = try await writer.write { db in
+        let (result, made, received, ownHighest) = try await writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
-            return (try body(&transaction), transaction.made, transaction.ownHighest)
+            return (try body(&transaction), transaction.made, transaction.received, transaction.ownHighest)
         }
-        committed(made, ownHighest: ownHighest)
+        committed(made: made, received: received, ownHighest: ownHighest)
         return result
     }
 
@@ -152,23 +160,26 @@ public final class Store: Sendable {
     public func writeNow<T>(_ body: (inout WriteTransaction) throws -> T) throws -> T {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
-        var made: [Change] = []
+        var made: [Change] = [], received: [Change] = []
         var ownHighest: UInt64 = 0
         let result = try writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
             let result = try body(&transaction)
             made = transaction.made
+            received = transaction.received
             ownHighest = transaction.ownHighest
             return result
         }
-        committed(made, ownHighest: ownHighest)
+        committed(made: made, received: received, ownHighest: ownHighest)
         return result
     }
 
-    /// After a write transaction commits: announce the changes it made, and move the own-sequence mark.
-    private func committed(_ made: [Change], ownHighest: UInt64) {
+    /// After a write transaction commits: announce the changes it committed (those it made to eager push, all of them
+    /// to the feed), and move the own-sequence mark.
+    private func committed(made: [Change], received: [Change], ownHighest: UInt64) {
         if ownHighest > 0 { self.ownHighest.withLock { $0 = max($0, ownHighest) } }
         if !made.isEmpty { localChangesContinuation.yield(made) }
+        if !made.isEmpty || !received.isEmpty { feed.publish(made + received) }
     }
 
     /// The highest sequence number of this node's own changes in its log (as `ReadView.highestSequence(of: nodeID)`

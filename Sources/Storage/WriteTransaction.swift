@@ -14,6 +14,8 @@ public struct WriteTransaction {
     private var applier: ChangeApplier
     /// The changes this transaction made here, announced once it commits.
     public private(set) var made: [Change] = []
+    /// The remote changes it applied (not duplicates, not refused), for the change feed.
+    private(set) var received: [Change] = []
     /// The highest sequence number of this node's own changes the transaction logged (0 if none).
     private(set) var ownHighest: UInt64 = 0
 
@@ -75,6 +77,7 @@ public struct WriteTransaction {
             }
             if try applier.apply(change, receivedAt: Int64(wall)) {
                 result.applied += 1
+                if store.feed.isActive { received.append(change) }
                 if change.id.origin == store.nodeID { ownHighest = max(ownHighest, change.id.seq) }
             } else {
                 result.duplicates += 1
@@ -109,8 +112,8 @@ public struct WriteTransaction {
     /// Issues a bearer token for a member; only its hash is kept. Returns the token.
     public func issueToken(member: String) throws -> String {
         let token = store.newToken()
-        try db.execute(sql: "INSERT INTO tokens(hash, member, created_at) VALUES (?, ?, ?)",
-                       arguments: [Digest.hex(of: token), member, nowMillis])
+        try db.execute(sql: "INSERT INTO tokens(hash, member, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                       arguments: [Digest.hex(of: token), member, nowMillis, nowMillis + store.lifetimes.tokenMillis])
         return token
     }
 
