@@ -8,10 +8,11 @@ public struct JoinApplication: Hashable, Sendable {
     public var phone: String
     public var building: String
     public var room: String
-    public var birthYear: Int
+    /// Optional: without it the member has no age band (and does not count as under 50).
+    public var birthYear: Int?
     public var partyMember: Bool
 
-    public init(joinCode: String, realName: String, phone: String, building: String, room: String, birthYear: Int, partyMember: Bool) {
+    public init(joinCode: String, realName: String, phone: String, building: String, room: String, birthYear: Int?, partyMember: Bool) {
         self.joinCode = joinCode
         self.realName = realName
         self.phone = phone
@@ -32,7 +33,9 @@ public struct JoinApplication: Hashable, Sendable {
             throw .invalid("phone", "must be an 11-digit mainland mobile number")
         }
         copy.phone = digits
-        guard (currentYear - 120)...currentYear ~= birthYear else { throw .invalid("birthYear", "must be a year between \(currentYear - 120) and \(currentYear)") }
+        if let birthYear, !((currentYear - 120)...currentYear ~= birthYear) {
+            throw .invalid("birthYear", "must be a year between \(currentYear - 120) and \(currentYear)")
+        }
         return copy
     }
 }
@@ -110,7 +113,7 @@ public struct Member: Hashable, Sendable {
             fields: [
                 "committee": .string(committee.id), "role": .string(Role.resident.rawValue),
                 "status": .string(MemberStatus.pending.rawValue), "displayName": .string(maskedName(application.realName)),
-                "household": .string(household), "ageBand": .string(ageBand(birthYear: application.birthYear, currentYear: currentYear)),
+                "household": .string(household), "ageBand": .optional(application.birthYear.map { ageBand(birthYear: $0, currentYear: currentYear) }),
                 "partyMember": .bool(application.partyMember), "volunteer": .bool(false),
             ],
             author: id)

@@ -21,7 +21,7 @@ extension APIServer {
             if let resident {
                 body["personal"] = .object(["realName": .string(resident.realName), "phone": .string(resident.phone),
                                             "building": .string(resident.building), "room": .string(resident.room),
-                                            "birthYear": .int(Int64(resident.birthYear))])
+                                            "birthYear": resident.birthYear > 0 ? .int(Int64(resident.birthYear)) : .null])
             }
             return JSONResponse.make(.object(body))
         }
@@ -32,7 +32,7 @@ extension APIServer {
             let body = try await JSONBody.read(request)
             let application = JoinApplication(
                 joinCode: try body.string("joinCode"), realName: try body.string("realName"), phone: try body.string("phone"),
-                building: try body.string("building"), room: try body.string("room"), birthYear: try body.int("birthYear"),
+                building: try body.string("building"), room: try body.string("room"), birthYear: try body.optionalInt("birthYear"),
                 partyMember: try body.bool("partyMember", default: false))
             let (memberID, token) = try await store.write { tx in
                 let member = try tx.join(application, committee: cid, checkingCode: application.joinCode)

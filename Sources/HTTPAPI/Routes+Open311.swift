@@ -210,4 +210,7 @@ struct FormBody {
 
     /// The first value of a field.
     subscript(name: String) -> String? { fields.first { $0.0 == name }?.1 }
+
+    /// Every value of a field (checkboxes, a multiple select), in order.
+    func values(_ name: String) -> [String] { fields.filter { $0.0 == name }.map(\.1) }
 }

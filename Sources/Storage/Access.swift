@@ -144,3 +144,33 @@ extension Store {
         return (cookie, session, record)
     }
 }
+
+// MARK: - App settings (local only)
+
+extension Store {
+    /// The member's chosen app language (`zh`, `en`), if they chose one.
+    public func language(member: String) async throws -> String? {
+        try await read { view in try String.fetchOne(view.db, sql: "SELECT language FROM member_settings WHERE member = ?", arguments: [member]) }
+    }
+
+    public func setLanguage(_ language: String, member: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO member_settings(member, language) VALUES (?, ?)", arguments: [member, language])
+        }
+    }
+
+    /// When the member last opened each board (ms), for unread counts.
+    public func boardVisits(member: String) async throws -> [String: Int64] {
+        try await read { view in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(view.db, sql: "SELECT board, seen_at FROM board_visits WHERE member = ?", arguments: [member])
+                .map { ($0["board"] as String, $0["seen_at"] as Int64) })
+        }
+    }
+
+    public func visitBoard(_ board: String, member: String) async throws {
+        let now = nowMillis
+        try await writer.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO board_visits(member, board, seen_at) VALUES (?, ?, ?)", arguments: [member, board, now])
+        }
+    }
+}

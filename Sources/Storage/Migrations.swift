@@ -316,6 +316,21 @@ enum Migrations {
                 CREATE INDEX idempotency_by_age ON idempotency(created_at);
                 """)
         }
+        migrator.registerMigration("v7-app-settings") { db in
+            // Local only: a member's app language, and when they last opened each board (for unread counts).
+            try db.execute(sql: """
+                CREATE TABLE member_settings (
+                    member TEXT PRIMARY KEY NOT NULL,
+                    language TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE board_visits (
+                    member TEXT NOT NULL,
+                    board TEXT NOT NULL,
+                    seen_at INTEGER NOT NULL,
+                    PRIMARY KEY (member, board)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

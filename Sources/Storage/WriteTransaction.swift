@@ -106,7 +106,7 @@ public struct WriteTransaction {
             INSERT OR REPLACE INTO residents(member, committee, real_name, phone, building, room, birth_year, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [member, committee, application.realName, application.phone, application.building, application.room,
-                             application.birthYear, nowMillis])
+                             application.birthYear ?? 0, nowMillis])
     }
 
     /// Issues a bearer token for a member; only its hash is kept. Returns the token.

@@ -13,8 +13,9 @@ public final class Browser: @unchecked Sendable {
     private let port: Int
     private let session: String
 
-    /// Nil when chromedriver is not installed.
-    public static func start(width: Int = 1366, height: Int = 768) async throws -> Browser? {
+    /// Nil when chromedriver is not installed. `phone` emulates a touch phone of that CSS size (390×844: an iPhone 14)
+    /// instead of a desktop window.
+    public static func start(width: Int = 1366, height: Int = 768, phone: (width: Int, height: Int)? = nil) async throws -> Browser? {
         guard FileManager.default.isExecutableFile(atPath: driverPath) else { return nil }
         let port = Int.random(in: 30_000..<40_000)
         let driver = Process()
@@ -29,11 +30,16 @@ public final class Browser: @unchecked Sendable {
             if let status = try? await call("GET", base + "/status", nil), status["value"]["ready"] == .bool(true) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
+        var options: [String: Value] = ["binary": "/usr/bin/chromium", "args": .strings([
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=\(phone?.width ?? width),\(phone?.height ?? height)",
+        ])]
+        if let phone {
+            options["mobileEmulation"] = .object(["deviceMetrics": .object([
+                "width": .int(Int64(phone.width)), "height": .int(Int64(phone.height)), "pixelRatio": .int(2), "touch": .bool(true), "mobile": .bool(true),
+            ]), "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"])
+        }
         let capabilities: Value = .object(["capabilities": .object(["alwaysMatch": .object([
-            "browserName": "chrome",
-            "goog:chromeOptions": .object(["binary": "/usr/bin/chromium", "args": .strings([
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=\(width),\(height)",
-            ])]),
+            "browserName": "chrome", "goog:chromeOptions": .object(options),
         ])])])
         do {
             let created = try await call("POST", base + "/session", capabilities)
@@ -61,6 +67,22 @@ public final class Browser: @unchecked Sendable {
     /// Runs a script in the page and returns what it returned.
     public func run(_ script: String) async throws -> Value {
         try await command("POST", "/execute/sync", .object(["script": .string(script), "args": .list([])]))["value"]
+    }
+
+    /// A Chrome DevTools Protocol command (network conditions, device metrics), through chromedriver.
+    @discardableResult
+    public func devtools(_ command: String, _ parameters: Value = .object([:])) async throws -> Value {
+        try await self.command("POST", "/goog/cdp/execute", .object(["cmd": .string(command), "params": parameters]))["value"]
+    }
+
+    /// Runs `script` in the page until it returns true, at most `timeout`; whether it did.
+    public func waitUntil(_ script: String, timeout: Duration = .seconds(10)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? await run(script)) == .bool(true) { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 
     /// A PNG screenshot of the viewport.

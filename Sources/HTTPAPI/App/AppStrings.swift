@@ -1,0 +1,90 @@
+import Governance
+
+/// The app's words in Chinese (first) and English, by key. Templates read them as `{{t.key}}`; domain names (boards,
+/// categories, stages, levels) are looked up with `AppStrings.name(_:_:)`.
+enum AppLanguage: String, Sendable, CaseIterable {
+    case zh, en
+
+    /// From `Accept-Language` before sign-in: English when the browser prefers it, Chinese otherwise.
+    init(acceptLanguage: String?) {
+        let first = acceptLanguage?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        self = first.hasPrefix("en") ? .en : .zh
+    }
+}
+
+enum AppStrings {
+    static func table(_ language: AppLanguage) -> [String: String] {
+        words.mapValues { language == .zh ? $0.0 : $0.1 }
+    }
+
+    /// A domain name (`board.around-me`, `category.facilities`, `stage.in_progress`, `level.street`, `event.resolve`).
+    static func name(_ key: String, _ language: AppLanguage) -> String {
+        guard let pair = words[key] else { return key }
+        return language == .zh ? pair.0 : pair.1
+    }
+
+    static let words: [String: (String, String)] = {
+        var words: [String: (String, String)] = [
+            "app": ("社区通", "Shequ"),
+            "home": ("首页", "Home"), "polls": ("投票", "Polls"), "tickets": ("随手拍", "Report"), "me": ("我的", "Me"),
+            "joinTitle": ("加入居委会", "Join your residents' committee"),
+            "joinLead": ("扫码登记：填写实名信息，居委干部审核后即可使用。", "Register with your real name; a cadre approves it and you are in."),
+            "realName": ("真实姓名", "Real name"), "phone": ("手机号", "Mobile number"), "building": ("楼号", "Building"), "room": ("室号", "Room"),
+            "birthYear": ("出生年份（选填）", "Birth year (optional)"), "partyMember": ("我是党员（亮身份）", "I am a Party member (show the badge)"),
+            "submitJoin": ("提交登记", "Register"),
+            "waitingTitle": ("等待审核", "Awaiting approval"),
+            "waitingLead": ("登记已提交，居委干部审核通过后本页会自动进入。", "Your registration is in. This page moves on by itself once a cadre approves it."),
+            "rejected": ("登记未通过，请联系居委会。", "Your registration was not approved; please contact the committee."),
+            "boards": ("版块", "Boards"), "unread": ("未读", "unread"), "newPost": ("发帖", "New post"), "title": ("标题", "Title"),
+            "body": ("内容", "Text"), "send": ("发布", "Post"), "noPosts": ("还没有帖子。", "No posts yet."),
+            "comments": ("评论", "Comments"), "comment": ("评论", "Comment"), "writeComment": ("写评论", "Write a comment"),
+            "like": ("点赞", "Like"), "unlike": ("取消赞", "Unlike"), "likes": ("赞", "likes"), "delete": ("删除", "Delete"),
+            "edit": ("编辑", "Edit"), "save": ("保存", "Save"),
+            "partyBadge": ("党员", "Party member"), "volunteerBadge": ("志愿者", "Volunteer"),
+            "openPolls": ("进行中的投票", "Open polls"), "closedPolls": ("已结束", "Closed"), "vote": ("投票", "Vote"), "revote": ("改投", "Change my vote"),
+            "myChoice": ("我的选择", "My choice"), "results": ("结果", "Results"), "secretPoll": ("无记名投票：结束后公布结果", "Secret ballot: results after the close"),
+            "closesAt": ("截止", "Closes"), "ballots": ("票", "ballots"), "noPolls": ("暂无投票。", "No polls."),
+            "myTickets": ("我的随手拍", "My reports"), "newTicket": ("随手拍", "Report a problem"), "category": ("类别", "Category"),
+            "description": ("问题描述", "What is wrong"), "address": ("位置", "Where"), "useLocation": ("使用我的位置", "Use my location"),
+            "photos": ("照片（最多9张）", "Photos (up to 9)"), "submitTicket": ("提交", "Send report"),
+            "stage": ("进度", "Stage"), "dueAt": ("应答时限", "Answer due"), "overdue": ("已超时", "overdue"), "level": ("处理层级", "Handled by"),
+            "timeline": ("办理记录", "Timeline"), "rate": ("评价", "Rate"), "rating": ("满意度", "Satisfaction"), "stars": ("星", "stars"),
+            "noTickets": ("还没有随手拍。", "No reports yet."),
+            "language": ("语言", "Language"), "switchLanguage": ("English", "中文"), "sessions": ("已登录的设备", "Signed-in devices"),
+            "thisDevice": ("本机", "this device"), "signOut": ("退出登录", "Sign out"), "end": ("下线", "Sign out"),
+            "lastSeen": ("最近使用", "last used"),
+            "signInTitle": ("登录", "Sign in"),
+            "signInLead": ("扫描居委会的二维码登记；换了手机，请向居委干部领取一次性登录码。",
+                           "Scan your committee's QR code to register; with a new phone, ask a cadre for a one-time sign-in code."),
+            "signInCode": ("一次性登录码", "One-time sign-in code"), "signIn": ("登录", "Sign in"),
+            "badCode": ("登录码无效或已过期。", "That code is unknown or expired."),
+            "offlineSaved": ("已离线保存，联网后自动发送。", "Saved offline; it is sent once you are back online."),
+            "offlineSent": ("离线草稿已发送。", "Your offline draft was sent."),
+            "errorTitle": ("出错了", "Something went wrong"), "back": ("返回", "Back"),
+        ]
+        for (board, english) in [("announcements", "Notices"), ("party", "Party corner"), ("deliberation", "Deliberation hall"),
+                                 ("affairs", "Committee affairs"), ("property", "Property management"), ("owners", "Owners' committee"),
+                                 ("police", "Community police"), ("doctor", "Family doctor"), ("legal", "Legal aid"),
+                                 ("around-me", "Around me"), ("neighbours", "Neighbours"), ("district-survey", "District survey")] {
+            words["board.\(board)"] = (Board.named(board)?.name ?? board, english)
+        }
+        for (category, english) in [(TicketCategory.environment, "Sanitation"), (.greening, "Greenery"), (.property, "Property"),
+                                    (.parking, "Parking"), (.safety, "Safety hazard"), (.facilities, "Public facilities"),
+                                    (.neighbours, "Neighbour dispute"), (.traffic, "Traffic"), (.elderly, "Elderly care"), (.other, "Other")] {
+            words["category.\(category.rawValue)"] = (category.label, english)
+        }
+        for (stage, chinese, english) in [(TicketStage.submitted, "已提交", "Submitted"), (.acknowledged, "已受理", "Acknowledged"),
+                                          (.inProgress, "处理中", "In progress"), (.resolved, "已解决", "Resolved"), (.closed, "已办结", "Closed")] {
+            words["stage.\(stage.rawValue)"] = (chinese, english)
+        }
+        for level in TicketLevel.allCases {
+            words["level.\(level.name)"] = (level.agency, ["Residents' committee", "Street grid centre", "District platform"][level.rawValue])
+        }
+        for (type, chinese, english) in [(TicketEventType.acknowledge, "受理", "Acknowledged"), (.comment, "备注", "Note"),
+                                         (.assign, "派单", "Assigned"), (.start, "开始处理", "Work started"), (.escalate, "上报", "Escalated"),
+                                         (.resolve, "办结", "Resolved"), (.reopen, "重新打开", "Reopened"), (.rate, "评价", "Rated")] {
+            words["event.\(type.rawValue)"] = (chinese, english)
+        }
+        return words
+    }()
+}
