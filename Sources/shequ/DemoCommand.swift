@@ -1,6 +1,7 @@
 import ArgumentParser
 import Demo
 import Foundation
+import FoundationNetworking
 import Gossip
 import Governance
 import Logging
@@ -33,9 +34,11 @@ struct DemoCommand: AsyncParsableCommand {
         for endpoint in endpoints { say("  \(endpoint.role.padding(toLength: 9, withPad: " ", startingAt: 0)) \(endpoint.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(endpoint.http)") }
         let accounts = try JSONFile.read(accountsPath, as: DemoAccount.init)
         let cityOfficer = accounts.first { $0.role == Role.cityOfficer.rawValue }
+        let residentLink = await Self.residentSignInLink(accounts: accounts, endpoints: endpoints)
         say("""
           city node (command centre): \(city.http)
           dashboard (signs in the city officer): \(city.http)/dashboard?token=\(cityOfficer?.token ?? "")
+          residents' app (signs in a demo resident; open it on a phone-sized window): \(residentLink ?? "unavailable")
           accounts (a token for every role): \(accountsPath)
         Ctrl-C stops it.
         """)
@@ -43,6 +46,22 @@ struct DemoCommand: AsyncParsableCommand {
         say("stopping ...")
         let stopped = try await ClusterLauncher.down(data: directory)
         say("stopped \(stopped) of \(endpoints.count) nodes gracefully")
+    }
+
+    /// A one-time sign-in link for the first demo resident, issued by a cadre of their committee at their street node
+    /// (a new one at every start: a link works once).
+    static func residentSignInLink(accounts: [DemoAccount], endpoints: [Endpoint]) async -> String? {
+        guard let resident = accounts.first(where: { $0.role == Role.resident.rawValue }), let committee = resident.committee,
+              let cadre = accounts.first(where: { $0.role == Role.cadre.rawValue && $0.committee == committee }),
+              let street = endpoints.first(where: { $0.id == resident.node }),
+              let url = URL(string: "\(street.http)/v1/committees/\(committee)/members/\(resident.memberId)/sign-in-code") else { return nil }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(cadre.token)", forHTTPHeaderField: "Authorization")
+        request.timeoutInterval = 10
+        guard let (data, _) = try? await URLSession.shared.data(for: request),
+              let answer = try? Value(jsonBytes: Array(data)), let code = answer["code"].string else { return nil }
+        return "\(street.http)/app/sign-in?code=\(code)"
     }
 
     /// Seeds every node's database once (synchronous SQLite work; the command runs it before serving anything).

@@ -96,4 +96,163 @@ import Testing
             try node.expectIntegrity()
         }
     }
+
+    /// Where the journey's screenshots go when `SHEQU_SCREENSHOTS` names a directory (the README's come from here).
+    static func keep(_ shot: Data, _ name: String) throws {
+        guard let directory = ProcessInfo.processInfo.environment["SHEQU_SCREENSHOTS"] else { return }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try shot.write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name).png"))
+    }
+
+    @Test func aResidentWalksFromTheQRCodeToARatedTicketOnAPhone() async throws {
+        let node = try TestNode()
+        let (code, _, cadre) = try node.committee("c1")
+        let app = Application(router: node.server.router())
+        try await app.test(.live) { client in
+            let api = API(client: client)
+            let base = "http://127.0.0.1:\(try #require(client.port))"
+            guard let browser = try await Browser.start(phone: (width: 390, height: 844)) else {
+                Issue.record("chromedriver is not installed (make deps installs chromium and chromium-driver)")
+                return
+            }
+            do {
+                try await Self.journey(browser, base: base, api: api, node: node, code: code, cadre: cadre)
+            } catch {
+                await browser.close()
+                throw error
+            }
+            await browser.close()
+        }
+    }
+
+    static func journey(_ browser: Browser, base: String, api: API, node: TestNode, code: String, cadre: String) async throws {
+        func at(_ path: String) async throws -> Bool {
+            try await browser.waitUntil("return location.pathname === '\(path)'")
+        }
+        func fill(_ fields: [String: String]) -> String {
+            fields.map { "document.getElementById('\($0.key)').value = \(Value.string($0.value).canonicalJSON);" }.joined(separator: " ")
+        }
+
+        // The QR code's link → the form → awaiting approval.
+        try await browser.open("\(base)/join?committee=c1&code=\(code)")
+        #expect(try await browser.run("return document.querySelector('h1').textContent") == "c1居委会")
+        try keep(try await browser.screenshot(), "join")
+        _ = try await browser.run(fill(["realName": "王小明", "phone": "13812345678", "building": "12号楼", "room": "301"])
+                                  + " document.getElementById('partyMember').checked = true; document.querySelector('form').submit(); return true")
+        #expect(try await at("/app/waiting"))
+
+        // The cadre approves: the page moves on by itself.
+        let pending = try await api.call(.get, "/v1/committees/c1/members?status=pending", token: cadre)
+        let member = try #require(pending["items"].list?.first?["id"].string)
+        #expect(try await api.call(.post, "/v1/committees/c1/members/\(member)/approve", token: cadre).status == .ok)
+        #expect(try await at("/app"), "the waiting page moved on when the cadre approved")
+
+        // A post on 身边事.
+        try await browser.open("\(base)/app/boards/around-me")
+        _ = try await browser.run("document.querySelector('details.compose').open = true; "
+                                  + fill(["title": "楼道灯不亮", "body": "12号楼三楼的灯坏了一周了"])
+                                  + " document.querySelector('form[data-offline]').requestSubmit(); return true")
+        #expect(try await browser.waitUntil("return location.pathname.startsWith('/app/posts/')"))
+        #expect(try await browser.run("return document.querySelector('h1').textContent") == "楼道灯不亮")
+        #expect(try await browser.run("return document.querySelector('.badge.party') !== null") == .bool(true), "党员亮身份")
+        try await browser.open("\(base)/app/boards/around-me")
+        try keep(try await browser.screenshot(), "board")
+
+        // A vote.
+        let poll = try #require(try await api.call(.post, "/v1/committees/c1/polls", token: cadre, json: .object([
+            "title": "加装电梯意见征询", "kind": "consultation", "options": .strings(["同意", "不同意"]), "maxChoices": .int(1),
+            "closesAt": .string(Time.format(node.store.nowMillis + 7 * 86_400_000)),
+        ]))["id"].string)
+        try await browser.open("\(base)/app/polls/\(poll)")
+        _ = try await browser.run("document.querySelector('input[value=\"同意\"]').click(); document.querySelector('form[action$=\"/vote\"]').submit(); return true")
+        #expect(try await browser.waitUntil("return document.getElementById('my-choice') !== null"))
+        #expect(try await api.call(.get, "/v1/polls/\(poll)", token: cadre)["tally"]["同意"] == .int(1))
+
+        // A 随手拍 ticket, followed live to its end.
+        try await browser.open("\(base)/app/tickets/new")
+        _ = try await browser.run("document.getElementById('category').value = 'facilities'; "
+                                  + fill(["title": "井盖松动", "description": "东门口井盖踩上去会响", "address": "东门"])
+                                  + " document.querySelector('form[data-offline]').requestSubmit(); return true")
+        #expect(try await browser.waitUntil("return /^\\/app\\/tickets\\/t_/.test(location.pathname)"))
+        let ticket = try #require(try await browser.run("return location.pathname.split('/').pop()").string)
+        let submitted = try await browser.run("return document.getElementById('stage').textContent")
+        #expect(submitted == "已提交", "\(submitted)")
+        #expect(try await api.call(.post, "/v1/tickets/\(ticket)/events", token: cadre, json: .object(["type": "acknowledge", "note": "已通知物业，明早处理"])).status == .created)
+        #expect(try await browser.waitUntil("return document.getElementById('stage').textContent === '已受理'"), "the open ticket page shows the answer by itself")
+        #expect(try await browser.run("return document.getElementById('timeline').textContent.includes('已通知物业')") == .bool(true))
+        #expect(try await api.call(.post, "/v1/tickets/\(ticket)/events", token: cadre, json: .object(["type": "resolve", "note": "井盖已更换"])).status == .created)
+        #expect(try await browser.waitUntil("return document.getElementById('stage').textContent === '已解决'"))
+        _ = try await browser.run("document.querySelector('input[name=rating][value=\"5\"]').click(); document.querySelector('form[action$=\"/rate\"]').submit(); return true")
+        #expect(try await browser.waitUntil("return document.querySelector('.facts .stars') !== null"))
+        #expect(try await api.call(.get, "/v1/tickets/\(ticket)", token: cadre)["rating"] == .int(5))
+        // Each timeline entry shows its own facts only (no level or rating borrowed from the ticket around it).
+        #expect(try await browser.run("return document.querySelectorAll('#timeline .stars').length") == .int(1))
+        #expect(try await browser.run("return document.getElementById('timeline').textContent.includes('→')") == .bool(false))
+        try keep(try await browser.screenshot(), "ticket")
+
+        // Nothing but our own script and style, nothing from elsewhere.
+        #expect(try await browser.run("return Array.from(document.scripts).every(s => s.src.startsWith(location.origin))") == .bool(true))
+        #expect(try await browser.run("""
+            return performance.getEntriesByType('resource').filter(e => !e.name.startsWith(location.origin)).length
+            """) == .int(0))
+
+        // A hostile title is text: no element made of it, no script run.
+        let hostile = "<img src=x onerror=\"document.title='pwned'\">"
+        let post = try #require(try await api.call(.post, "/v1/committees/c1/boards/announcements/posts", token: cadre,
+                                                   json: .object(["title": .string(hostile), "body": "<b>bold?</b>"]))["id"].string)
+        try await browser.open("\(base)/app/posts/\(post)")
+        #expect(try await browser.run("return document.querySelector('h1').textContent") == .string(hostile))
+        #expect(try await browser.run("return document.querySelectorAll('main img, main b').length + (document.title === 'pwned' ? 100 : 0)") == .int(0))
+
+        // Written without signal, sent once when it is back.
+        try await browser.open("\(base)/app/tickets/new")
+        try await browser.devtools("Network.enable")
+        try await browser.devtools("Network.emulateNetworkConditions", .object([
+            "offline": .bool(true), "latency": .int(0), "downloadThroughput": .int(-1), "uploadThroughput": .int(-1),
+        ]))
+        _ = try await browser.run("document.getElementById('category').value = 'environment'; "
+                                  + fill(["title": "垃圾桶满了", "description": "5号楼下", "address": "5号楼"])
+                                  + " document.querySelector('form[data-offline]').requestSubmit(); return true")
+        #expect(try await browser.waitUntil("return !document.getElementById('notice').hidden"), "the draft is kept")
+        #expect(try await browser.run("return JSON.parse(localStorage.getItem('shequ.drafts')).length") == .int(1))
+        func reported() async throws -> Int {
+            try await api.call(.get, "/v1/committees/c1/tickets", token: cadre)["items"].list?.filter { $0["title"] == "垃圾桶满了" }.count ?? -1
+        }
+        #expect(try await reported() == 0)
+        try await browser.devtools("Network.emulateNetworkConditions", .object([
+            "offline": .bool(false), "latency": .int(0), "downloadThroughput": .int(-1), "uploadThroughput": .int(-1),
+        ]))
+        var arrived = false
+        for _ in 0..<100 where !arrived {
+            arrived = try await reported() == 1
+            if !arrived { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(arrived, "the offline report arrived once the browser was back online")
+        try await Task.sleep(for: .seconds(4))  // more than one retry interval: no second copy
+        #expect(try await reported() == 1)
+        #expect(try await browser.run("return JSON.parse(localStorage.getItem('shequ.drafts') || '[]').length") == .int(0))
+
+        // A new phone: the cadre's one-time code signs the same member in on a 360-pixel screen, where nothing scrolls sideways.
+        let signIn = try #require(try await api.call(.post, "/v1/committees/c1/members/\(member)/sign-in-code", token: cadre)["code"].string)
+        guard let narrow = try await Browser.start(phone: (width: 360, height: 740)) else { return }
+        do {
+            try await narrow.open("\(base)/app/sign-in?code=\(signIn)")
+            _ = try await narrow.run("document.querySelector('form').submit(); return true")
+            #expect(try await narrow.waitUntil("return location.pathname === '/app'"))
+            for path in ["/app", "/app/boards/around-me", "/app/posts/\(post)", "/app/polls/\(poll)", "/app/tickets", "/app/tickets/new", "/app/tickets/\(ticket)", "/app/me"] {
+                try await narrow.open(base + path)
+                let widths = try await narrow.run("return [window.innerWidth, document.documentElement.scrollWidth]")
+                #expect(widths == .list([.int(360), .int(360)]), "\(path) at 360 px: \(widths)")
+            }
+            try await narrow.open("\(base)/join?committee=c1&code=\(code)")
+            #expect(try await narrow.run("return document.documentElement.scrollWidth") == .int(360))
+        } catch {
+            await narrow.close()
+            throw error
+        }
+        await narrow.close()
+        // The old phone was signed out.
+        try await browser.open("\(base)/app")
+        #expect(try await browser.run("return location.pathname") == "/app/sign-in")
+    }
 }

@@ -5,10 +5,9 @@ import Governance
 enum AppLanguage: String, Sendable, CaseIterable {
     case zh, en
 
-    /// From `Accept-Language` before sign-in: English when the browser prefers it, Chinese otherwise.
-    init(acceptLanguage: String?) {
-        let first = acceptLanguage?.split(separator: ",").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        self = first.hasPrefix("en") ? .en : .zh
+    /// Chinese first: English only when asked for (`?lang=en` on a page before sign-in, then the member's own choice).
+    init(query: String?) {
+        self = query == "en" ? .en : .zh
     }
 }
 

@@ -254,8 +254,9 @@ extension ResidentApp {
             row["history"] = .list(ticket.history.map { event in
                 var entry: [String: Value] = ["type": .string(event.type.rawValue), "name": name("event.\(event.type.rawValue)"),
                                               "note": .string(event.note), "when": .string(Self.short(event.millis)), "by": people[event.actor] ?? .null]
-                if let level = event.level { entry["level"] = name("level.\(level.name)") }
-                if let rating = event.rating { entry["rating"] = .string(String(repeating: "★", count: rating)) }
+                // Keys of their own: a key an entry lacks would be looked up in the ticket around it (Mustache's context).
+                if let level = event.level { entry["escalatedTo"] = name("level.\(level.name)") }
+                if let rating = event.rating { entry["ratingStars"] = .string(String(repeating: "★", count: rating)) }
                 return .object(entry)
             })
             row["mayRate"] = .bool(ticket.stage == .resolved && ticket.reporter == actor.memberID && ticket.rating == nil)

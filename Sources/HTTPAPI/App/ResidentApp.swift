@@ -120,7 +120,7 @@ struct ResidentApp: Sendable {
 
     func makeFrame(_ request: Request, _ context: ShequRequestContext) async throws -> Frame {
         let secure = identity.publicURL.hasPrefix("https://") || request.headers[HTTPField.Name("X-Forwarded-Proto")!] == "https"
-        var language = AppLanguage(acceptLanguage: request.headers[.acceptLanguage])
+        var language = AppLanguage(query: request.uri.queryParameters.get("lang").map { String($0) })
         var committee: Committee?
         if let member = context.member {
             if let chosen = try await store.language(member: member.id).flatMap(AppLanguage.init(rawValue:)) { language = chosen }
@@ -197,6 +197,8 @@ struct ResidentApp: Sendable {
         }
         var values = base(frame)
         values["joining"] = ["id": committee.id, "name": committee.name, "code": code]
+        values["otherLanguage"] = frame.language == .zh ? "en" : "zh"
+        values["language"] = frame.language.rawValue
         if let error { values["error"] = error }
         if let form {
             values["form"] = ["realName", "phone", "building", "room", "birthYear"].reduce(into: [String: String]()) { $0[$1] = form[$1] ?? "" }
@@ -218,6 +220,7 @@ struct ResidentApp: Sendable {
                                               partyMember: form["partyMember"] != nil)
             let member = try await store.write { tx in try tx.join(application, committee: cid, checkingCode: code) }
             let (cookie, _) = try await store.startSession(member: member.id, agent: request.headers[.userAgent] ?? "")
+            if let language = AppLanguage(rawValue: form["language"] ?? ""), language != .zh { try await store.setLanguage(language.rawValue, member: member.id) }
             return AppAssets.seeOther("/app/waiting", cookies: [sessionCookie(cookie, frame)])
         } catch let error as GovernanceError where error.code == .invalid {
             return try await joinForm(cid: cid, code: code, frame, form: form, error: error.message, status: .unprocessableContent)

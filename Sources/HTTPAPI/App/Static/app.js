@@ -99,7 +99,7 @@
       navigator.geolocation.getCurrentPosition(function (position) {
         document.getElementById("lat").value = position.coords.latitude.toFixed(6);
         document.getElementById("long").value = position.coords.longitude.toFixed(6);
-        locate.textContent = "📍 " + position.coords.latitude.toFixed(4) + ", " + position.coords.longitude.toFixed(4);
+        locate.textContent = position.coords.latitude.toFixed(4) + ", " + position.coords.longitude.toFixed(4);
       });
     });
   }
