@@ -74,6 +74,7 @@ public struct APIServer: Sendable {
         addPollRoutes(to: router)
         addTicketRoutes(to: router)
         addCommunityRoutes(to: router)
+        addSearchRoutes(to: router)
         addRollupRoutes(to: router)
         addDashboardRoutes(to: router)
         addOpen311Routes(to: router)

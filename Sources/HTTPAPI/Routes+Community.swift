@@ -70,6 +70,28 @@ extension APIServer {
             return JSONResponse.make(value, status: .created)
         }
 
+        router.get("/v1/committees/:cid/campaigns") { _, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let items = try await store.read { view -> [Value] in
+                try actor.requireReader(try view.requireCommittee(cid))
+                return try view.campaigns(committee: cid).map { campaign in
+                    Representation.campaign(campaign, standings: campaign.standings(try view.signups(campaign: campaign.id)))
+                }
+            }
+            return JSONResponse.make(.object(["items": .list(items)]))
+        }
+
+        router.get("/v1/committees/:cid/queues") { _, context in
+            let cid = try context.parameters.require("cid")
+            let actor = try context.requireActor()
+            let items = try await store.read { view -> [Value] in
+                try actor.requireReader(try view.requireCommittee(cid))
+                return try view.queues(committee: cid).map { Representation.queue($0, booked: try view.bookingCount(queue: $0.id)) }
+            }
+            return JSONResponse.make(.object(["items": .list(items)]))
+        }
+
         router.get("/v1/campaigns/:id") { _, context in
             let id = try context.parameters.require("id")
             let actor = try context.requireActor()

@@ -86,6 +86,8 @@ extension NodeConfiguration {
         let store = try Store(path: databasePath, nodeID: id, wallMillis: wallMillis, signer: try keyPath.map { try NodeKey.signer(path: $0) },
                               ballotSecret: try keyPath.flatMap { try NodeKey.ballotSecret(keyPath: $0) })
         store.lifetimes = lifetimes
+        // Residents search on their street's node; districts and cities serve no app and skip the full-text index.
+        store.indexesSearch = role == "street"
         return store
     }
 }

@@ -12,8 +12,13 @@ struct ChangeApplier {
     /// tickets (stage, ticket rollups), committees (units), posts, comments and likes (hot topics), polls (results)
     /// and anything tombstoned. Other kinds cost nothing there.
     private var touched: [String: EntityKind] = [:]
+    /// Whether posts, topics and tickets are kept in the full-text index (street nodes, where residents search).
+    let indexesSearch: Bool
 
-    init(db: Database) { self.db = db }
+    init(db: Database, indexesSearch: Bool = true) {
+        self.db = db
+        self.indexesSearch = indexesSearch
+    }
 
     /// Applies one change; returns false when it was already in the log.
     mutating func apply(_ change: Change, receivedAt: Int64) throws -> Bool {
@@ -38,7 +43,7 @@ struct ChangeApplier {
                 parent = coalesce(entities.parent, excluded.parent)
             """).execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, Int64(change.hlc.rawValue)])
         switch kind {
-        case .member, .ticket, .committee, .post, .comment, .like, .poll: touched[change.entity] = kind
+        case .member, .ticket, .committee, .post, .comment, .like, .poll, .topic: touched[change.entity] = kind
         case .ticketEvent: if let parent { touched[parent] = .ticket }
         case .ballot: touched[change.entity] = kind
         default: break
@@ -91,6 +96,10 @@ struct ChangeApplier {
                 try ParticipationRollups.update(member: id, view: view, db: db)
             case .post:
                 posts.insert(id)
+                if indexesSearch { try SearchIndex.refresh(id, kind: .post, view: view, db: db) }
+                status = nil
+            case .topic:
+                if indexesSearch { try SearchIndex.refresh(id, kind: .topic, view: view, db: db) }
                 status = nil
             case .comment, .like:
                 items.insert(id)
@@ -104,6 +113,7 @@ struct ChangeApplier {
             case .ticket:
                 let ticket = try view.ticket(id)
                 if let ticket { try TicketRollups.update(ticket: ticket, db: db) }
+                if indexesSearch { try SearchIndex.refresh(id, kind: .ticket, view: view, db: db) }
                 status = ticket.map { $0.stage.rawValue }
             case .committee:
                 if let committee = try view.committee(id) { try TicketRollups.update(committee: committee, db: db) }

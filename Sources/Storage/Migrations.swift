@@ -331,6 +331,33 @@ enum Migrations {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v8-search") { db in
+            // Full-text search of each committee's posts, topics and tickets: FTS5 with the trigram tokenizer, which finds a
+            // word inside Chinese text (no spaces between words) as well as English. `search_docs` says what each row is
+            // and who may see it; `search_text` shares its rowid. Filled from what the node already holds.
+            try db.execute(sql: """
+                CREATE TABLE search_docs (
+                    rowid INTEGER PRIMARY KEY,
+                    entity TEXT NOT NULL UNIQUE,
+                    committee TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    owner TEXT NOT NULL,
+                    created INTEGER NOT NULL
+                );
+                CREATE INDEX search_docs_by_committee ON search_docs(committee, created);
+                CREATE VIRTUAL TABLE search_text USING fts5(title, body, tokenize = 'trigram');
+                INSERT INTO search_docs(entity, committee, kind, owner, created)
+                    SELECT e.id, substr(e.scope, 3), e.kind,
+                           coalesce((SELECT json_extract(c.value, '$') FROM cells c WHERE c.entity = e.id AND c.field = (CASE e.kind WHEN 'ticket' THEN 'reporter' ELSE 'author' END)), ''),
+                           e.created
+                    FROM entities e WHERE e.kind IN ('post', 'topic', 'ticket') AND e.deleted = 0 AND e.scope LIKE 'c:%';
+                INSERT INTO search_text(rowid, title, body)
+                    SELECT d.rowid,
+                           coalesce((SELECT json_extract(c.value, '$') FROM cells c WHERE c.entity = d.entity AND c.field = 'title'), ''),
+                           coalesce((SELECT json_extract(c.value, '$') FROM cells c WHERE c.entity = d.entity AND c.field = (CASE d.kind WHEN 'post' THEN 'body' ELSE 'description' END)), '')
+                    FROM search_docs d;
+                """)
+        }
         return migrator
     }
 }

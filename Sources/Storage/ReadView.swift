@@ -250,8 +250,18 @@ public struct ReadView {
         }
     }
 
+    /// A committee's volunteer campaigns, newest first.
+    public func campaigns(committee: String, limit: Int = 100) throws -> [Campaign] {
+        try records(where: "kind = 'campaign' AND scope = ?", [Scope.committee(committee).description], limit: limit).compactMap(Campaign.init)
+    }
+
     /// A queue by id.
     public func queue(_ id: String) throws -> Queue? { try record(id).flatMap(Queue.init) }
+
+    /// A committee's appointment queues, newest first.
+    public func queues(committee: String, limit: Int = 100) throws -> [Queue] {
+        try records(where: "kind = 'queue' AND scope = ?", [Scope.committee(committee).description], limit: limit).compactMap(Queue.init)
+    }
 
     /// How many numbers a queue has handed out.
     public func bookingCount(queue: String) throws -> Int {

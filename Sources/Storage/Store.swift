@@ -31,6 +31,13 @@ public final class Store: Sendable {
     /// Every change this node commits, its own and received ones, for open pages (`GET /v1/me/events`).
     public let feed = ChangeFeed()
     private let lifetimesSetting = Mutex(AccessLifetimes.standard)
+    private let searchSetting = Mutex(true)
+    /// Whether applied posts, topics and tickets are kept in the full-text index: street nodes, where residents search;
+    /// the node turns it off on district and city nodes, which serve no app.
+    public var indexesSearch: Bool {
+        get { searchSetting.withLock { $0 } }
+        set { searchSetting.withLock { $0 = newValue } }
+    }
     /// How long sessions, tokens and sign-in codes last (the node sets them from its configuration).
     public var lifetimes: AccessLifetimes {
         get { lifetimesSetting.withLock { $0 } }

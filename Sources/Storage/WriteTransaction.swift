@@ -22,7 +22,7 @@ public struct WriteTransaction {
     init(db: Database, store: Store) {
         self.db = db
         self.store = store
-        self.applier = ChangeApplier(db: db)
+        self.applier = ChangeApplier(db: db, indexesSearch: store.indexesSearch)
     }
 
     /// Reads over the transaction's state.

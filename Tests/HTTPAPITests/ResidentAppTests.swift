@@ -83,6 +83,29 @@ import Testing
             let viaCookie = try await api.call(.post, "/v1/committees/c1/boards/around-me/posts", json: .object(["title": "x", "body": "y"]), cookie: cookies)
             #expect(viaCookie.status == .unauthorized)
 
+            // Search, a topic, a campaign and a queue, as forms.
+            let found = try #require(try await api.call(.get, "/app/search?q=onerror", cookie: cookies).body.string)
+            #expect(found.contains("href=\"\(location)\""), "the post is found by a word of its title")
+            #expect(try await api.call(.get, "/app/search?q=" + String(repeating: "x", count: 65), cookie: cookies).status == .unprocessableContent)
+            let topic = try await api.call(.post, "/app/topics", raw: Self.form([("title", "加装电梯"), ("description", "老楼加装电梯"), ("csrf", csrf)]),
+                                           cookie: cookies, contentType: formType)
+            let topicPath = try #require(topic.headers[.location])
+            #expect(topicPath.hasPrefix("/app/topics/i_"))
+            #expect(try await api.call(.get, topicPath, cookie: cookies).body.string?.contains("<li class=\"reached current\">提出议题</li>") == true)
+            let campaign = try #require(try await api.call(.post, "/v1/committees/c1/campaigns", token: cadre, json: .object([
+                "title": "周末清扫楼道", "description": "", "capacity": .int(1),
+            ]))["id"].string)
+            let queue = try #require(try await api.call(.post, "/v1/committees/c1/queues", token: cadre, json: .object([
+                "title": "口罩预约", "slots": .list([.object(["label": "上午", "capacity": .int(25)])]),
+            ]))["id"].string)
+            #expect(try await api.call(.get, "/app/campaigns", cookie: cookies).body.string?.contains("周末清扫楼道") == true)
+            #expect(try await api.call(.post, "/app/campaigns/\(campaign)/signup", raw: Self.form([("csrf", csrf)]), cookie: cookies, contentType: formType).status == .seeOther)
+            #expect(try await api.call(.get, "/app/campaigns/\(campaign)", cookie: cookies).body.string?.contains("<dd id=\"my-signup\">已确认</dd>") == true)
+            #expect(try await api.call(.post, "/app/queues/\(queue)/book", raw: Self.form([("csrf", csrf)]), cookie: cookies, contentType: formType).status == .seeOther)
+            #expect(try await api.call(.get, "/app/queues/\(queue)", cookie: cookies).body.string?.contains("<b>1</b> <span>上午</span>") == true)
+            #expect(try await api.call(.get, "/v1/committees/c1/campaigns", token: cadre)["items"].list?.first?["confirmed"] == .int(1))
+            #expect(try await api.call(.get, "/v1/committees/c1/queues", token: cadre)["items"].list?.first?["booked"] == .int(1))
+
             // English, kept per member.
             #expect(home.body.string?.contains("版块") == true)
             let switched = try await api.call(.post, "/app/me/language", raw: Self.form([("language", "en"), ("csrf", csrf)]), cookie: cookies, contentType: formType)
@@ -190,6 +213,21 @@ import Testing
         #expect(try await browser.run("return document.getElementById('timeline').textContent.includes('→')") == .bool(false))
         try keep(try await browser.screenshot(), "ticket")
 
+        // Page weight (the document, its stylesheet and script, uncompressed) within 150 KB before photos; load time printed
+        // for docs/benchmarks.md, not judged here.
+        for (name, path) in [("home", "/app"), ("ticket", "/app/tickets/\(ticket)")] {
+            try await browser.open(base + path)
+            _ = try await browser.waitUntil("return performance.getEntriesByType('navigation')[0].loadEventEnd > 0")
+            let figures = try await browser.run("""
+                const nav = performance.getEntriesByType('navigation')[0];
+                const bytes = performance.getEntriesByType('resource').reduce((sum, e) => sum + e.decodedBodySize, nav.decodedBodySize);
+                return [bytes, Math.round(nav.loadEventEnd - nav.startTime)]
+                """)
+            let bytes = try #require(figures.list?.first?.int)
+            #expect(bytes > 1_000 && bytes <= 150 * 1024, "\(name) page weighs \(bytes) bytes")
+            print("app page \(name): \(bytes) bytes, loaded in \(figures.list?.last?.int ?? -1) ms (390×844, loopback)")
+        }
+
         // Nothing but our own script and style, nothing from elsewhere.
         #expect(try await browser.run("return Array.from(document.scripts).every(s => s.src.startsWith(location.origin))") == .bool(true))
         #expect(try await browser.run("""
@@ -239,7 +277,8 @@ import Testing
             try await narrow.open("\(base)/app/sign-in?code=\(signIn)")
             _ = try await narrow.run("document.querySelector('form').submit(); return true")
             #expect(try await narrow.waitUntil("return location.pathname === '/app'"))
-            for path in ["/app", "/app/boards/around-me", "/app/posts/\(post)", "/app/polls/\(poll)", "/app/tickets", "/app/tickets/new", "/app/tickets/\(ticket)", "/app/me"] {
+            for path in ["/app", "/app/boards/around-me", "/app/posts/\(post)", "/app/polls/\(poll)", "/app/tickets", "/app/tickets/new", "/app/tickets/\(ticket)", "/app/me",
+                         "/app/topics", "/app/campaigns", "/app/queues", "/app/search?q=%E7%81%AF"] {
                 try await narrow.open(base + path)
                 let widths = try await narrow.run("return [window.innerWidth, document.documentElement.scrollWidth]")
                 #expect(widths == .list([.int(360), .int(360)]), "\(path) at 360 px: \(widths)")

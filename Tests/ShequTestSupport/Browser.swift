@@ -17,19 +17,33 @@ public final class Browser: @unchecked Sendable {
     /// instead of a desktop window.
     public static func start(width: Int = 1366, height: Int = 768, phone: (width: Int, height: Int)? = nil) async throws -> Browser? {
         guard FileManager.default.isExecutableFile(atPath: driverPath) else { return nil }
-        let port = Int.random(in: 30_000..<40_000)
-        let driver = Process()
-        driver.executableURL = URL(fileURLWithPath: driverPath)
-        driver.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
-        driver.standardOutput = FileHandle.nullDevice
-        driver.standardError = FileHandle.nullDevice
-        try driver.run()
-        let base = "http://127.0.0.1:\(port)"
-        // Wait (at most 10 s) for the driver to listen.
-        for _ in 0..<100 {
-            if let status = try? await call("GET", base + "/status", nil), status["value"]["ready"] == .bool(true) { break }
-            try await Task.sleep(for: .milliseconds(100))
+        // A port nobody listens on now (another driver of this run, a test server): a port the kernel just gave out
+        // and took back, which chromedriver then binds. Three tries, each waiting up to 30 s for the driver (a loaded
+        // 2-core machine starts it slowly).
+        var started: (Process, Int)?
+        for _ in 0..<3 where started == nil {
+            let port = try IPv4.freePort()
+            let driver = Process()
+            driver.executableURL = URL(fileURLWithPath: driverPath)
+            driver.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
+            driver.standardOutput = FileHandle.nullDevice
+            driver.standardError = FileHandle.nullDevice
+            try driver.run()
+            for _ in 0..<300 {
+                if let status = try? await call("GET", "http://127.0.0.1:\(port)/status", nil), status["value"]["ready"] == .bool(true) {
+                    started = (driver, port)
+                    break
+                }
+                if !driver.isRunning { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            if started == nil {
+                if driver.isRunning { kill(driver.processIdentifier, SIGKILL) }
+                driver.waitUntilExit()
+            }
         }
+        guard let (driver, port) = started else { throw BrowserError.driver("chromedriver did not start") }
+        let base = "http://127.0.0.1:\(port)"
         var options: [String: Value] = ["binary": "/usr/bin/chromium", "args": .strings([
             "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=\(phone?.width ?? width),\(phone?.height ?? height)",
         ])]

@@ -60,6 +60,17 @@ enum AppStrings {
             "offlineSaved": ("已离线保存，联网后自动发送。", "Saved offline; it is sent once you are back online."),
             "offlineSent": ("离线草稿已发送。", "Your offline draft was sent."),
             "errorTitle": ("出错了", "Something went wrong"), "back": ("返回", "Back"),
+            "topics": ("议事", "Topics"), "proposeTopic": ("提出议题", "Propose a topic"), "propose": ("提交议题", "Propose"),
+            "noTopics": ("还没有议题。", "No topics yet."), "stageProgress": ("协商进程", "Progress"),
+            "campaigns": ("志愿活动", "Volunteering"), "noCampaigns": ("暂无志愿活动。", "No campaigns."), "signUp": ("我报名", "Sign me up"),
+            "places": ("名额", "places"), "confirmed": ("已确认", "confirmed"), "waitlisted": ("候补第", "waiting list, place "),
+            "mySignup": ("我的报名", "My sign-up"), "startsAt": ("开始时间", "Starts"),
+            "queues": ("预约排队", "Appointments"), "noQueues": ("暂无预约。", "No appointment queues."), "book": ("预约取号", "Book a number"),
+            "myNumber": ("我的号码", "My number"), "taken": ("已取号", "taken"), "queueFull": ("号码已发完。", "All numbers are taken."),
+            "slots": ("时段", "Time slots"),
+            "search": ("搜索", "Search"), "searchLabel": ("搜索帖子、议题和我的随手拍", "Search posts, topics and my reports"),
+            "noResults": ("没有找到。", "Nothing found."),
+            "kind.post": ("帖子", "Post"), "kind.topic": ("议题", "Topic"), "kind.ticket": ("随手拍", "Report"),
         ]
         for (board, english) in [("announcements", "Notices"), ("party", "Party corner"), ("deliberation", "Deliberation hall"),
                                  ("affairs", "Committee affairs"), ("property", "Property management"), ("owners", "Owners' committee"),
@@ -75,6 +86,9 @@ enum AppStrings {
         for (stage, chinese, english) in [(TicketStage.submitted, "已提交", "Submitted"), (.acknowledged, "已受理", "Acknowledged"),
                                           (.inProgress, "处理中", "In progress"), (.resolved, "已解决", "Resolved"), (.closed, "已办结", "Closed")] {
             words["stage.\(stage.rawValue)"] = (chinese, english)
+        }
+        for (stage, english) in zip(TopicStage.allCases, ["Proposed", "Screened", "Deliberation", "Project", "Implementation", "Evaluation", "Convention"]) {
+            words["topicStage.\(stage.rawValue)"] = (stage.label, english)
         }
         for level in TicketLevel.allCases {
             words["level.\(level.name)"] = (level.agency, ["Residents' committee", "Street grid centre", "District platform"][level.rawValue])

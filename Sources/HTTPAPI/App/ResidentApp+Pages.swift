@@ -120,6 +120,29 @@ extension ResidentApp {
         return AppAssets.seeOther("/app/posts/\(pid)")
     }
 
+    // MARK: - Search
+
+    func searchPage(_ request: Request, _ frame: Frame) async throws -> Response {
+        let actor = frame.actor
+        let text = (request.uri.queryParameters.get("q").map { String($0) } ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        var values = base(frame)
+        values["q"] = text
+        values["nav_home"] = true
+        guard !text.isEmpty else { return assets.page("search", values) }
+        let query = try APIServer.searchQuery(request)
+        let hits = try await store.read { view -> [SearchHit] in
+            let committee = try view.requireCommittee(actor.committee ?? "")
+            return try view.search(query, committee: committee.id, member: actor.memberID, staff: actor.isStaff(of: committee), limit: 50)
+        }
+        let paths: [EntityKind: String] = [.post: "/app/posts/", .topic: "/app/topics/", .ticket: "/app/tickets/"]
+        values["results"] = hits.map { hit -> [String: Any] in
+            ["href": (paths[hit.kind] ?? "/app/") + hit.id, "title": hit.title, "excerpt": hit.excerpt, "when": Self.short(hit.createdMillis),
+             "kindName": frame.name("kind.\(hit.kind.rawValue)")]
+        }
+        values["searched"] = true
+        return assets.page("search", values)
+    }
+
     // MARK: - Polls
 
     func pollsPage(_ frame: Frame) async throws -> Response {
@@ -144,9 +167,7 @@ extension ResidentApp {
     func pollPage(_ id: String, _ frame: Frame) async throws -> Response {
         let actor = frame.actor, secret = store.ballotSecret
         let pollValue = try await store.read { view -> Value in
-            let (record, committee) = try view.requireOwned(id, kind: .poll)
-            try actor.requireReader(committee)
-            guard let poll = Poll(record) else { throw APIError.notFound("poll \(id)") }
+            guard let poll = Poll(try Self.readable(id, .poll, by: actor, in: view)) else { throw APIError.notFound("poll \(id)") }
             let value = Representation.poll(poll, ballots: try view.ballots(poll: id), viewer: actor.memberID, ballotSecret: secret, nowMillis: view.nowMillis)
             var row = value.object ?? [:]
             let mine = Set(value["myChoices"].list?.compactMap(\.string) ?? [])

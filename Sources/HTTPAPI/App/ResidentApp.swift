@@ -52,6 +52,7 @@ struct ResidentApp: Sendable {
                 try await page(request, context, member: true) { try await postAction(action, try context.parameters.require("pid"), request, $0) }
             }
         }
+        router.get("/app/search") { request, context in try await page(request, context, member: true) { try await searchPage(request, $0) } }
         router.get("/app/polls") { request, context in try await page(request, context, member: true) { try await pollsPage($0) } }
         router.get("/app/polls/:id") { request, context in
             try await page(request, context, member: true) { try await pollPage(try context.parameters.require("id"), $0) }
@@ -68,6 +69,7 @@ struct ResidentApp: Sendable {
         router.post("/app/tickets/:id/rate") { request, context in
             try await page(request, context, member: true) { try await rate(try context.parameters.require("id"), request, $0) }
         }
+        addCommunityRoutes(to: router)
         router.get("/app/me") { request, context in try await page(request, context, signedIn: true) { try await mePage($0) } }
         router.post("/app/me/language") { request, context in try await page(request, context, signedIn: true) { try await setLanguage(request, $0) } }
         router.post("/app/me/sessions/:sid/end") { request, context in
@@ -155,6 +157,16 @@ struct ResidentApp: Sendable {
         }
         if let committee = frame.committee { values["committee"] = ["id": committee.id, "name": committee.name] }
         return values
+    }
+
+    /// A page of the signed-in app: `values` over the frame's (`base`), the tab it belongs to lit, and what it listens to.
+    func render(_ template: String, _ frame: Frame, tab: String, live: String? = nil, status: HTTPResponse.Status = .ok,
+                _ values: [String: Any]) -> Response {
+        var all = base(frame)
+        all.merge(values) { _, page in page }
+        all["nav_\(tab)"] = true
+        if let live { all["live"] = live }
+        return assets.page(template, all, status: status)
     }
 
     /// The body of a form post (read once; kept on the request for the next reader).

@@ -22,6 +22,9 @@
         case "board": return change.kind === "post";
         case "polls": return change.kind === "poll" || change.kind === "ballot";
         case "tickets": return change.kind === "ticket" || change.kind === "ticket_event";
+        case "topic": return change.entity === id || change.parent === id;
+        case "topics": return change.kind === "topic";
+        case "queue": return change.entity === id || change.parent === id;
         default: return false;
       }
     }
