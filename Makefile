@@ -4,12 +4,14 @@ DATA ?= data/demo
 
 .PHONY: deps build release demo test bench soak fuzz fuzz-brief clean
 
-# System libraries: SQLite, LZ4 (frame API) and libqrencode headers, from Debian, when missing.
+# System libraries: SQLite, LZ4 (frame API), libqrencode, stb_image and libwebp (photos) headers, from Debian, when missing.
 deps:
 	@missing=""; \
 	[ -f /usr/include/sqlite3.h ] || missing="$$missing libsqlite3-dev"; \
 	[ -f /usr/include/lz4frame.h ] || missing="$$missing liblz4-dev"; \
 	[ -f /usr/include/qrencode.h ] || missing="$$missing libqrencode-dev"; \
+	[ -f /usr/include/stb/stb_image.h ] || missing="$$missing libstb-dev"; \
+	[ -f /usr/include/webp/decode.h ] || missing="$$missing libwebp-dev"; \
 	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
 	command -v lz4 >/dev/null || missing="$$missing lz4"; \
 	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium chromium-driver"; \

@@ -41,6 +41,13 @@ let package = Package(
             providers: [.apt(["liblz4-dev"])]
         ),
 
+        // Photos: stb_image (JPEG/PNG decoding, resizing, JPEG writing; Debian's libstb) and libwebp (WebP decoding).
+        .systemLibrary(
+            name: "CImage",
+            pkgConfig: "stb",
+            providers: [.apt(["libstb-dev", "libwebp-dev"])]
+        ),
+
         .systemLibrary(
             name: "CQRencode",
             pkgConfig: "libqrencode",
@@ -73,6 +80,9 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+
+        // Image bytes in, image bytes out: sniffing, limits, metadata stripping, thumbnails (no files, no network).
+        .target(name: "Photos", dependencies: ["CImage", .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: - I/O modules
         .target(
@@ -201,6 +211,7 @@ let package = Package(
         ),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "ShequTestSupport"]),
         .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Replication"]),
+        .testTarget(name: "PhotosTests", dependencies: ["Photos", "CImage"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication", "ShequTestSupport"]),
         .testTarget(
             name: "WireTests",
