@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         // MARK: - System libraries
@@ -88,7 +89,7 @@ let package = Package(
         .target(
             name: "Storage",
             dependencies: [
-                "Replication", "Governance", "Federation",
+                "Replication", "Governance", "Federation", "Photos",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -120,7 +121,8 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
-                "Replication", "Governance", "Storage", "CQRencode",
+                "Replication", "Governance", "Storage", "CQRencode", "Photos",
+                .product(name: "MultipartKit", package: "multipart-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -202,7 +204,7 @@ let package = Package(
         .target(
             name: "ShequTestSupport",
             dependencies: [
-                "Replication",
+                "Replication", "CImage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -211,7 +213,7 @@ let package = Package(
         ),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "ShequTestSupport"]),
         .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Replication"]),
-        .testTarget(name: "PhotosTests", dependencies: ["Photos", "CImage"]),
+        .testTarget(name: "PhotosTests", dependencies: ["Photos", "ShequTestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication", "ShequTestSupport"]),
         .testTarget(
             name: "WireTests",

@@ -38,16 +38,20 @@ public struct APIServer: Sendable {
     public let limits: RateLimits
     /// Timeouts, connection caps and trusted proxies.
     public let connections: ConnectionPolicy
+    /// Where uploaded photos are kept.
+    public let photos: PhotoStore
 
     public init(store: Store, identity: NodeIdentity, cluster: (any ClusterStatus)? = nil,
                 registry: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry, limits: RateLimits = .standard,
-                connections: ConnectionPolicy = .standard) {
+                connections: ConnectionPolicy = .standard, photos: PhotoStore? = nil) {
         self.store = store
         self.identity = identity
         self.cluster = cluster
         self.registry = registry
         self.limits = limits
         self.connections = connections
+        // A node without a photo directory (a test) keeps them in a temporary one.
+        self.photos = photos ?? (try? PhotoStore.temporary()) ?? { fatalError("no temporary directory for photos") }()
     }
 
     /// The router with every route and the middleware (error bodies, authentication).
@@ -75,6 +79,7 @@ public struct APIServer: Sendable {
         addTicketRoutes(to: router)
         addCommunityRoutes(to: router)
         addSearchRoutes(to: router)
+        addPhotoRoutes(to: router)
         addRollupRoutes(to: router)
         addDashboardRoutes(to: router)
         addOpen311Routes(to: router)

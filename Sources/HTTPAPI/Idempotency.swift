@@ -38,6 +38,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
             let collected = try await Self.collect(&request, limit: JSONBody.maxBytes)
             key = FormBody(String(buffer: collected))[Self.formField].flatMap { $0.isEmpty ? nil : $0 }
             body = collected
+        } else if key == nil, let boundary = MultipartBody.boundary(request) {
+            // The app's report form with its photos.
+            let collected = try await Self.collect(&request, limit: Self.maxRequestBytes)
+            key = (try? MultipartBody(collected, boundary: boundary))?[Self.formField].flatMap { $0.isEmpty ? nil : $0 }
+            body = collected
         }
         guard let key else { return try await next(request, context) }
         guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {

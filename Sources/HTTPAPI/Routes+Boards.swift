@@ -7,6 +7,7 @@ import Storage
 extension APIServer {
     func addBoardRoutes(to router: Router<ShequRequestContext>) {
         let store = self.store
+        let photos = self.photos
 
         router.get("/v1/committees/:cid/boards") { _, context in
             let cid = try context.parameters.require("cid")
@@ -44,6 +45,7 @@ extension APIServer {
             let input = PostInput(title: try body.string("title"), body: try body.string("body"), photos: try body.strings("photos"),
                                   mentions: try body.strings("mentions"), category: try body.optionalString("category"))
             guard let board = Board.named(slug) else { throw APIError.notFound("board \(slug)") }
+            try Self.requireKnownPhotos(input.photos, in: photos)
             let post = try await store.write { tx in try tx.createPost(input, board: board, committee: cid, by: actor) }
             return JSONResponse.make(Representation.post(post, likes: 0, likedByMe: false, comments: []), status: .created)
         }
@@ -63,9 +65,10 @@ extension APIServer {
             let pid = try context.parameters.require("pid")
             let actor = try context.requireActor()
             let body = try await JSONBody.read(request)
-            let title = try body.optionalString("title"), text = try body.optionalString("body"), photos = try body.optionalStrings("photos")
+            let title = try body.optionalString("title"), text = try body.optionalString("body"), newPhotos = try body.optionalStrings("photos")
+            if let newPhotos { try Self.requireKnownPhotos(newPhotos, in: photos) }
             let value = try await store.write { tx -> Value in
-                let post = try tx.editPost(pid, title: title, body: text, photos: photos, by: actor)
+                let post = try tx.editPost(pid, title: title, body: text, photos: newPhotos, by: actor)
                 let view = tx.view
                 return Representation.post(post, likes: try view.likeCount(post: pid),
                                            likedByMe: try view.likes(post: pid, member: actor.memberID), comments: try view.comments(post: pid))

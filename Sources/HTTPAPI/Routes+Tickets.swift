@@ -7,6 +7,7 @@ import Storage
 extension APIServer {
     func addTicketRoutes(to router: Router<ShequRequestContext>) {
         let store = self.store
+        let photos = self.photos
 
         router.post("/v1/committees/:cid/tickets") { request, context in
             let cid = try context.parameters.require("cid")
@@ -18,6 +19,7 @@ extension APIServer {
             let location = try Self.location(body.object["location"])
             let input = TicketInput(category: category, title: try body.string("title"), description: try body.optionalString("description") ?? "",
                                     photos: try body.strings("photos"), location: location)
+            try Self.requireKnownPhotos(input.photos, in: photos)
             let value = try await store.write { tx -> Value in
                 Representation.ticket(try tx.raiseTicket(input, committee: cid, by: actor), nowMillis: tx.nowMillis, history: true)
             }

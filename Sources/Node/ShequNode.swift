@@ -60,7 +60,8 @@ public struct ShequNode: Sendable {
         let cluster = replication.map { ReplicationStatus(service: $0, faultInjection: configuration.faultInjection) }
         let api = APIServer(store: store, identity: NodeIdentity(id: configuration.id, role: configuration.role, publicURL: configuration.publicURL,
                                                                    unitNames: TopologyGeneratorNames.units),
-                            cluster: cluster, limits: configuration.rateLimits, connections: configuration.connections)
+                            cluster: cluster, limits: configuration.rateLimits, connections: configuration.connections,
+                            photos: try PhotoStore(directory: (configuration.dataDirectory as NSString).appendingPathComponent("photos")))
         let app = api.application(host: configuration.httpHost, port: configuration.httpPort, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
         if let replication, let topologyPath = configuration.topologyPath {

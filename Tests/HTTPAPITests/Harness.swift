@@ -73,17 +73,40 @@ struct API {
     }
 
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Value? = nil, raw: String? = nil,
+    func call(_ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: Value? = nil, raw: String? = nil, bytes: [UInt8]? = nil,
               cookie: String? = nil, contentType: String = "application/json", headers extra: HTTPFields = [:]) async throws -> Reply {
         var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
         if let cookie { headers[.cookie] = cookie }
         headers[.contentType] = contentType
-        let bodyText = raw ?? json?.canonicalJSON
-        return try await client.execute(uri: path, method: method, headers: headers, body: bodyText.map { ByteBuffer(string: $0) }) { response in
+        let body = bytes.map { ByteBuffer(bytes: $0) } ?? (raw ?? json?.canonicalJSON).map { ByteBuffer(string: $0) }
+        return try await client.execute(uri: path, method: method, headers: headers, body: body) { response in
             let text = String(buffer: response.body)
             return Reply(status: response.status, body: text.isEmpty ? .null : ((try? Value(json: text)) ?? .string(text)), headers: response.headers)
         }
+    }
+
+    /// A multipart/form-data body of files (field, filename, bytes) and text fields, as a browser sends it.
+    static func multipart(files: [(String, String, [UInt8])], fields: [(String, String)] = []) -> (contentType: String, body: [UInt8]) {
+        let boundary = "----shequ-test-\(UInt32.random(in: 0...UInt32.max))"
+        var body: [UInt8] = []
+        for (name, value) in fields {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+        }
+        for (field, filename, bytes) in files {
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+            body += bytes + Array("\r\n".utf8)
+        }
+        body += Array("--\(boundary)--\r\n".utf8)
+        return ("multipart/form-data; boundary=\(boundary)", body)
+    }
+
+    /// Uploads photos (POST /v1/photos); returns their ids.
+    func uploadPhotos(_ photos: [[UInt8]], token: String) async throws -> [String] {
+        let (type, body) = Self.multipart(files: photos.enumerated().map { ("photos", "IMG_\($0.offset).jpg", $0.element) })
+        let reply = try await call(.post, "/v1/photos", token: token, bytes: body, contentType: type)
+        #expect(reply.status == .created, "\(reply.body)")
+        return reply["items"].list?.compactMap { $0["id"].string } ?? []
     }
 
     /// A resident joins with the code and is approved by the cadre; returns (member id, token).

@@ -169,9 +169,10 @@ import Testing
         try await app.test(.live) { client in
             let api = API(client: client)
             let (_, resident) = try await api.joinAndApprove("c-ticket", code: code, cadre: cadre)
+            let photo = try #require(try await api.uploadPhotos([SamplePhotos.encoded(320, 240, "jpeg")], token: resident).first)
             func report(_ title: String) async throws -> String {
                 let created = try await api.call(.post, "/v1/committees/c-ticket/tickets", token: resident, json: .object([
-                    "category": .string("greening"), "title": .string(title), "description": .string("请处理"), "photos": .strings(["sap.jpg"]),
+                    "category": .string("greening"), "title": .string(title), "description": .string("请处理"), "photos": .strings([photo]),
                     "location": .object(["address": .string("12号楼"), "lat": .string("31.41"), "long": .string("121.44")]),
                 ]))
                 #expect(created.status == .created && created["stage"] == .string("submitted") && created["level"] == .string("committee"))
