@@ -83,7 +83,7 @@ public struct APIServer: Sendable {
         addRollupRoutes(to: router)
         addDashboardRoutes(to: router)
         addOpen311Routes(to: router)
-        ResidentApp(store: store, identity: identity).addRoutes(to: router)
+        ResidentApp(store: store, identity: identity, photos: photos).addRoutes(to: router)
         if let cluster { addClusterRoutes(to: router, cluster: cluster) }
         return router
     }

@@ -49,7 +49,7 @@ extension APIServer {
                     return .list(item: "request", try await store.read { view in
                         let ids = try query.ids ?? (view.ticketIDs(categories: query.categories, open: query.open, createdFrom: query.from,
                                                                    to: query.to, limit: Self.open311MaxRequests))
-                        return try ids.compactMap { try view.ticket($0) }.map { Self.serviceRequest($0, nowMillis: view.nowMillis) }
+                        return try ids.compactMap { try view.ticket($0) }.map { Self.serviceRequest($0, nowMillis: view.nowMillis, base: identity.publicURL) }
                     })
                 }
             }
@@ -59,7 +59,7 @@ extension APIServer {
                     guard let ticket = try await store.read({ try $0.ticket(id) }) else {
                         throw Open311Error(status: 404, description: "no service request with this service_request_id")
                     }
-                    return .list(item: "request", [Self.serviceRequest(ticket, nowMillis: store.nowMillis)])
+                    return .list(item: "request", [Self.serviceRequest(ticket, nowMillis: store.nowMillis, base: identity.publicURL)])
                 }
             }
             router.post("/open311/v2/requests.\(ext)") { request, _ in
@@ -125,11 +125,13 @@ extension APIServer {
     }
 
     /// A ticket as a public service request (see the type's note on what is and is not shown).
-    static func serviceRequest(_ ticket: Ticket, nowMillis: Int64) -> Open311Document {
+    static func serviceRequest(_ ticket: Ticket, nowMillis: Int64, base: String) -> Open311Document {
         let open = ticket.stage.isOpen
         let note = ticket.history.last { $0.byStaff && !$0.note.isEmpty }?.note
         let updated = ticket.history.last.map(\.millis) ?? ticket.createdMillis
         func rounded(_ text: String?) -> String? { text.flatMap(Double.init).map { String(format: "%.3f", $0) } }
+        // The first photo: one uploaded here (a content id) at its address on this node, or a link an Open311 client gave.
+        let media = ticket.photos.first.map { PhotoStore.isID($0) ? "\(base)/v1/photos/\($0)" : $0 }
         return .object([
             ("service_request_id", .string(ticket.id)), ("status", .string(open ? "open" : "closed")), ("status_notes", .string(note)),
             ("service_name", .string(ticket.category.label)), ("service_code", .string(ticket.category.rawValue)),
@@ -137,7 +139,7 @@ extension APIServer {
             ("requested_datetime", .string(Time.format(ticket.createdMillis))), ("updated_datetime", .string(Time.format(updated))),
             ("expected_datetime", .string(open ? Time.format(ticket.dueMillis) : nil)),
             ("address", .string(ticket.committee)), ("address_id", .string(nil)), ("zipcode", .string(nil)),
-            ("lat", .number(rounded(ticket.location.lat))), ("long", .number(rounded(ticket.location.long))), ("media_url", .string(nil)),
+            ("lat", .number(rounded(ticket.location.lat))), ("long", .number(rounded(ticket.location.long))), ("media_url", .string(media)),
         ])
     }
 
@@ -196,9 +198,16 @@ struct Open311Query {
     }
 }
 
-/// An `application/x-www-form-urlencoded` body.
+/// An `application/x-www-form-urlencoded` body (or a multipart one's fields, with its files).
 struct FormBody {
     private var fields: [(String, String)] = []
+    /// A multipart form's files (the app's report form with its photos).
+    var files: [MultipartBody.File] = []
+
+    init(_ multipart: MultipartBody) {
+        fields = multipart.fields
+        files = multipart.files
+    }
 
     init(_ text: String) {
         for pair in text.split(separator: "&") {

@@ -191,13 +191,24 @@ import Testing
         #expect(try await browser.waitUntil("return document.getElementById('my-choice') !== null"))
         #expect(try await api.call(.get, "/v1/polls/\(poll)", token: cadre)["tally"]["同意"] == .int(1))
 
-        // A 随手拍 ticket, followed live to its end.
+        // A 随手拍 ticket with a photo from a file (taken where the resident lives: its EXIF has their GPS position),
+        // followed live to its end.
+        let photoPath = NSTemporaryDirectory() + "IMG_\(UInt32.random(in: 0...UInt32.max)).jpg"
+        try Data(SamplePhotos.withLocation(SamplePhotos.encoded(1200, 900, "jpeg"), "jpeg")).write(to: URL(fileURLWithPath: photoPath))
+        defer { try? FileManager.default.removeItem(atPath: photoPath) }
         try await browser.open("\(base)/app/tickets/new")
+        try await browser.choose(file: photoPath, for: "#photos")
         _ = try await browser.run("document.getElementById('category').value = 'facilities'; "
                                   + fill(["title": "井盖松动", "description": "东门口井盖踩上去会响", "address": "东门"])
                                   + " document.querySelector('form[data-offline]').requestSubmit(); return true")
         #expect(try await browser.waitUntil("return /^\\/app\\/tickets\\/t_/.test(location.pathname)"))
         let ticket = try #require(try await browser.run("return location.pathname.split('/').pop()").string)
+        #expect(try await browser.waitUntil("return document.querySelectorAll('.photos img').length === 1 && document.querySelector('.photos img').complete && document.querySelector('.photos img').naturalWidth === 320"),
+                "the photo's thumbnail is on the ticket")
+        let photoID = try #require(try await api.call(.get, "/v1/tickets/\(ticket)", token: cadre)["photos"].list?.first?.string)
+        let served = try await api.client.execute(uri: "/v1/photos/\(photoID)", method: .get) { Data(buffer: $0.body) }
+        #expect(served.starts(with: [0xFF, 0xD8]) && served.range(of: Data("GPSLatitude".utf8)) == nil && served.range(of: Data("Exif".utf8)) == nil,
+                "the photo served back has no GPS in its EXIF")
         let submitted = try await browser.run("return document.getElementById('stage').textContent")
         #expect(submitted == "已提交", "\(submitted)")
         #expect(try await api.call(.post, "/v1/tickets/\(ticket)/events", token: cadre, json: .object(["type": "acknowledge", "note": "已通知物业，明早处理"])).status == .created)

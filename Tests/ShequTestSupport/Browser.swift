@@ -83,6 +83,13 @@ public final class Browser: @unchecked Sendable {
         try await command("POST", "/execute/sync", .object(["script": .string(script), "args": .list([])]))["value"]
     }
 
+    /// Chooses a file for the file input `selector` matches, as a person picking a photo would.
+    public func choose(file path: String, for selector: String) async throws {
+        let found = try await command("POST", "/element", .object(["using": "css selector", "value": .string(selector)]))
+        guard let element = found["value"].object?.values.first?.string else { throw BrowserError.driver("no element \(selector)") }
+        _ = try await command("POST", "/element/\(element)/value", .object(["text": .string(path)]))
+    }
+
     /// A Chrome DevTools Protocol command (network conditions, device metrics), through chromedriver.
     @discardableResult
     public func devtools(_ command: String, _ parameters: Value = .object([:])) async throws -> Value {

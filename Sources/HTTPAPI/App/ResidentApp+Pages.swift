@@ -244,11 +244,15 @@ extension ResidentApp {
                 throw GovernanceError.invalid("category", frame.language == .zh ? "请选择类别" : "choose a category")
             }
             func coordinate(_ key: String) -> String? { (form[key] ?? "").isEmpty ? nil : form[key] }
-            let input = TicketInput(category: category, title: form["title"] ?? "", description: form["description"] ?? "", photos: [],
+            // Photos are checked and kept first; a refused one sends the form back with the reason.
+            let saved = try await APIServer.savePhotos(form.files.filter { $0.field == "photos" }, in: photos)
+            let input = TicketInput(category: category, title: form["title"] ?? "", description: form["description"] ?? "", photos: saved.map(\.id),
                                     location: Location(address: form["address"] ?? "", lat: coordinate("lat"), long: coordinate("long")))
             let ticket = try await store.write { tx in try tx.raiseTicket(input, committee: actor.committee ?? "", by: actor) }
             return AppAssets.seeOther("/app/tickets/\(ticket.id)")
         } catch let error as GovernanceError where error.code == .invalid {
+            return try await newTicketPage(frame, error: error.message, form: form, status: .unprocessableContent)
+        } catch let error as APIError where error.status == .unprocessableContent {
             return try await newTicketPage(frame, error: error.message, form: form, status: .unprocessableContent)
         }
     }
@@ -280,6 +284,7 @@ extension ResidentApp {
                 if let rating = event.rating { entry["ratingStars"] = .string(String(repeating: "★", count: rating)) }
                 return .object(entry)
             })
+            row["photoList"] = .list(ticket.photos.filter(PhotoStore.isID).map { .object(["id": .string($0)]) })
             row["mayRate"] = .bool(ticket.stage == .resolved && ticket.reporter == actor.memberID && ticket.rating == nil)
             if let rating = ticket.rating { row["stars"] = .string(String(repeating: "★", count: rating)) }
             return .object(row)

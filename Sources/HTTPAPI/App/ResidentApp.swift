@@ -17,6 +17,7 @@ import Storage
 struct ResidentApp: Sendable {
     let store: Store
     let identity: NodeIdentity
+    let photos: PhotoStore
     var assets: AppAssets { .shared }
     static let csrfCookie = "shequ_csrf"
     static let maxFormBytes = 64 * 1024
@@ -169,8 +170,11 @@ struct ResidentApp: Sendable {
         return assets.page(template, all, status: status)
     }
 
-    /// The body of a form post (read once; kept on the request for the next reader).
+    /// The body of a form post (read once; kept on the request for the next reader): url-encoded, or multipart with files.
     static func form(_ request: inout Request) async throws -> FormBody {
+        if MultipartBody.boundary(request) != nil {
+            return FormBody(try await MultipartBody.read(&request, limit: APIServer.maxUploadBytes))
+        }
         let buffer: ByteBuffer
         do { buffer = try await request.body.collect(upTo: maxFormBytes) } catch {
             throw APIError(.contentTooLarge, "payload_too_large", "the form exceeds \(maxFormBytes) bytes")

@@ -69,11 +69,20 @@
       if (response.ok && response.redirected && drafts().length === 0) { location.href = response.url; } else { flush(); }
     }, function () { flushing = false; });
   }
+  // The form's text fields (a draft kept offline cannot hold its photos), and whether photos were chosen.
+  function textFields(form) {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) { if (typeof value === "string") params.append(key, value); });
+    return params.toString();
+  }
+  function hasFiles(form) {
+    return Array.prototype.some.call(form.querySelectorAll("input[type=file]"), function (input) { return input.files && input.files.length > 0; });
+  }
   Array.prototype.forEach.call(document.querySelectorAll("form[data-offline]"), function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var data = new URLSearchParams(new FormData(form)).toString();
-      var draft = { action: form.getAttribute("action"), body: data, key: form.elements.idempotencyKey.value, at: Date.now() };
+      var draft = { action: form.getAttribute("action"), body: textFields(form), key: form.elements.idempotencyKey.value, at: Date.now() };
+      var withPhotos = hasFiles(form);
       var button = form.querySelector("button[type=submit]");
       if (button) button.disabled = true;
       function saveOffline() {
@@ -81,10 +90,13 @@
         if (!list.some(function (d) { return d.key === draft.key; })) { list.push(draft); keep(list); }
         form.reset();
         if (button) button.disabled = false;
-        tell(body.dataset.offlineSaved);
+        tell(body.dataset.offlineSaved + (withPhotos ? " " + body.dataset.photosNotKept : ""));
       }
       if (navigator.onLine === false) { saveOffline(); return; }
-      send(draft).then(function (response) {
+      var sending = withPhotos
+        ? fetch(draft.action, { method: "POST", credentials: "same-origin", redirect: "follow", body: new FormData(form) })
+        : send(draft);
+      sending.then(function (response) {
         if (response.redirected) { location.href = response.url; return; }
         return response.text().then(function (html) { document.open(); document.write(html); document.close(); });
       }, saveOffline);
