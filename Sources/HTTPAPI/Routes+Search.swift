@@ -12,6 +12,9 @@ extension APIServer {
         router.get("/v1/committees/:cid/search") { request, context in
             let cid = try context.parameters.require("cid")
             let actor = try context.requireActor()
+            guard store.indexesSearch else {
+                throw APIError(.conflict, "not_indexed", "search is served by the committee's street node, where residents use the app")
+            }
             let query = try Self.searchQuery(request)
             let limit = try Page.limit(request.uri.queryParameters.get("limit"), default: 20, max: 100)
             let hits = try await store.read { view -> [SearchHit] in

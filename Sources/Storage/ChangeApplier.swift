@@ -15,7 +15,7 @@ struct ChangeApplier {
     /// Whether posts, topics and tickets are kept in the full-text index (street nodes, where residents search).
     let indexesSearch: Bool
 
-    init(db: Database, indexesSearch: Bool = true) {
+    init(db: Database, indexesSearch: Bool) {
         self.db = db
         self.indexesSearch = indexesSearch
     }

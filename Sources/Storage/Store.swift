@@ -31,9 +31,10 @@ public final class Store: Sendable {
     /// Every change this node commits, its own and received ones, for open pages (`GET /v1/me/events`).
     public let feed = ChangeFeed()
     private let lifetimesSetting = Mutex(AccessLifetimes.standard)
-    private let searchSetting = Mutex(true)
-    /// Whether applied posts, topics and tickets are kept in the full-text index: street nodes, where residents search;
-    /// the node turns it off on district and city nodes, which serve no app.
+    private let searchSetting = Mutex(false)
+    /// Whether applied posts, topics and tickets are kept in the full-text index: on street nodes, where residents
+    /// search (the node turns it on there); off elsewhere — districts and the city serve no app, and the simulator's
+    /// hundreds of stores need none.
     public var indexesSearch: Bool {
         get { searchSetting.withLock { $0 } }
         set { searchSetting.withLock { $0 = newValue } }

@@ -106,6 +106,23 @@ import Testing
             #expect(try await api.call(.get, "/v1/committees/c1/campaigns", token: cadre)["items"].list?.first?["confirmed"] == .int(1))
             #expect(try await api.call(.get, "/v1/committees/c1/queues", token: cadre)["items"].list?.first?["booked"] == .int(1))
 
+            // A private message to a cadre, as a thread, and a post that @s the cadre.
+            let cadreID = try #require(try await api.call(.get, "/v1/me", token: cadre)["id"].string)
+            let threads = try #require(try await api.call(.get, "/app/messages", cookie: cookies).body.string)
+            #expect(threads.contains("href=\"/app/messages/\(cadreID)\""), "the committee's cadres are there to write to")
+            let sent = try await api.call(.post, "/app/messages/\(cadreID)", raw: Self.form([("body", "楼下垃圾没人收"), ("csrf", csrf)]), cookie: cookies, contentType: formType)
+            #expect(sent.status == .seeOther)
+            let inbox = try await api.call(.get, "/v1/messages", token: cadre)
+            #expect(inbox["items"].list?.contains { $0["body"] == "楼下垃圾没人收" && $0["from"].string == member } == true)
+            _ = try await api.call(.post, "/v1/committees/c1/messages", token: cadre, json: .object(["to": .string(member), "body": "已安排保洁"]))
+            let thread = try #require(try await api.call(.get, "/app/messages/\(cadreID)", cookie: cookies).body.string)
+            #expect(thread.contains("<li class=\"mine\"><p class=\"text\">楼下垃圾没人收</p>") && thread.contains("<li class=\"\"><p class=\"text\">已安排保洁</p>"))
+            let mentioning = Self.form([("title", "请书记看看"), ("body", "路灯"), ("mentions", cadreID), ("csrf", csrf)])
+            #expect(try await api.call(.post, "/app/boards/deliberation/posts", raw: mentioning, cookie: cookies, contentType: formType).status == .seeOther)
+            #expect(try await api.call(.get, "/v1/messages", token: cadre)["mentions"].list?.contains { $0["title"] == "请书记看看" } == true)
+            let unmentioned = Self.form([("title", "不@任何人"), ("body", "x"), ("mentions", ""), ("csrf", csrf)])
+            #expect(try await api.call(.post, "/app/boards/deliberation/posts", raw: unmentioned, cookie: cookies, contentType: formType).status == .seeOther)
+
             // English, kept per member.
             #expect(home.body.string?.contains("版块") == true)
             let switched = try await api.call(.post, "/app/me/language", raw: Self.form([("language", "en"), ("csrf", csrf)]), cookie: cookies, contentType: formType)

@@ -46,11 +46,13 @@ extension MultiProcess {
                 return try await federation.converged(x)
             }
 
-            // Every byte every node keeps: its database, WAL and log.
+            // Every byte every node keeps: its database, WAL and log, and whatever lies in folders beneath (photos).
             let data = federation.directory + "/data"
             var files: [String: [String: Data]] = [:]
             for node in federation.topology.nodes.keys {
-                for name in try FileManager.default.contentsOfDirectory(atPath: "\(data)/\(node)") {
+                for name in try FileManager.default.subpathsOfDirectory(atPath: "\(data)/\(node)") {
+                    var isDirectory: ObjCBool = false
+                    guard FileManager.default.fileExists(atPath: "\(data)/\(node)/\(name)", isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
                     files[node, default: [:]][name] = try Data(contentsOf: URL(fileURLWithPath: "\(data)/\(node)/\(name)"))
                 }
             }

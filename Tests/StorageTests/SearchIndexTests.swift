@@ -17,7 +17,8 @@ import Testing
 
     /// A street with posts, a topic and tickets in two committees; returns the ids by name.
     static func seed(_ store: Store) throws -> [String: String] {
-        try store.writeNow { tx in
+        store.indexesSearch = true
+        return try store.writeNow { tx in
             try tx.append(Committee.define(c1, author: "street.s"))
             try tx.append(Committee.define(c2, author: "street.s"))
             var ids: [String: String] = [:]
@@ -69,6 +70,7 @@ import Testing
         }
         try queue.close()
         let store = try Store(path: path, nodeID: "street.s", wallMillis: { 1_780_000_000_000 })
+        store.indexesSearch = true
         let hits = try store.readNow { try $0.search("东门", committee: "c1", member: "cadre", staff: true, limit: 20) }
         #expect(Set(hits.map(\.id)) == [ids["lamp"]!, ids["manhole"]!])
         #expect(hits.first { $0.id == ids["manhole"] }?.title == "井盖松动")

@@ -69,6 +69,8 @@ enum AppStrings {
             "queues": ("预约排队", "Appointments"), "noQueues": ("暂无预约。", "No appointment queues."), "book": ("预约取号", "Book a number"),
             "myNumber": ("我的号码", "My number"), "taken": ("已取号", "taken"), "queueFull": ("号码已发完。", "All numbers are taken."),
             "slots": ("时段", "Time slots"),
+            "messages": ("私信", "Messages"), "writeTo": ("写私信", "Write"), "noMessages": ("还没有私信。", "No messages yet."),
+            "mention": ("@居委干部（选填）", "@ a cadre (optional)"), "nobody": ("不@", "nobody"),
             "search": ("搜索", "Search"), "searchLabel": ("搜索帖子、议题和我的随手拍", "Search posts, topics and my reports"),
             "noResults": ("没有找到。", "Nothing found."),
             "kind.post": ("帖子", "Post"), "kind.topic": ("议题", "Topic"), "kind.ticket": ("随手拍", "Report"),

@@ -38,8 +38,9 @@ extension ResidentApp {
     func boardPage(_ slug: String, _ frame: Frame) async throws -> Response {
         guard let board = Board.named(slug) else { throw APIError.notFound("board \(slug)") }
         let actor = frame.actor
-        let (posts, mayPost) = try await store.read { view -> (Value, Bool) in
+        let (posts, mayPost, cadres) = try await store.read { view -> (Value, Bool, Value) in
             let committee = try view.requireCommittee(actor.committee ?? "")
+            let cadres = Value.list(try Self.cadres(of: committee.id, in: view).map { .object(["id": .string($0.id), "name": .string($0.displayName)]) })
             let scope: Scope = board.districtWide ? .district(committee.district) : .committee(committee.id)
             let posts = try view.posts(board: slug, scopes: [scope], limit: 50)
             let people = try Self.people(posts.map(\.author), view)
@@ -49,13 +50,14 @@ extension ResidentApp {
                 row["when"] = .string(Self.short(post.createdMillis))
                 row["excerpt"] = .string(String(post.body.prefix(80)))
                 return .object(row)
-            }), board.allowsPost(by: actor, in: committee))
+            }), board.allowsPost(by: actor, in: committee), cadres)
         }
         try await store.visitBoard(slug, member: actor.memberID)
         var values = base(frame)
         values["board"] = ["slug": slug, "name": frame.name("board.\(slug)")]
         values["posts"] = posts.mustache
         values["mayPost"] = mayPost
+        values["cadres"] = cadres.mustache
         values["live"] = "board:\(slug)"
         values["nav_home"] = true
         return assets.page("board", values)
@@ -65,7 +67,7 @@ extension ResidentApp {
         guard let board = Board.named(slug) else { throw APIError.notFound("board \(slug)") }
         var request = request
         let form = try await Self.form(&request)
-        let input = PostInput(title: form["title"] ?? "", body: form["body"] ?? "", photos: [], mentions: form.values("mentions"), category: nil)
+        let input = PostInput(title: form["title"] ?? "", body: form["body"] ?? "", photos: [], mentions: form.values("mentions").filter { !$0.isEmpty }, category: nil)
         let actor = frame.actor
         let post = try await store.write { tx in try tx.createPost(input, board: board, committee: actor.committee ?? "", by: actor) }
         return AppAssets.seeOther("/app/posts/\(post.id)")

@@ -71,6 +71,7 @@ struct ResidentApp: Sendable {
             try await page(request, context, member: true) { try await rate(try context.parameters.require("id"), request, $0) }
         }
         addCommunityRoutes(to: router)
+        addMessageRoutes(to: router)
         router.get("/app/me") { request, context in try await page(request, context, signedIn: true) { try await mePage($0) } }
         router.post("/app/me/language") { request, context in try await page(request, context, signedIn: true) { try await setLanguage(request, $0) } }
         router.post("/app/me/sessions/:sid/end") { request, context in

@@ -25,6 +25,7 @@
         case "topic": return change.entity === id || change.parent === id;
         case "topics": return change.kind === "topic";
         case "queue": return change.entity === id || change.parent === id;
+        case "messages": return change.kind === "message";
         default: return false;
       }
     }
