@@ -34,7 +34,12 @@ public struct Campaign: Hashable, Sendable {
         signups.sorted { $0.stamp < $1.stamp }.enumerated().map { Standing(member: $1.member, position: $0 + 1, confirmed: $0 < capacity) }
     }
 
-    public static func signupID(campaign: String, member: String) -> String { "su:\(campaign):\(member)" }
+    /// A member's sign-up: one id per attempt, so that after a cancellation (a tombstone, which wins over anything
+    /// written to that id) signing up again is a new entity at the back of the list. The first attempt keeps the
+    /// historical id, `su:<campaign>:<member>`.
+    public static func signupID(campaign: String, member: String, attempt: Int = 1) -> String {
+        attempt <= 1 ? "su:\(campaign):\(member)" : "su:\(campaign):\(member):\(attempt)"
+    }
 
     /// Staff open a campaign.
     public static func create(title: String, description: String, capacity: Int, startsAtMillis: Int64?, in committee: Committee, by actor: Actor, id: String) throws(GovernanceError) -> ChangeDraft {
@@ -50,10 +55,10 @@ public struct Campaign: Hashable, Sendable {
     }
 
     /// A member signs up (我报名); signing up twice is the same sign-up.
-    public func signup(in committee: Committee, by actor: Actor) throws(GovernanceError) -> ChangeDraft {
+    public func signup(in committee: Committee, by actor: Actor, attempt: Int = 1) throws(GovernanceError) -> ChangeDraft {
         guard actor.isMember(of: committee), committee.id == self.committee else { throw .forbidden("only approved members of the committee sign up") }
         return ChangeDraft(scope: .committee(self.committee), kind: EntityKind.signup.rawValue,
-                           entity: Self.signupID(campaign: id, member: actor.memberID), op: .add,
+                           entity: Self.signupID(campaign: id, member: actor.memberID, attempt: attempt), op: .add,
                            fields: ["campaign": .string(id), "member": .string(actor.memberID)], author: actor.memberID)
     }
 }
@@ -61,6 +66,16 @@ public struct Campaign: Hashable, Sendable {
 /// An appointment queue with numbered slots (the mask booking of the epidemic).
 /// Numbers are handed out by the street node that owns the committee, inside the write transaction,
 /// so no number is ever given twice.
+extension Campaign {
+    /// Cancels a sign-up: its member, or the committee's staff (a roster cleaned up). Those behind move up.
+    public static func cancel(signup: EntityRecord, in committee: Committee, by actor: Actor) throws(GovernanceError) -> ChangeDraft {
+        guard signup.kind == .signup, let member = signup["member"].string else { throw .notFound("sign-up") }
+        guard actor.memberID == member || actor.isStaff(of: committee) else { throw .forbidden("only the member or a cadre cancels a sign-up") }
+        return ChangeDraft(scope: .committee(committee.id), kind: EntityKind.signup.rawValue, entity: signup.id, op: .remove, fields: [:],
+                           author: actor.memberID)
+    }
+}
+
 public struct Queue: Hashable, Sendable {
     public struct Slot: Hashable, Sendable {
         public var label: String
@@ -91,7 +106,19 @@ public struct Queue: Hashable, Sendable {
         self.createdMillis = record.createdMillis
     }
 
-    public static func bookingID(queue: String, member: String) -> String { "bk:\(queue):\(member)" }
+    /// A member's booking, one id per attempt (as `Campaign.signupID`): a cancelled number is never handed out again,
+    /// and booking again after a cancellation takes the next free number.
+    public static func bookingID(queue: String, member: String, attempt: Int = 1) -> String {
+        attempt <= 1 ? "bk:\(queue):\(member)" : "bk:\(queue):\(member):\(attempt)"
+    }
+
+    /// Cancels a booking: its member, or the committee's staff. The number stays used.
+    public static func cancel(booking: EntityRecord, in committee: Committee, by actor: Actor) throws(GovernanceError) -> ChangeDraft {
+        guard booking.kind == .booking, let member = booking["member"].string else { throw .notFound("booking") }
+        guard actor.memberID == member || actor.isStaff(of: committee) else { throw .forbidden("only the member or a cadre cancels a booking") }
+        return ChangeDraft(scope: .committee(committee.id), kind: EntityKind.booking.rawValue, entity: booking.id, op: .remove, fields: [:],
+                           author: actor.memberID)
+    }
 
     /// Staff open a queue.
     public static func create(title: String, slots: [Slot], in committee: Committee, by actor: Actor, id: String) throws(GovernanceError) -> ChangeDraft {
@@ -110,7 +137,7 @@ public struct Queue: Hashable, Sendable {
 
     /// Books the next number for a member, given how many numbers were already handed out.
     /// Returns the number and slot label; a member who already booked is answered by the caller.
-    public func book(alreadyBooked: Int, in committee: Committee, by actor: Actor) throws(GovernanceError) -> (draft: ChangeDraft, number: Int, slot: String) {
+    public func book(alreadyBooked: Int, in committee: Committee, by actor: Actor, attempt: Int = 1) throws(GovernanceError) -> (draft: ChangeDraft, number: Int, slot: String) {
         guard actor.isMember(of: committee), committee.id == self.committee else { throw .forbidden("only approved members of the committee book") }
         let number = alreadyBooked + 1
         var cumulative = 0
@@ -118,7 +145,7 @@ public struct Queue: Hashable, Sendable {
             cumulative += slot.capacity
             if number <= cumulative {
                 let draft = ChangeDraft(scope: .committee(self.committee), kind: EntityKind.booking.rawValue,
-                                        entity: Self.bookingID(queue: id, member: actor.memberID), op: .add,
+                                        entity: Self.bookingID(queue: id, member: actor.memberID, attempt: attempt), op: .add,
                                         fields: ["queue": .string(id), "member": .string(actor.memberID), "number": .int(Int64(number)), "slot": .string(slot.label)],
                                         author: actor.memberID)
                 return (draft, number, slot.label)

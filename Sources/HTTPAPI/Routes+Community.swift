@@ -114,6 +114,7 @@ extension APIServer {
             ]))
         }
 
+
         // MARK: Appointment queues (预约排队)
 
         router.post("/v1/committees/:cid/queues") { request, context in
@@ -154,6 +155,22 @@ extension APIServer {
             let (number, slot, created) = try await store.write { tx in try tx.book(queue: id, by: actor) }
             return JSONResponse.make(.object(["queue": .string(id), "number": .int(Int64(number)), "slot": .string(slot)]),
                                      status: created ? .created : .ok)
+        }
+
+        // Cancelling a sign-up (those on the waiting list move up) or a booking (its number is not handed out again):
+        // the member's own, or, for a cadre, the member `?member=` names.
+        let cancellations: [(String, @Sendable (inout WriteTransaction, String, String?, Actor) throws -> Void)] = [
+            ("/v1/campaigns/:id/signup", { tx, id, member, actor in try tx.cancelSignup(campaign: id, member: member, by: actor) }),
+            ("/v1/queues/:id/book", { tx, id, member, actor in try tx.cancelBooking(queue: id, member: member, by: actor) }),
+        ]
+        for (path, cancel) in cancellations {
+            router.delete(RouterPath(path)) { request, context in
+                let id = try context.parameters.require("id")
+                let actor = try context.requireActor()
+                let member = request.uri.queryParameters.get("member").map { String($0) }
+                try await store.write { tx in try cancel(&tx, id, member, actor) }
+                return Response(status: .noContent)
+            }
         }
     }
 }

@@ -246,8 +246,14 @@ public struct ReadView {
     /// A campaign's sign-ups with their stamps.
     public func signups(campaign: String) throws -> [(member: String, stamp: WriteStamp)] {
         try children(of: campaign, kind: .signup, limit: 1_000_000).compactMap { record in
-            record["member"].string.map { ($0, record.created) }
+            record.isDeleted ? nil : record["member"].string.map { ($0, record.created) }
         }
+    }
+
+    /// A member's sign-ups or bookings under a campaign or queue, every attempt (cancelled ones too), oldest first.
+    public func attempts(under parent: String, kind: EntityKind, member: String) throws -> [EntityRecord] {
+        try records(where: "parent = ? AND kind = ? AND EXISTS (SELECT 1 FROM cells m WHERE m.entity = entities.id AND m.field = 'member' AND m.value = ?)",
+                    [parent, kind.rawValue, Value.string(member).canonicalJSON], limit: 1_000, newestFirst: false)
     }
 
     /// A committee's volunteer campaigns, newest first.
@@ -270,7 +276,8 @@ public struct ReadView {
 
     /// A member's booking in a queue: number and slot.
     public func booking(queue: String, member: String) throws -> (number: Int, slot: String)? {
-        guard let record = try record(Queue.bookingID(queue: queue, member: member)), let number = record["number"].int else { return nil }
+        guard let record = try attempts(under: queue, kind: .booking, member: member).last(where: { !$0.isDeleted }),
+              let number = record["number"].int else { return nil }
         return (Int(number), record["slot"].string ?? "")
     }
 }

@@ -103,8 +103,13 @@ import Testing
             #expect(try await api.call(.get, "/app/campaigns/\(campaign)", cookie: cookies).body.string?.contains("<dd id=\"my-signup\">已确认</dd>") == true)
             #expect(try await api.call(.post, "/app/queues/\(queue)/book", raw: Self.form([("csrf", csrf)]), cookie: cookies, contentType: formType).status == .seeOther)
             #expect(try await api.call(.get, "/app/queues/\(queue)", cookie: cookies).body.string?.contains("<b>1</b> <span>上午</span>") == true)
+            #expect(try await api.call(.post, "/app/queues/\(queue)/cancel", raw: Self.form([("csrf", csrf)]), cookie: cookies, contentType: formType).status == .seeOther)
+            #expect(try await api.call(.get, "/app/queues/\(queue)", cookie: cookies).body.string?.contains("id=\"my-number\"") == false)
+            #expect(try await api.call(.post, "/app/campaigns/\(campaign)/cancel", raw: Self.form([("csrf", csrf)]), cookie: cookies, contentType: formType).status == .seeOther)
+            #expect(try await api.call(.get, "/v1/committees/c1/campaigns", token: cadre)["items"].list?.first?["confirmed"] == .int(0))
+            #expect(try await api.call(.post, "/app/campaigns/\(campaign)/signup", raw: Self.form([("csrf", csrf)]), cookie: cookies, contentType: formType).status == .seeOther)
             #expect(try await api.call(.get, "/v1/committees/c1/campaigns", token: cadre)["items"].list?.first?["confirmed"] == .int(1))
-            #expect(try await api.call(.get, "/v1/committees/c1/queues", token: cadre)["items"].list?.first?["booked"] == .int(1))
+            #expect(try await api.call(.get, "/v1/committees/c1/queues", token: cadre)["items"].list?.first?["booked"] == .int(1), "a cancelled number stays used")
 
             // A private message to a cadre, as a thread, and a post that @s the cadre.
             let cadreID = try #require(try await api.call(.get, "/v1/me", token: cadre)["id"].string)

@@ -68,7 +68,7 @@ enum AppStrings {
             "mySignup": ("我的报名", "My sign-up"), "startsAt": ("开始时间", "Starts"),
             "queues": ("预约排队", "Appointments"), "noQueues": ("暂无预约。", "No appointment queues."), "book": ("预约取号", "Book a number"),
             "myNumber": ("我的号码", "My number"), "taken": ("已取号", "taken"), "queueFull": ("号码已发完。", "All numbers are taken."),
-            "slots": ("时段", "Time slots"),
+            "slots": ("时段", "Time slots"), "cancelSignup": ("取消报名", "Cancel my sign-up"), "cancelBooking": ("取消预约", "Cancel my booking"),
             "messages": ("私信", "Messages"), "writeTo": ("写私信", "Write"), "noMessages": ("还没有私信。", "No messages yet."),
             "mention": ("@居委干部（选填）", "@ a cadre (optional)"), "nobody": ("不@", "nobody"),
             "search": ("搜索", "Search"), "searchLabel": ("搜索帖子、议题和我的随手拍", "Search posts, topics and my reports"),

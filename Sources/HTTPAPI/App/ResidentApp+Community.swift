@@ -23,6 +23,13 @@ extension ResidentApp {
                 return AppAssets.seeOther("/app/campaigns/\(id)")
             }
         }
+        router.post("/app/campaigns/:id/cancel") { request, context in
+            try await page(request, context, member: true) { frame in
+                let id = try context.parameters.require("id"), actor = frame.actor
+                try await store.write { tx in try tx.cancelSignup(campaign: id, by: actor) }
+                return AppAssets.seeOther("/app/campaigns/\(id)")
+            }
+        }
         router.get("/app/queues") { request, context in try await page(request, context, member: true) { try await queuesPage($0) } }
         router.get("/app/queues/:id") { request, context in
             try await page(request, context, member: true) { try await queuePage(try context.parameters.require("id"), $0) }
@@ -31,6 +38,13 @@ extension ResidentApp {
             try await page(request, context, member: true) { frame in
                 let id = try context.parameters.require("id"), actor = frame.actor
                 _ = try await store.write { tx in try tx.book(queue: id, by: actor) }
+                return AppAssets.seeOther("/app/queues/\(id)")
+            }
+        }
+        router.post("/app/queues/:id/cancel") { request, context in
+            try await page(request, context, member: true) { frame in
+                let id = try context.parameters.require("id"), actor = frame.actor
+                try await store.write { tx in try tx.cancelBooking(queue: id, by: actor) }
                 return AppAssets.seeOther("/app/queues/\(id)")
             }
         }

@@ -35,9 +35,20 @@ extension WriteTransaction {
     public mutating func signUp(campaign id: String, by actor: Actor) throws -> Campaign.Standing {
         let (record, committee) = try view.requireOwned(id, kind: .campaign)
         let campaign = Campaign(record)!
-        let draft = try campaign.signup(in: committee, by: actor)
-        if try view.record(draft.entity) == nil { try append(draft) }
+        let attempts = try view.attempts(under: id, kind: .signup, member: actor.memberID)
+        if attempts.allSatisfy(\.isDeleted) {
+            try append(try campaign.signup(in: committee, by: actor, attempt: attempts.count + 1))
+        }
         return campaign.standings(try view.signups(campaign: id)).first { $0.member == actor.memberID }!
+    }
+
+    /// Cancels the actor's sign-up (or, for staff, `member`'s); 404 when there is none.
+    public mutating func cancelSignup(campaign id: String, member: String? = nil, by actor: Actor) throws {
+        let (_, committee) = try view.requireOwned(id, kind: .campaign)
+        guard let current = try view.attempts(under: id, kind: .signup, member: member ?? actor.memberID).last(where: { !$0.isDeleted }) else {
+            throw GovernanceError.notFound("sign-up")
+        }
+        try append(try Campaign.cancel(signup: current, in: committee, by: actor))
     }
 
     public mutating func createQueue(title: String, slots: [Queue.Slot], committee committeeID: String, by actor: Actor) throws -> Queue {
@@ -51,8 +62,18 @@ extension WriteTransaction {
     public mutating func book(queue id: String, by actor: Actor) throws -> (number: Int, slot: String, created: Bool) {
         let (record, committee) = try view.requireOwned(id, kind: .queue)
         if let existing = try view.booking(queue: id, member: actor.memberID) { return (existing.number, existing.slot, false) }
-        let result = try Queue(record)!.book(alreadyBooked: try view.bookingCount(queue: id), in: committee, by: actor)
+        let attempts = try view.attempts(under: id, kind: .booking, member: actor.memberID).count
+        let result = try Queue(record)!.book(alreadyBooked: try view.bookingCount(queue: id), in: committee, by: actor, attempt: attempts + 1)
         try append(result.draft)
         return (result.number, result.slot, true)
+    }
+
+    /// Cancels the actor's booking (or, for staff, `member`'s); its number is not handed out again. 404 when none.
+    public mutating func cancelBooking(queue id: String, member: String? = nil, by actor: Actor) throws {
+        let (_, committee) = try view.requireOwned(id, kind: .queue)
+        guard let current = try view.attempts(under: id, kind: .booking, member: member ?? actor.memberID).last(where: { !$0.isDeleted }) else {
+            throw GovernanceError.notFound("booking")
+        }
+        try append(try Queue.cancel(booking: current, in: committee, by: actor))
     }
 }
