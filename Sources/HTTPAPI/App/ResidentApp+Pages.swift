@@ -67,7 +67,9 @@ extension ResidentApp {
         guard let board = Board.named(slug) else { throw APIError.notFound("board \(slug)") }
         var request = request
         let form = try await Self.form(&request)
-        let input = PostInput(title: form["title"] ?? "", body: form["body"] ?? "", photos: [], mentions: form.values("mentions").filter { !$0.isEmpty }, category: nil)
+        let saved = try await APIServer.savePhotos(form.files.filter { $0.field == "photos" }, in: photos)
+        let input = PostInput(title: form["title"] ?? "", body: form["body"] ?? "", photos: saved.map(\.id),
+                              mentions: form.values("mentions").filter { !$0.isEmpty }, category: nil)
         let actor = frame.actor
         let post = try await store.write { tx in try tx.createPost(input, board: board, committee: actor.committee ?? "", by: actor) }
         return AppAssets.seeOther("/app/posts/\(post.id)")
@@ -85,6 +87,7 @@ extension ResidentApp {
             row["mine"] = .bool(post.author == actor.memberID)
             row["mayDelete"] = .bool(post.author == actor.memberID || actor.isStaff(of: committee))
             row["boardName"] = .string(AppStrings.name("board.\(post.board)", frame.language))
+            row["photoList"] = .list(post.photos.filter(PhotoStore.isID).map { .object(["id": .string($0)]) })
             row["comments"] = .list(comments.map { comment in
                 .object(["id": .string(comment.id), "body": .string(comment.body), "by": people[comment.author] ?? .null,
                          "when": .string(Self.short(comment.createdMillis))])
