@@ -48,7 +48,7 @@ enum AppStrings {
             "photos": ("照片（最多9张）", "Photos (up to 9)"), "photo": ("照片", "Photo"),
             "photosNotKept": ("离线时照片无法保存，联网后请补拍。", "Photos cannot be kept offline; add them once you are back online."), "submitTicket": ("提交", "Send report"),
             "stage": ("进度", "Stage"), "dueAt": ("应答时限", "Answer due"), "overdue": ("已超时", "overdue"), "level": ("处理层级", "Handled by"),
-            "timeline": ("办理记录", "Timeline"), "rate": ("评价", "Rate"), "rating": ("满意度", "Satisfaction"), "stars": ("星", "stars"),
+            "timeline": ("办理记录", "Timeline"), "noEventsYet": ("等待居委会受理。", "Waiting for the committee's answer."), "rate": ("评价", "Rate"), "rating": ("满意度", "Satisfaction"), "stars": ("星", "stars"),
             "noTickets": ("还没有随手拍。", "No reports yet."),
             "language": ("语言", "Language"), "switchLanguage": ("English", "中文"), "sessions": ("已登录的设备", "Signed-in devices"),
             "thisDevice": ("本机", "this device"), "signOut": ("退出登录", "Sign out"), "end": ("下线", "Sign out"),
