@@ -85,9 +85,14 @@ extension NodeConfiguration {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let store = try Store(path: databasePath, nodeID: id, wallMillis: wallMillis, signer: try keyPath.map { try NodeKey.signer(path: $0) },
                               ballotSecret: try keyPath.flatMap { try NodeKey.ballotSecret(keyPath: $0) })
-        store.lifetimes = lifetimes
-        // Residents search on their street's node; districts and cities serve no app and skip the full-text index.
-        store.indexesSearch = role == "street"
+        applySettings(to: store)
         return store
+    }
+
+    /// What the configuration sets on an open store: access lifetimes, and the full-text index on street nodes only
+    /// (residents search on their street's node; districts and cities serve no app).
+    public func applySettings(to store: Store) {
+        store.lifetimes = lifetimes
+        store.indexesSearch = role == "street"
     }
 }

@@ -53,6 +53,7 @@ public struct ShequNode: Sendable {
             self.store = try Store(path: configuration.databasePath, nodeID: configuration.id, logger: logger)
             self.replication = nil
         }
+        configuration.applySettings(to: store)
     }
 
     /// Runs until SIGTERM or SIGINT, then drains in-flight requests and stops.
