@@ -142,7 +142,8 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Replication", "Governance", "Storage", "HTTPAPI", "Gossip", "GossipNIO",
+                "Replication", "Governance", "Storage", "HTTPAPI", "Gossip", "GossipNIO", "Photos",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

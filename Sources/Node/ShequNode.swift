@@ -59,15 +59,22 @@ public struct ShequNode: Sendable {
     /// Runs until SIGTERM or SIGINT, then drains in-flight requests and stops.
     public func run() async throws {
         let cluster = replication.map { ReplicationStatus(service: $0, faultInjection: configuration.faultInjection) }
+        let photos = try PhotoStore(directory: (configuration.dataDirectory as NSString).appendingPathComponent("photos"))
         let api = APIServer(store: store, identity: NodeIdentity(id: configuration.id, role: configuration.role, publicURL: configuration.publicURL,
                                                                    unitNames: TopologyGeneratorNames.units),
                             cluster: cluster, limits: configuration.rateLimits, connections: configuration.connections,
-                            photos: try PhotoStore(directory: (configuration.dataDirectory as NSString).appendingPathComponent("photos")))
+                            photos: photos)
         let app = api.application(host: configuration.httpHost, port: configuration.httpPort, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
         if let replication, let topologyPath = configuration.topologyPath {
             services.append(.init(service: replication))
             services.append(.init(service: TopologyReloader(path: topologyPath, local: configuration.id, replication: replication, store: store, logger: logger)))
+            // Photos follow the posts and tickets this node holds, fetched from the owning street (a lane of their own).
+            services.append(.init(service: PhotoReplicator(store: store, photos: photos, local: configuration.id, owner: { committee in
+                let topology = replication.topology
+                guard let node = topology.committeeOwner[committee], let http = topology.nodes[node]?.http else { return nil }
+                return (node, http)
+            }, logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("node starting", metadata: ["node.id": "\(configuration.id)", "node.role": "\(configuration.role)",

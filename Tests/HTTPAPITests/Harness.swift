@@ -7,6 +7,7 @@ import NIOCore
 import Replication
 import Storage
 import Synchronization
+import ShequTestSupport
 import Testing
 
 /// A node for tests: a store on a temporary file with an injected clock, and its API server.
@@ -89,17 +90,7 @@ struct API {
 
     /// A multipart/form-data body of files (field, filename, bytes) and text fields, as a browser sends it.
     static func multipart(files: [(String, String, [UInt8])], fields: [(String, String)] = []) -> (contentType: String, body: [UInt8]) {
-        let boundary = "----shequ-test-\(UInt32.random(in: 0...UInt32.max))"
-        var body: [UInt8] = []
-        for (name, value) in fields {
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
-        }
-        for (field, filename, bytes) in files {
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"\(filename)\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
-            body += bytes + Array("\r\n".utf8)
-        }
-        body += Array("--\(boundary)--\r\n".utf8)
-        return ("multipart/form-data; boundary=\(boundary)", body)
+        Multipart.body(files: files, fields: fields)
     }
 
     /// Uploads photos (POST /v1/photos); returns their ids.
