@@ -166,7 +166,7 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Replication", "Governance", "Storage", "Wire", "Gossip", "GossipNIO", "Demo", "Node",
+                "Replication", "Governance", "Storage", "Wire", "Gossip", "GossipNIO", "Demo", "Node", "HTTPAPI", "CImage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -129,6 +129,19 @@ public final class ProcessFederation: @unchecked Sendable {
         return id
     }
 
+    /// Posts a notice naming photos uploaded at the street; the post's id.
+    public func postWithPhotos(at street: NodeID, title: String, photos: [String]) async throws -> String {
+        guard let cadre = cadres[street] else { throw BenchmarkFailure("\(street) is not a street") }
+        let url = try endpoint(street).http + "/v1/committees/\(cadre.committee)/boards/announcements/posts"
+        let (status, body) = try await request("POST", url, token: cadre.token, json: .object([
+            "title": .string(title), "body": .string("基准测试：\(title)"), "photos": .strings(photos),
+        ]), timeout: 30)
+        guard status == 201, let id = (try? Value(jsonBytes: body))?["id"].string else {
+            throw BenchmarkFailure("post with photos at \(street): HTTP \(status) \(String(decoding: body, as: UTF8.self).prefix(200))")
+        }
+        return id
+    }
+
     /// Blocks (`blocked` non-empty) or restores the node's replication links through its fault switch.
     public func block(_ node: NodeID, _ blocked: [NodeID]) async throws {
         let (status, body) = try await request("PUT", try endpoint(node).http + "/v1/cluster/faults", token: officers[node], json: .object(["blocked": .strings(blocked)]))

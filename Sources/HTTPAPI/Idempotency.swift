@@ -38,8 +38,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
             let collected = try await Self.collect(&request, limit: JSONBody.maxBytes)
             key = FormBody(String(buffer: collected))[Self.formField].flatMap { $0.isEmpty ? nil : $0 }
             body = collected
-        } else if key == nil, let boundary = MultipartBody.boundary(request) {
-            // The app's report form with its photos.
+        } else if key == nil, request.uri.path.hasPrefix("/app/"), let boundary = MultipartBody.boundary(request) {
+            // The app's report form with its photos (the JSON API's clients send the header; their uploads are not parsed
+            // twice).
             let collected = try await Self.collect(&request, limit: Self.maxRequestBytes)
             key = (try? MultipartBody(collected, boundary: boundary))?[Self.formField].flatMap { $0.isEmpty ? nil : $0 }
             body = collected

@@ -42,25 +42,23 @@ extension APIServer {
         }
     }
 
-    /// Prepares and keeps each file (on a thread of its own: decoding a 40-megapixel photo takes a while); 422 naming the
-    /// file that is not a photo, or past the limits.
+    /// Prepares and keeps each file (on the photo thread, at a lower priority: decoding a 40-megapixel photo takes a
+    /// while); 422 naming the file that is not a photo, or past the limits.
     static func savePhotos(_ files: [MultipartBody.File], in photos: PhotoStore) async throws -> [PreparedPhoto] {
         guard files.count <= maxPhotos else { throw APIError.invalid("photos", "at most \(maxPhotos) photos") }
         var saved: [PreparedPhoto] = []
         for file in files {
             let upload = Array(buffer: file.bytes)
-            let prepared: PreparedPhoto = try await withCheckedThrowingContinuation { continuation in
-                DispatchQueue.global().async {
-                    do {
-                        let photo = try PreparedPhoto(upload: upload)
-                        try photos.save(photo)
-                        continuation.resume(returning: photo)
-                    } catch let error as PhotoError {
-                        continuation.resume(throwing: APIError.invalid("photos", "\(file.filename.isEmpty ? "a file" : file.filename): \(error)"))
-                    } catch {
-                        continuation.resume(throwing: error)
-                    }
+            let name = file.filename.isEmpty ? "a file" : file.filename
+            let prepared: PreparedPhoto
+            do {
+                prepared = try await PhotoWorker.shared.run {
+                    let photo = try PreparedPhoto(upload: upload)
+                    try photos.save(photo)
+                    return photo
                 }
+            } catch let error as PhotoError {
+                throw APIError.invalid("photos", "\(name): \(error)")
             }
             saved.append(prepared)
         }

@@ -118,10 +118,10 @@ extension Bench {
             abstract: "One district cut off for 60 s while both sides write 10,000 changes: time from heal to equal digests, and bytes moved per compressed byte missing.")
         @Flag(help: "A small run, for tests: 5 s, 500 changes.") var quick = false
         func run() async throws {
-            let directory = try scratch("recovery")
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let result = try await RecoveryBenchmark.run(changes: quick ? 500 : 10_000, cutSeconds: quick ? 5 : 60, executable: Cluster.executable,
+            let result = try await Bench.inScratch("recovery") { directory in
+                try await RecoveryBenchmark.run(changes: quick ? 500 : 10_000, cutSeconds: quick ? 5 : 60, executable: Cluster.executable,
                                                          directory: directory, progress: progress)
+            }
             say(RecoveryBenchmark.report(result))
         }
     }
@@ -131,11 +131,24 @@ extension Bench {
             commandName: "tls", abstract: "What mutual TLS costs the gossip links: handshake time and a change's street→city p99, each beside plain TCP.")
         @Flag(help: "A small run, for tests.") var quick = false
         func run() async throws {
-            let directory = try scratch("tls")
-            defer { try? FileManager.default.removeItem(atPath: directory) }
-            let result = try await TLSBenchmark.run(connections: quick ? 20 : 500, writes: quick ? 20 : 300, executable: Cluster.executable,
+            let result = try await Bench.inScratch("tls") { directory in
+                try await TLSBenchmark.run(connections: quick ? 20 : 500, writes: quick ? 20 : 300, executable: Cluster.executable,
                                                     directory: directory, progress: progress)
+            }
             say(TLSBenchmark.report(result))
+        }
+    }
+
+    struct Photos: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "photos", abstract: "Do photos hold changes back? A change's street→city p99 while 200 photos of 2 MB replicate, beside none.")
+        @Flag(help: "A small run, for tests: 16 photos of 256 KB.") var quick = false
+        func run() async throws {
+            let result = try await Bench.inScratch("photos") { directory in
+                try await PhotoLaneBenchmark.run(notices: quick ? 20 : 100, photos: quick ? 16 : 200, photoSide: quick ? 600 : 1_600,
+                                                          executable: Cluster.executable, directory: directory, progress: progress)
+            }
+            say(PhotoLaneBenchmark.report(result))
         }
     }
 
@@ -181,6 +194,8 @@ extension Bench {
             section("TLS on gossip links")
             let tls = try Bench.TLS.parse(sizes.quick ? ["--quick"] : [])
             try await tls.run()
+            let photos = try Bench.Photos.parse(sizes.quick ? ["--quick"] : [])
+            try await photos.run()
             section("propagation, cost per change, memory")
             _ = try await Bench.federation(sizes, sections: Set(ReplicationBenchmark.Section.allCases), serf: true)
             section("simulator memory")

@@ -90,7 +90,7 @@ struct API {
 
     /// A multipart/form-data body of files (field, filename, bytes) and text fields, as a browser sends it.
     static func multipart(files: [(String, String, [UInt8])], fields: [(String, String)] = []) -> (contentType: String, body: [UInt8]) {
-        Multipart.body(files: files, fields: fields)
+        MultipartBody.encode(files: files, fields: fields)
     }
 
     /// Uploads photos (POST /v1/photos); returns their ids.

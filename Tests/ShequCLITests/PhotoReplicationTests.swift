@@ -3,6 +3,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import HTTPAPI
 import Replication
 import ShequTestSupport
 import Testing
@@ -24,7 +25,7 @@ extension MultiProcess {
             _ = try await federation.call(street, "POST", "/v1/committees/\(x)/members/\(joined["memberId"] as! String)/approve", token: federation.cadre)
 
             // Upload a photo with a GPS position at the street; a ticket names it.
-            let (type, body) = Multipart.body(files: [("photos", "IMG_0001.jpg", SamplePhotos.withLocation(SamplePhotos.encoded(1024, 768, "jpeg"), "jpeg"))])
+            let (type, body) = MultipartBody.encode(files: [("photos", "IMG_0001.jpg", SamplePhotos.withLocation(SamplePhotos.encoded(1024, 768, "jpeg"), "jpeg"))])
             var upload = URLRequest(url: URL(string: street.http + "/v1/photos")!)
             upload.httpMethod = "POST"
             upload.setValue(type, forHTTPHeaderField: "Content-Type")
