@@ -18,6 +18,10 @@ public struct TopicEvent: Hashable, Sendable {
     public var poll: String?
     public var actor: String
     public var stamp: WriteStamp
+    /// Set on a member's support (支持) of the topic, not a step: true while they support it. Carried as a topic event so
+    /// that nodes of the release before, which know no other kind for it, read it as a step at the stage it was given
+    /// at (it moves nothing: the stage is a max-register) instead of refusing it.
+    public var support: Bool?
 
     public init?(_ record: EntityRecord) {
         guard record.kind == .topicEvent, let topic = record["topic"].string,
@@ -29,6 +33,7 @@ public struct TopicEvent: Hashable, Sendable {
         self.poll = record["poll"].string
         self.actor = record["actor"].string ?? ""
         self.stamp = record.created
+        self.support = record["support"].bool
     }
 }
 
@@ -45,6 +50,8 @@ public struct Topic: Hashable, Sendable {
     public var stage: TopicStage = .propose
     public var poll: String?
     public var history: [TopicEvent] = []
+    /// The members who support the topic now.
+    public var supporters: Set<String> = []
 
     public init?(_ record: EntityRecord, events: [TopicEvent]) {
         guard record.kind == .topic, let committee = record.scope.committee else { return nil }
@@ -56,6 +63,10 @@ public struct Topic: Hashable, Sendable {
         self.author = record["author"].string ?? ""
         self.createdMillis = record.createdMillis
         for event in events.filter({ $0.topic == id }).sorted(by: { $0.stamp < $1.stamp }) {
+            if let support = event.support {
+                if support { supporters.insert(event.actor) } else { supporters.remove(event.actor) }
+                continue
+            }
             history.append(event)
             stage = max(stage, event.stage)
             if let poll = event.poll { self.poll = poll }
@@ -72,6 +83,20 @@ public struct Topic: Hashable, Sendable {
                                "description": .string(try Text.optional(description, field: "description", max: 5_000)),
                                "category": .optional(category), "author": .string(actor.memberID),
                            ],
+                           author: actor.memberID)
+    }
+
+    /// The id of a member's support of a topic: one entity a member, turned on and off (last writer wins).
+    public static func supportID(topic: String, member: String) -> String { "ie:support:\(topic):\(member)" }
+
+    /// An approved member of the committee supports the topic (附议), or takes the support back.
+    public func support(_ on: Bool, in committee: Committee, by actor: Actor) throws(GovernanceError) -> ChangeDraft {
+        guard actor.isMember(of: committee) || actor.isStaff(of: committee), committee.id == self.committee else {
+            throw .forbidden("only members of the committee support topics")
+        }
+        return ChangeDraft(scope: .committee(self.committee), kind: EntityKind.topicEvent.rawValue,
+                           entity: Self.supportID(topic: id, member: actor.memberID), op: .assign,
+                           fields: ["topic": .string(id), "stage": .string(stage.rawValue), "support": .bool(on), "actor": .string(actor.memberID)],
                            author: actor.memberID)
     }
 

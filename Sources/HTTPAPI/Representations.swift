@@ -88,6 +88,7 @@ enum Representation {
             "id": .string(t.id), "committee": .string(t.committee), "title": .string(t.title), "description": .string(t.description),
             "category": .optional(t.category), "author": .string(t.author), "createdAt": Time.value(t.createdMillis),
             "stage": .string(t.stage.rawValue), "stageName": .string(t.stage.label), "pollId": .optional(t.poll),
+            "supporters": .int(Int64(t.supporters.count)),
             "history": .list(t.history.map { e in
                 .object(["stage": .string(e.stage.rawValue), "note": .string(e.note), "pollId": .optional(e.poll),
                          "actor": .string(e.actor), "at": Time.value(Int64(e.stamp.hlc.millis))])

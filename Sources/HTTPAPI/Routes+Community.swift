@@ -43,6 +43,16 @@ extension APIServer {
             return JSONResponse.make(Representation.topic(topic))
         }
 
+        // 附议: a member supports a topic (PUT) or takes it back (DELETE).
+        for (method, on) in [(HTTPRequest.Method.put, true), (.delete, false)] {
+            router.on("/v1/topics/:id/support", method: method) { _, context in
+                let id = try context.parameters.require("id")
+                let actor = try context.requireActor()
+                let topic = try await store.write { tx in try tx.supportTopic(id, on, by: actor) }
+                return JSONResponse.make(.object(["topic": .string(id), "supporters": .int(Int64(topic.supporters.count)), "supportedByMe": .bool(on)]))
+            }
+        }
+
         router.post("/v1/topics/:id/advance") { request, context in
             let id = try context.parameters.require("id")
             let actor = try context.requireActor()

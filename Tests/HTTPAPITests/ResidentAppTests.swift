@@ -92,6 +92,8 @@ import Testing
             let topicPath = try #require(topic.headers[.location])
             #expect(topicPath.hasPrefix("/app/topics/i_"))
             #expect(try await api.call(.get, topicPath, cookie: cookies).body.string?.contains("<li class=\"reached current\">提出议题</li>") == true)
+            #expect(try await api.call(.post, topicPath + "/support", raw: Self.form([("csrf", csrf)]), cookie: cookies, contentType: formType).status == .seeOther)
+            #expect(try await api.call(.get, topicPath, cookie: cookies).body.string?.contains("<span id=\"supporters\">1</span> · 取消附议") == true)
             let campaign = try #require(try await api.call(.post, "/v1/committees/c1/campaigns", token: cadre, json: .object([
                 "title": "周末清扫楼道", "description": "", "capacity": .int(1),
             ]))["id"].string)

@@ -230,6 +230,15 @@ import Testing
             ]))
             #expect(topic.status == .created && topic["stage"] == .string("propose"))
             let id = topic["id"].string!
+            // 附议: neighbours support it; twice is once; support taken back; another committee may not.
+            let (_, neighbour) = try await api.joinAndApprove("c-topic", code: code, cadre: cadre, name: "李四", room: "202")
+            #expect(try await api.call(.put, "/v1/topics/\(id)/support", token: resident)["supporters"] == .int(1))
+            #expect(try await api.call(.put, "/v1/topics/\(id)/support", token: resident)["supporters"] == .int(1))
+            #expect(try await api.call(.put, "/v1/topics/\(id)/support", token: neighbour)["supporters"] == .int(2))
+            #expect(try await api.call(.delete, "/v1/topics/\(id)/support", token: neighbour)["supporters"] == .int(1))
+            let (otherCode, _, otherCadre) = try node.committee("c-other")
+            let (_, outsider) = try await api.joinAndApprove("c-other", code: otherCode, cadre: otherCadre, name: "赵六", room: "9")
+            #expect(try await api.call(.put, "/v1/topics/\(id)/support", token: outsider).status == .forbidden)
             #expect(try await api.call(.post, "/v1/topics/\(id)/advance", token: resident, json: .object(["stage": .string("screen")])).status == .forbidden)
             #expect(try await api.call(.post, "/v1/topics/\(id)/advance", token: cadre, json: .object(["stage": .string("project")])).status == .conflict)
             for stage in ["screen", "deliberate", "project", "implement", "evaluate", "convention"] {
@@ -237,7 +246,8 @@ import Testing
                 #expect(advanced["stage"] == .string(stage))
             }
             let done = try await api.call(.get, "/v1/topics/\(id)", token: resident)
-            #expect(done["stageName"] == .string("建立公约") && done["history"].list?.count == 6)
+            #expect(done["stageName"] == .string("建立公约") && done["history"].list?.count == 6, "supports are not steps: \(done.body)")
+            #expect(done["supporters"] == .int(1))
         }
         try node.expectIntegrity()
     }

@@ -62,7 +62,7 @@ enum AppStrings {
             "offlineSent": ("离线草稿已发送。", "Your offline draft was sent."),
             "errorTitle": ("出错了", "Something went wrong"), "back": ("返回", "Back"),
             "topics": ("议事", "Topics"), "proposeTopic": ("提出议题", "Propose a topic"), "propose": ("提交议题", "Propose"),
-            "noTopics": ("还没有议题。", "No topics yet."), "stageProgress": ("协商进程", "Progress"),
+            "noTopics": ("还没有议题。", "No topics yet."), "support": ("附议", "Support"), "unsupport": ("取消附议", "Withdraw support"), "stageProgress": ("协商进程", "Progress"),
             "campaigns": ("志愿活动", "Volunteering"), "noCampaigns": ("暂无志愿活动。", "No campaigns."), "signUp": ("我报名", "Sign me up"),
             "places": ("名额", "places"), "confirmed": ("已确认", "confirmed"), "waitlisted": ("候补第", "waiting list, place "),
             "mySignup": ("我的报名", "My sign-up"), "startsAt": ("开始时间", "Starts"),

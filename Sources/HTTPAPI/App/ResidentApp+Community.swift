@@ -12,6 +12,15 @@ extension ResidentApp {
         router.get("/app/topics/:id") { request, context in
             try await page(request, context, member: true) { try await topicPage(try context.parameters.require("id"), $0) }
         }
+        router.post("/app/topics/:id/support") { request, context in
+            try await page(request, context, member: true) { frame in
+                let id = try context.parameters.require("id"), actor = frame.actor
+                var request = request
+                let on = try await Self.form(&request)["on"] != "false"
+                _ = try await store.write { tx in try tx.supportTopic(id, on, by: actor) }
+                return AppAssets.seeOther("/app/topics/\(id)")
+            }
+        }
         router.get("/app/campaigns") { request, context in try await page(request, context, member: true) { try await campaignsPage($0) } }
         router.get("/app/campaigns/:id") { request, context in
             try await page(request, context, member: true) { try await campaignPage(try context.parameters.require("id"), $0) }
@@ -89,6 +98,7 @@ extension ResidentApp {
                 "id": .string(topic.id), "title": .string(topic.title), "description": .string(topic.description),
                 "by": people[topic.author] ?? .null, "when": .string(Self.short(topic.createdMillis)),
                 "stageName": .string(frame.name("topicStage.\(topic.stage.rawValue)")),
+                "supporters": .int(Int64(topic.supporters.count)), "supportedByMe": .bool(topic.supporters.contains(actor.memberID)),
                 "stages": .list(TopicStage.allCases.map { stage in
                     .object(["name": .string(frame.name("topicStage.\(stage.rawValue)")), "reached": .bool(stage <= topic.stage),
                              "current": .bool(stage == topic.stage)])

@@ -22,6 +22,14 @@ extension WriteTransaction {
         return try view.topic(id)!
     }
 
+    /// Supports a topic (or takes the support back); writing what already holds writes nothing.
+    public mutating func supportTopic(_ id: String, _ on: Bool, by actor: Actor) throws -> Topic {
+        let (_, committee) = try view.requireOwned(id, kind: .topic)
+        let topic = try view.topic(id)!
+        if topic.supporters.contains(actor.memberID) != on { try append(try topic.support(on, in: committee, by: actor)) }
+        return try view.topic(id)!
+    }
+
     public mutating func createCampaign(title: String, description: String, capacity: Int, startsAtMillis: Int64?, committee committeeID: String,
                                         by actor: Actor) throws -> Campaign {
         let committee = try view.requireCommittee(committeeID)
