@@ -55,6 +55,46 @@ extension APIServer {
             return JSONResponse.make(.object(["items": .list(values), "nextCursor": page.next(fetched: fetched, last: last)]))
         }
 
+        // Escalation queues: the tickets at a level in the caller's unit — the street grid centre's (`level=street`) and
+        // the district platform's (`level=district`) — due first. Officers see their street, district or the city;
+        // a cadre their committee. Filters: stage, overdue, assignee.
+        router.get("/v1/tickets") { request, context in
+            let actor = try context.requireActor()
+            let page = try Page(request)
+            let query = request.uri.queryParameters
+            let scope: TicketQueueScope
+            let ownLevel: TicketLevel
+            switch actor.role {
+            case .streetOfficer: scope = .street(actor.unit ?? ""); ownLevel = .street
+            case .districtOfficer: scope = .district(actor.unit ?? ""); ownLevel = .district
+            case .cityOfficer: scope = .city; ownLevel = .district
+            case .cadre, .secretary: scope = .committee(actor.committee ?? ""); ownLevel = .committee
+            default: throw APIError.forbidden("escalation queues are for cadres and officers")
+            }
+            guard actor.status == .approved else { throw APIError.forbidden("escalation queues are for cadres and officers") }
+            let level = try query.get("level").map { text in
+                guard let level = TicketLevel(name: String(text)) else { throw APIError.invalid("level", "committee, street or district") }
+                return level
+            } ?? ownLevel
+            let stage = try query.get("stage").map { text in
+                guard let stage = TicketStage(rawValue: String(text)) else { throw APIError.invalid("stage", "one of \(TicketStage.allCases.map(\.rawValue).joined(separator: ", "))") }
+                return stage
+            }
+            let overdue = try query.get("overdue").map { text in
+                guard let flag = Bool(String(text)) else { throw APIError.invalid("overdue", "true or false") }
+                return flag
+            }
+            let assignee = query.get("assignee").map { String($0) }
+            let (values, fetched, last) = try await store.read { view -> ([Value], Int, PageCursor?) in
+                let tickets = try view.ticketQueue(level: level, scope: scope, stage: stage, overdue: overdue, nowMillis: view.nowMillis,
+                                                   limit: page.limit, after: page.after)
+                let shown = tickets.filter { assignee == nil || $0.assignee == assignee }
+                return (shown.map { Representation.ticket($0, nowMillis: view.nowMillis, history: false) }, tickets.count,
+                        tickets.last.map { PageCursor(created: $0.createdMillis, id: $0.id) })
+            }
+            return JSONResponse.make(.object(["items": .list(values), "nextCursor": page.next(fetched: fetched, last: last)]))
+        }
+
         router.get("/v1/tickets/:id") { _, context in
             let id = try context.parameters.require("id")
             let actor = try context.requireActor()

@@ -358,6 +358,10 @@ enum Migrations {
                     FROM search_docs d;
                 """)
         }
+        migrator.registerMigration("v9-escalation-queues") { db in
+            // The street grid centre's and the district platform's queues: tickets at a level, oldest (most overdue) first.
+            try db.execute(sql: "CREATE INDEX ticket_facts_by_level ON ticket_facts(level, created_ms)")
+        }
         return migrator
     }
 }
