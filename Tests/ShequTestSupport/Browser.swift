@@ -97,7 +97,7 @@ public final class Browser: @unchecked Sendable {
     }
 
     /// Runs `script` in the page until it returns true, at most `timeout`; whether it did.
-    public func waitUntil(_ script: String, timeout: Duration = .seconds(10)) async throws -> Bool {
+    public func waitUntil(_ script: String, timeout: Duration = .seconds(30)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if (try? await run(script)) == .bool(true) { return true }

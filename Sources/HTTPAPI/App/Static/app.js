@@ -8,6 +8,10 @@
 
   // Live: a page names what it shows (data-live="ticket:t_…", "member:m_…", "board:slug", "polls", "tickets");
   // when an event touches it, the page reloads itself (it is rendered on the server with the member's rights).
+  // A form being sent: the page is about to move on by itself, and a live reload now would lose where it goes.
+  var sending = false;
+  document.addEventListener("submit", function () { sending = true; }, true);
+
   var live = body.dataset.live;
   if (live && window.EventSource) {
     var parts = live.split(":"), what = parts[0], id = parts.slice(1).join(":");
@@ -35,6 +39,7 @@
       if (!touches(change) || pending) return;
       // A burst of changes is one reload; a form being typed in is never thrown away.
       pending = setTimeout(function () {
+        if (sending) { pending = null; return; }
         var active = document.activeElement;
         if (active && (active.tagName === "TEXTAREA" || active.tagName === "INPUT") && active.value) { pending = null; return; }
         source.close();
@@ -87,6 +92,7 @@
       var button = form.querySelector("button[type=submit]");
       if (button) button.disabled = true;
       function saveOffline() {
+        sending = false;
         var list = drafts();
         if (!list.some(function (d) { return d.key === draft.key; })) { list.push(draft); keep(list); }
         form.reset();
