@@ -317,6 +317,7 @@ import Testing
                 try await narrow.open(base + path)
                 let widths = try await narrow.run("return [window.innerWidth, document.documentElement.scrollWidth]")
                 #expect(widths == .list([.int(360), .int(360)]), "\(path) at 360 px: \(widths)")
+                if path == "/app/topics" || path == "/app/campaigns" || path == "/app/search?q=%E7%81%AF" { try keep(try await narrow.screenshot(), "narrow-" + path.dropFirst(5).prefix(9)) }
             }
             try await narrow.open("\(base)/join?committee=c1&code=\(code)")
             #expect(try await narrow.run("return document.documentElement.scrollWidth") == .int(360))

@@ -25,36 +25,24 @@ extension ResidentApp {
         router.get("/app/campaigns/:id") { request, context in
             try await page(request, context, member: true) { try await campaignPage(try context.parameters.require("id"), $0) }
         }
-        router.post("/app/campaigns/:id/signup") { request, context in
-            try await page(request, context, member: true) { frame in
-                let id = try context.parameters.require("id"), actor = frame.actor
-                _ = try await store.write { tx in try tx.signUp(campaign: id, by: actor) }
-                return AppAssets.seeOther("/app/campaigns/\(id)")
-            }
-        }
-        router.post("/app/campaigns/:id/cancel") { request, context in
-            try await page(request, context, member: true) { frame in
-                let id = try context.parameters.require("id"), actor = frame.actor
-                try await store.write { tx in try tx.cancelSignup(campaign: id, by: actor) }
-                return AppAssets.seeOther("/app/campaigns/\(id)")
-            }
-        }
+        formAction(router, "/app/campaigns/:id/signup", back: "/app/campaigns") { tx, id, actor in _ = try tx.signUp(campaign: id, by: actor) }
+        formAction(router, "/app/campaigns/:id/cancel", back: "/app/campaigns") { tx, id, actor in try tx.cancelSignup(campaign: id, by: actor) }
         router.get("/app/queues") { request, context in try await page(request, context, member: true) { try await queuesPage($0) } }
         router.get("/app/queues/:id") { request, context in
             try await page(request, context, member: true) { try await queuePage(try context.parameters.require("id"), $0) }
         }
-        router.post("/app/queues/:id/book") { request, context in
+        formAction(router, "/app/queues/:id/book", back: "/app/queues") { tx, id, actor in _ = try tx.book(queue: id, by: actor) }
+        formAction(router, "/app/queues/:id/cancel", back: "/app/queues") { tx, id, actor in try tx.cancelBooking(queue: id, by: actor) }
+    }
+
+    /// A form that makes one write about the entity in the path (`:id`) as the signed-in member, then shows it again.
+    func formAction(_ router: Router<ShequRequestContext>, _ path: String, back: String,
+                    _ write: @escaping @Sendable (inout WriteTransaction, String, Actor) throws -> Void) {
+        router.post(RouterPath(path)) { request, context in
             try await page(request, context, member: true) { frame in
                 let id = try context.parameters.require("id"), actor = frame.actor
-                _ = try await store.write { tx in try tx.book(queue: id, by: actor) }
-                return AppAssets.seeOther("/app/queues/\(id)")
-            }
-        }
-        router.post("/app/queues/:id/cancel") { request, context in
-            try await page(request, context, member: true) { frame in
-                let id = try context.parameters.require("id"), actor = frame.actor
-                try await store.write { tx in try tx.cancelBooking(queue: id, by: actor) }
-                return AppAssets.seeOther("/app/queues/\(id)")
+                try await store.write { tx in try write(&tx, id, actor) }
+                return AppAssets.seeOther("\(back)/\(id)")
             }
         }
     }
