@@ -28,7 +28,8 @@ import Testing
 
     @Test func residentsBehindATrustedProxyEachHaveTheirOwnBucket() async throws {
         let node = try TestNode()
-        let limits = RateLimits(tokenPerMinute: 1_000_000, tokenBurst: 1_000_000, addressPerMinute: 60, addressBurst: 5)
+        // One token a minute: a slow run cannot refill the shared bucket while its thirty requests are sent.
+        let limits = RateLimits(tokenPerMinute: 1_000_000, tokenBurst: 1_000_000, addressPerMinute: 1, addressBurst: 5)
         func statuses(trusting proxies: [AddressRange]) async throws -> [HTTPResponse.Status] {
             let server = APIServer(store: node.store, identity: node.server.identity, limits: limits,
                                    connections: ConnectionPolicy(headerTimeoutMillis: 120_000, trustedProxies: proxies))
