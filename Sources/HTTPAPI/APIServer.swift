@@ -74,6 +74,7 @@ public struct APIServer: Sendable {
         addMemberRoutes(to: router)
         addAccessRoutes(to: router)
         addEventRoutes(to: router)
+        addNotificationRoutes(to: router)
         addBoardRoutes(to: router)
         addPollRoutes(to: router)
         addTicketRoutes(to: router)

@@ -70,6 +70,16 @@ struct JSONBody: Sendable {
         }
     }
 
+    /// An array of positive integers (absent: empty).
+    func optionalNumbers(_ key: String) throws -> [Int64] {
+        guard let value = object[key], value != .null else { return [] }
+        guard let list = value.list else { throw APIError.invalid(key, "must be an array of positive integers") }
+        return try list.map { item in
+            guard let n = item.int, n > 0 else { throw APIError.invalid(key, "must be an array of positive integers") }
+            return n
+        }
+    }
+
     func optionalStrings(_ key: String) throws -> [String]? {
         guard object[key] != nil, object[key] != .null else { return nil }
         return try strings(key)

@@ -167,6 +167,39 @@ extension APIServer {
                                      status: created ? .created : .ok)
         }
 
+        // Calling numbers (叫号), for the committee's staff: the roster, call the next waiting number, mark one called,
+        // served or a no-show. Each tells the member.
+        router.get("/v1/queues/:id/bookings") { _, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            let value = try await store.read { view -> Value in
+                let (_, committee) = try view.requireOwned(id, kind: .queue)
+                try actor.requireStaff(committee)
+                return .object(["items": .list(try view.bookings(queue: id).map { try Representation.booking($0, view: view) })])
+            }
+            return JSONResponse.make(value)
+        }
+        router.post("/v1/queues/:id/call") { _, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            guard let called = try await store.write({ tx in try tx.callNext(queue: id, by: actor) }) else {
+                throw APIError(.conflict, "queue_empty", "no number is waiting")
+            }
+            return JSONResponse.make(try await store.read { try Representation.booking(called, view: $0) })
+        }
+        router.put("/v1/queues/:id/bookings/:number") { request, context in
+            let id = try context.parameters.require("id")
+            let actor = try context.requireActor()
+            guard let number = Int(try context.parameters.require("number")), number > 0 else { throw APIError.invalid("number", "a positive integer") }
+            let body = try await JSONBody.read(request)
+            let text = try body.string("state")
+            guard let state = BookingState(rawValue: text) else {
+                throw APIError.invalid("state", "one of \(BookingState.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let booking = try await store.write { tx in try tx.markBooking(queue: id, number: number, state, by: actor) }
+            return JSONResponse.make(try await store.read { try Representation.booking(booking, view: $0) })
+        }
+
         // Cancelling a sign-up (those on the waiting list move up) or a booking (its number is not handed out again):
         // the member's own, or, for a cadre, the member `?member=` names.
         let cancellations: [(String, @Sendable (inout WriteTransaction, String, String?, Actor) throws -> Void)] = [
@@ -182,5 +215,16 @@ extension APIServer {
                 return Response(status: .noContent)
             }
         }
+    }
+}
+
+extension Representation {
+    /// A queue number on the staff's roster: the member's display name, never their personal data.
+    static func booking(_ b: QueueBooking, view: ReadView) throws -> Value {
+        .object([
+            "number": .int(Int64(b.number)), "slot": .string(b.slot), "member": .string(b.member),
+            "displayName": .optional(try view.cellValue(entity: b.member, field: "displayName")?.string),
+            "state": b.cancelled ? .string("cancelled") : b.state.map { .string($0.rawValue) } ?? .string("waiting"),
+        ])
     }
 }

@@ -84,17 +84,30 @@ extension APIServer {
     enum StreamItem: Sendable { case event(FeedEvent), keepAlive }
 
     /// One event as the stream sends it, or nil when the member may not know of it.
+    /// A notification for the member travels with its change as `event: notification` (the inbox's row, as
+    /// `GET /v1/me/notifications` lists it, with the unread count), before the change itself; both carry the change's id.
     static func sseText(_ event: FeedEvent, for actor: Actor, in store: Store, boot: String) async throws -> String? {
         // The member as they are now, not as they were when the stream opened: an approval, a new role, a suspension.
-        guard try await store.read({ view in
-            guard let current = try view.member(actor.memberID) else { return false }
-            return try Self.mayKnow(event, actor: current.actor, view: view)
-        }) else { return nil }
-        var data: [String: Value] = ["kind": .string(event.kind.rawValue), "scope": .string(event.scope.description)]
-        // A ballot names only its poll: who voted (and, for a secret poll, the pseudonym) is not for others.
-        if event.kind != .ballot { data["entity"] = .string(event.entity) }
-        if let parent = event.parent { data["parent"] = .string(parent) }
-        return "id: \(boot)-\(event.number)\nevent: change\ndata: \(Value.object(data).canonicalJSON)\n\n"
+        let (known, notes) = try await store.read { view -> (Bool, [Value]) in
+            guard let current = try view.member(actor.memberID) else { return (false, []) }
+            let mine = event.notifications.filter { $0.isFor(member: current.id, committee: current.committee) }
+            let unread = mine.isEmpty ? 0 : try view.unreadNotifications(for: current)
+            let notes = try mine.map { n -> Value in
+                var body = try Representation.notification(n, view: view).object!
+                body["unread"] = .int(Int64(unread))
+                return .object(body)
+            }
+            return (try Self.mayKnow(event, actor: current.actor, view: view), notes)
+        }
+        var text = notes.map { "id: \(boot)-\(event.number)\nevent: notification\ndata: \($0.canonicalJSON)\n\n" }.joined()
+        if known {
+            var data: [String: Value] = ["kind": .string(event.kind.rawValue), "scope": .string(event.scope.description)]
+            // A ballot names only its poll: who voted (and, for a secret poll, the pseudonym) is not for others.
+            if event.kind != .ballot { data["entity"] = .string(event.entity) }
+            if let parent = event.parent { data["parent"] = .string(parent) }
+            text += "id: \(boot)-\(event.number)\nevent: change\ndata: \(Value.object(data).canonicalJSON)\n\n"
+        }
+        return text.isEmpty ? nil : text
     }
 
     /// Whether `actor` may be told that `event` happened.

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import Governance
 import HTTPAPI
 import Storage
 import SystemPackage
@@ -37,6 +38,12 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// How long app sessions (sliding) and bearer tokens last (`http.sessions.lifetimeDays`, 30;
     /// `http.tokens.lifetimeDays`, 90).
     public var lifetimes: AccessLifetimes = .standard
+    /// When an unresolved ticket escalates itself (`tickets.escalation.streetAfterHours`, 48;
+    /// `tickets.escalation.districtAfterHours`, 120).
+    public var escalation: [EscalationRule] = EscalationRule.standard
+    /// Where notifications are delivered besides the app (`webhook.url`, `webhook.secret`): standing in for WeChat
+    /// template messages and SMS. Nil: no webhook.
+    public var webhook: WebhookTarget?
 
     public init(id: String, role: String, unit: String?, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String, publicURL: String? = nil,
                 topologyPath: String? = nil, keyPath: String? = nil, faultInjection: Bool = false) {
@@ -109,6 +116,23 @@ public struct NodeConfiguration: Sendable, Hashable {
         }
         configuration.lifetimes.sessionMillis = try days("http.sessions.lifetimeDays", AccessLifetimes.standard.sessionMillis)
         configuration.lifetimes.tokenMillis = try days("http.tokens.lifetimeDays", AccessLifetimes.standard.tokenMillis)
+        func hours(_ level: TicketLevel) throws -> EscalationRule {
+            let fallback = EscalationRule.standard.first { $0.level == level }!.afterMillis
+            let key = "tickets.escalation.\(level.name)AfterHours"
+            let value = reader.double(forKey: ConfigKey(key), default: Double(fallback) / 3_600_000)
+            guard value > 0, value <= 24 * 365 else { throw Invalid(description: "\(key) must be more than 0 and at most 8760 hours") }
+            return EscalationRule(level: level, afterMillis: Int64(value * 3_600_000))
+        }
+        configuration.escalation = [try hours(.street), try hours(.district)]
+        if let url = reader.string(forKey: "webhook.url"), !url.isEmpty {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw Invalid(description: "webhook.url must be an http or https URL")
+            }
+            guard let secret = reader.string(forKey: "webhook.secret"), secret.utf8.count >= 16 else {
+                throw Invalid(description: "webhook.secret must be set, at least 16 bytes, when webhook.url is")
+            }
+            configuration.webhook = WebhookTarget(url: parsed, secret: secret)
+        }
         return configuration
     }
 
@@ -172,6 +196,11 @@ public struct NodeConfiguration: Sendable, Hashable {
             root.append(("gossip", section(gossip)))
         }
         if faultInjection { root.append(("faults", section([("enabled", Node("true"))]))) }
+        if escalation != EscalationRule.standard {
+            func hours(_ level: TicketLevel) -> Node { Node(String(Double(escalation.first { $0.level == level }?.afterMillis ?? 0) / 3_600_000)) }
+            root.append(("tickets", section([("escalation", section([("streetAfterHours", hours(.street)), ("districtAfterHours", hours(.district))]))])))
+        }
+        if let webhook { root.append(("webhook", section([("url", text(webhook.url.absoluteString)), ("secret", text(webhook.secret))]))) }
         // Serializing a tree of strings cannot fail.
         return (try? Yams.serialize(node: section(root), allowUnicode: true)) ?? ""
     }

@@ -94,5 +94,7 @@ extension NodeConfiguration {
     public func applySettings(to store: Store) {
         store.lifetimes = lifetimes
         store.indexesSearch = role == "street"
+        store.keepsInboxes = role == "street"
+        store.sendsWebhooks = role == "street" && webhook != nil
     }
 }

@@ -66,6 +66,12 @@ public struct ShequNode: Sendable {
                             photos: photos)
         let app = api.application(host: configuration.httpHost, port: configuration.httpPort, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app)]
+        if configuration.role == "street" || configuration.role == "district" {
+            services.append(.init(service: TicketWatch(store: store, rules: configuration.escalation, logger: logger)))
+        }
+        if let webhook = configuration.webhook, store.sendsWebhooks {
+            services.append(.init(service: WebhookSender(store: store, target: webhook, logger: logger)))
+        }
         if let replication, let topologyPath = configuration.topologyPath {
             services.append(.init(service: replication))
             services.append(.init(service: TopologyReloader(path: topologyPath, local: configuration.id, replication: replication, store: store, logger: logger)))

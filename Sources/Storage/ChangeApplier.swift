@@ -14,10 +14,25 @@ struct ChangeApplier {
     private var touched: [String: EntityKind] = [:]
     /// Whether posts, topics and tickets are kept in the full-text index (street nodes, where residents search).
     let indexesSearch: Bool
+    /// Members' inboxes, where they are kept (street nodes); nil elsewhere.
+    let inbox: Inbox?
+    /// Campaigns whose sign-ups changed: their confirmations are derived at `finish()`.
+    private var campaigns: Set<String> = []
+    /// The notifications the applied changes caused, for the change feed.
+    private(set) var notified: [InboxNotification] = []
 
-    init(db: Database, indexesSearch: Bool) {
+    init(db: Database, indexesSearch: Bool, inbox: Bool = false, webhook: Bool = false) {
         self.db = db
         self.indexesSearch = indexesSearch
+        self.inbox = inbox ? Inbox(db: db, webhook: webhook) : nil
+    }
+
+    private var view: ReadView { ReadView(db: db, store: nil) }
+
+    /// Hands over the notifications caused since the last call.
+    mutating func takeNotified() -> [InboxNotification] {
+        defer { notified.removeAll() }
+        return notified
     }
 
     /// Applies one change; returns false when it was already in the log.
@@ -49,6 +64,13 @@ struct ChangeApplier {
         default: break
         }
         if change.op == .remove, touched[change.entity] == nil { touched[change.entity] = kind }
+        if let inbox {
+            if kind == .signup {
+                if let campaign = try parent ?? view.cellValue(entity: change.entity, field: "campaign")?.string { campaigns.insert(campaign) }
+            } else {
+                notified += try inbox.derive(change, kind: kind)
+            }
+        }
         return true
     }
 
@@ -127,5 +149,9 @@ struct ChangeApplier {
         try ActivityRollups.refresh(posts: posts, items: items, view: view, db: db)
         try PollRollups.refresh(polls: polls, ballots: ballots, view: view, db: db)
         touched.removeAll()
+        if let inbox {
+            for campaign in campaigns.sorted() { notified += try inbox.confirmations(campaign: campaign) }
+            campaigns.removeAll()
+        }
     }
 }

@@ -14,6 +14,8 @@ public struct FeedEvent: Sendable, Hashable {
     public var parent: String?
     public var scope: Scope
     public var author: String
+    /// The notifications this change caused on this node (`Inbox`).
+    public var notifications: [InboxNotification] = []
 }
 
 /// Every change this node commits — its own writes and what replication brings — in commit order, to whoever listens
@@ -43,13 +45,18 @@ public final class ChangeFeed: Sendable {
     }
 
     /// Announces committed changes (the store calls this after each commit).
-    func publish(_ changes: [Change]) {
+    /// Each notification travels with the change that caused it (one caused by another entity — a place freed by a
+    /// cancellation — with the batch's last change).
+    func publish(_ changes: [Change], notified: [InboxNotification] = []) {
         state.withLock { state in
             guard state.active else { return }
-            for change in changes {
+            var pending = Dictionary(grouping: notified, by: \.entity)
+            for (index, change) in changes.enumerated() {
                 guard let kind = EntityKind(rawValue: change.kind) else { continue }
                 let parent = kind.parentField.flatMap { change.fields[$0]?.string }
-                let event = FeedEvent(number: state.next, kind: kind, entity: change.entity, parent: parent, scope: change.scope, author: change.author)
+                var event = FeedEvent(number: state.next, kind: kind, entity: change.entity, parent: parent, scope: change.scope, author: change.author)
+                event.notifications = pending.removeValue(forKey: change.entity) ?? []
+                if index == changes.count - 1 { event.notifications += pending.values.joined().sorted { $0.number < $1.number } }
                 state.next += 1
                 state.recent.append(event)
                 for listener in state.listeners.values { listener.yield(event) }

@@ -362,6 +362,43 @@ enum Migrations {
             // The street grid centre's and the district platform's queues: tickets at a level, oldest (most overdue) first.
             try db.execute(sql: "CREATE INDEX ticket_facts_by_level ON ticket_facts(level, created_ms)")
         }
+        migrator.registerMigration("v10-inbox") { db in
+            // Local only: each member's notifications, derived from the changes this node applies (Inbox.swift), and the
+            // webhook's queue of deliveries (WebhookOutbox). `audience` is a member id, or `c:<committee>` for everyone in
+            // it (a new poll); a committee-wide row is read by each member through `notification_reads`.
+            try db.execute(sql: """
+                CREATE TABLE notifications (
+                    number INTEGER PRIMARY KEY,
+                    id TEXT NOT NULL UNIQUE,
+                    audience TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    committee TEXT,
+                    detail TEXT,
+                    created_at INTEGER NOT NULL,
+                    read INTEGER NOT NULL DEFAULT 0
+                );
+                CREATE INDEX notifications_by_audience ON notifications(audience, number);
+                CREATE INDEX notifications_by_age ON notifications(created_at);
+                CREATE TABLE notification_reads (
+                    member TEXT NOT NULL,
+                    number INTEGER NOT NULL,
+                    PRIMARY KEY (member, number)
+                ) WITHOUT ROWID;
+                CREATE TABLE webhook_outbox (
+                    number INTEGER PRIMARY KEY,
+                    delivery TEXT NOT NULL UNIQUE,
+                    body TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_at INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    last_error TEXT
+                );
+                CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at);
+                """)
+        }
         return migrator
     }
 }

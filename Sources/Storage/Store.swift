@@ -32,6 +32,17 @@ public final class Store: Sendable {
     public let feed = ChangeFeed()
     private let lifetimesSetting = Mutex(AccessLifetimes.standard)
     private let searchSetting = Mutex(false)
+    private let inboxSetting = Mutex((inboxes: false, webhook: false))
+    /// Whether members' notifications are derived as changes apply (`Inbox`): on street nodes, where members read them.
+    public var keepsInboxes: Bool {
+        get { inboxSetting.withLock { $0.inboxes } }
+        set { inboxSetting.withLock { $0.inboxes = newValue } }
+    }
+    /// Whether each new notification also queues a webhook delivery (`WebhookOutbox`): when the node has a webhook.
+    public var sendsWebhooks: Bool {
+        get { inboxSetting.withLock { $0.webhook } }
+        set { inboxSetting.withLock { $0.webhook = newValue } }
+    }
     /// Whether applied posts, topics and tickets are kept in the full-text index: on street nodes, where residents
     /// search (the node turns it on there); off elsewhere — districts and the city serve no app, and the simulator's
     /// hundreds of stores need none.
@@ -156,11 +167,11 @@ public final class Store: Sendable {
     public func write<T: Sendable>(_ body: @escaping @Sendable (inout WriteTransaction) throws -> T) async throws -> T {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
-        let (result, made, received, ownHighest) = try await writer.write { db in
+        let (result, made, received, notified, ownHighest) = try await writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
-            return (try body(&transaction), transaction.made, transaction.received, transaction.ownHighest)
+            return (try body(&transaction), transaction.made, transaction.received, transaction.notified, transaction.ownHighest)
         }
-        committed(made: made, received: received, ownHighest: ownHighest)
+        committed(made: made, received: received, notified: notified, ownHighest: ownHighest)
         return result
     }
 
@@ -169,25 +180,39 @@ public final class Store: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
         var made: [Change] = [], received: [Change] = []
+        var notified: [InboxNotification] = []
         var ownHighest: UInt64 = 0
         let result = try writer.write { db in
             var transaction = WriteTransaction(db: db, store: self)
             let result = try body(&transaction)
             made = transaction.made
             received = transaction.received
+            notified = transaction.notified
             ownHighest = transaction.ownHighest
             return result
         }
-        committed(made: made, received: received, ownHighest: ownHighest)
+        committed(made: made, received: received, notified: notified, ownHighest: ownHighest)
         return result
     }
 
     /// After a write transaction commits: announce the changes it committed (those it made to eager push, all of them
     /// to the feed), and move the own-sequence mark.
-    private func committed(made: [Change], received: [Change], ownHighest: UInt64) {
+    private func committed(made: [Change], received: [Change], notified: [InboxNotification], ownHighest: UInt64) {
         if ownHighest > 0 { self.ownHighest.withLock { $0 = max($0, ownHighest) } }
         if !made.isEmpty { localChangesContinuation.yield(made) }
-        if !made.isEmpty || !received.isEmpty { feed.publish(made + received) }
+        if !made.isEmpty || !received.isEmpty { feed.publish(made + received, notified: notified) }
+        if !notified.isEmpty { inboxChanged() }
+    }
+
+    /// Wakes whoever waits for new notifications (the webhook's sender).
+    private func inboxChanged() { inboxWaiters.withLock { waiters in for w in waiters { w.yield() } } }
+    private let inboxWaiters = Mutex<[AsyncStream<Void>.Continuation]>([])
+
+    /// A signal each time new notifications commit (coalesced: a slow reader sees one signal for many).
+    public func inboxSignals() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        inboxWaiters.withLock { $0.append(continuation) }
+        return stream
     }
 
     /// The highest sequence number of this node's own changes in its log (as `ReadView.highestSequence(of: nodeID)`

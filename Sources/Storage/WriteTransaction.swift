@@ -16,13 +16,18 @@ public struct WriteTransaction {
     public private(set) var made: [Change] = []
     /// The remote changes it applied (not duplicates, not refused), for the change feed.
     private(set) var received: [Change] = []
+    /// The notifications its changes caused (on nodes that keep inboxes), for the change feed.
+    var notified: [InboxNotification] { caused + alertedNow }
+    private var caused: [InboxNotification] = []
+    /// Notifications it added itself (overdue alerts), not caused by a change.
+    var alertedNow: [InboxNotification] = []
     /// The highest sequence number of this node's own changes the transaction logged (0 if none).
     private(set) var ownHighest: UInt64 = 0
 
     init(db: Database, store: Store) {
         self.db = db
         self.store = store
-        self.applier = ChangeApplier(db: db, indexesSearch: store.indexesSearch)
+        self.applier = ChangeApplier(db: db, indexesSearch: store.indexesSearch, inbox: store.keepsInboxes, webhook: store.sendsWebhooks)
     }
 
     /// Reads over the transaction's state.
@@ -53,6 +58,7 @@ public struct WriteTransaction {
         nextSeq = seq
         if seq > 1 { ownHighest = max(ownHighest, seq - 1) }
         try applier.finish()
+        caused += applier.takeNotified()
         made += changes
         StoreMetrics.appliedLocal.increment(by: Int64(changes.count))
         return changes
@@ -84,6 +90,7 @@ public struct WriteTransaction {
             }
         }
         try applier.finish()
+        caused += applier.takeNotified()
         StoreMetrics.appliedRemote.increment(by: Int64(result.applied))
         StoreMetrics.duplicates.increment(by: Int64(result.duplicates))
         return result

@@ -23,7 +23,8 @@ final class TestNode: Sendable {
         let clock = ManualClock(start)
         self.clock = clock
         store = try Store(path: directory + "/node.sqlite", nodeID: "street.test", wallMillis: { clock.millis })
-        store.indexesSearch = true  // a street node, as residents search it
+        store.indexesSearch = true  // a street node, as residents search it and read their inboxes
+        store.keepsInboxes = true
         // Tests drive thousands of requests from one address; the rate limits have their own test.
         server = APIServer(store: store, identity: NodeIdentity(id: "street.test", role: "street", publicURL: "http://shequ.test"), limits: .unlimited)
     }
