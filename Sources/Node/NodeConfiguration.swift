@@ -131,7 +131,11 @@ public struct NodeConfiguration: Sendable, Hashable {
             guard let secret = reader.string(forKey: "webhook.secret"), secret.utf8.count >= 16 else {
                 throw Invalid(description: "webhook.secret must be set, at least 16 bytes, when webhook.url is")
             }
-            configuration.webhook = WebhookTarget(url: parsed, secret: secret)
+            let timeout = reader.double(forKey: "webhook.timeoutSeconds", default: 10)
+            let backoff = reader.double(forKey: "webhook.maxBackoffSeconds", default: 3_600)
+            guard timeout > 0, timeout <= 300 else { throw Invalid(description: "webhook.timeoutSeconds must be more than 0 and at most 300") }
+            guard backoff >= 1, backoff <= 86_400 else { throw Invalid(description: "webhook.maxBackoffSeconds must be between 1 and 86400") }
+            configuration.webhook = WebhookTarget(url: parsed, secret: secret, timeoutSeconds: timeout, maxBackoffSeconds: backoff)
         }
         return configuration
     }
@@ -200,7 +204,11 @@ public struct NodeConfiguration: Sendable, Hashable {
             func hours(_ level: TicketLevel) -> Node { Node(String(Double(escalation.first { $0.level == level }?.afterMillis ?? 0) / 3_600_000)) }
             root.append(("tickets", section([("escalation", section([("streetAfterHours", hours(.street)), ("districtAfterHours", hours(.district))]))])))
         }
-        if let webhook { root.append(("webhook", section([("url", text(webhook.url.absoluteString)), ("secret", text(webhook.secret))]))) }
+        if let webhook {
+            root.append(("webhook", section([("url", text(webhook.url.absoluteString)), ("secret", text(webhook.secret)),
+                                             ("timeoutSeconds", Node(String(webhook.timeoutSeconds))),
+                                             ("maxBackoffSeconds", Node(String(webhook.maxBackoffSeconds)))])))
+        }
         // Serializing a tree of strings cannot fail.
         return (try? Yams.serialize(node: section(root), allowUnicode: true)) ?? ""
     }

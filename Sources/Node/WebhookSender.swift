@@ -11,10 +11,16 @@ public struct WebhookTarget: Sendable, Hashable {
     public var url: URL
     /// Shared with the receiver: each body is signed with it (HMAC-SHA256).
     public var secret: String
+    /// How long one delivery may take before it counts as failed (`webhook.timeoutSeconds`, 10).
+    public var timeoutSeconds: Double = 10
+    /// The longest wait between retries (`webhook.maxBackoffSeconds`, 3600).
+    public var maxBackoffSeconds: Double = 3_600
 
-    public init(url: URL, secret: String) {
+    public init(url: URL, secret: String, timeoutSeconds: Double = 10, maxBackoffSeconds: Double = 3_600) {
         self.url = url
         self.secret = secret
+        self.timeoutSeconds = timeoutSeconds
+        self.maxBackoffSeconds = maxBackoffSeconds
     }
 
     /// The signature header's value for a body sent at `timestamp` (seconds): `sha256=<hex of HMAC(secret, "t.body")>`.
@@ -27,32 +33,30 @@ public struct WebhookTarget: Sendable, Hashable {
 
 /// Sends the webhook queue (`WebhookOutbox`) to the receiver: at least once, in order of due time, each delivery with
 /// its stable id (`X-Shequ-Delivery`) so the receiver can drop a repeat; a failure (an error status, a refused
-/// connection, no answer within the timeout) is tried again with exponential backoff and jitter, up to an hour apart.
+/// connection, no answer within the timeout) is tried again with exponential backoff and jitter, up to an hour apart
+/// (`webhook.maxBackoffSeconds`).
 /// It runs beside the writes and never inside them: a slow or dead receiver holds up only its own queue.
 public final class WebhookSender: Service, Sendable {
     let store: Store
     let target: WebhookTarget
     let logger: Logger
-    /// How long one delivery may take before it counts as failed.
-    let timeout: TimeInterval
     /// Deliveries sent at once.
     let concurrency: Int
 
     static let sent = Counter(label: "shequ_webhook_deliveries_total", dimensions: [("result", "delivered")])
     static let failed = Counter(label: "shequ_webhook_deliveries_total", dimensions: [("result", "failed")])
 
-    public init(store: Store, target: WebhookTarget, timeout: TimeInterval = 10, concurrency: Int = 4, logger: Logger) {
+    public init(store: Store, target: WebhookTarget, concurrency: Int = 4, logger: Logger) {
         self.store = store
         self.target = target
-        self.timeout = timeout
         self.concurrency = concurrency
         self.logger = logger
     }
 
-    /// The wait before attempt `attempts + 1`: 1 s doubling, at most an hour, with up to a quarter more at random so that
-    /// the retries of many deliveries after an outage do not arrive together.
-    static func backoffMillis(attempts: Int) -> Int64 {
-        let base = min(Int64(1_000) << Int64(min(attempts, 12)), 3_600_000)
+    /// The wait before attempt `attempts + 1`: 1 s doubling, at most `maxBackoffSeconds`, with up to a quarter more at
+    /// random so that the retries of many deliveries after an outage do not arrive together.
+    func backoffMillis(attempts: Int) -> Int64 {
+        let base = min(Int64(1_000) << Int64(min(attempts, 12)), max(1_000, Int64(target.maxBackoffSeconds * 1_000)))
         return base + Int64.random(in: 0...(base / 4))
     }
 
@@ -93,7 +97,7 @@ public final class WebhookSender: Service, Sendable {
     func deliver(_ delivery: WebhookDelivery) async {
         var request = URLRequest(url: target.url)
         request.httpMethod = "POST"
-        request.timeoutInterval = timeout
+        request.timeoutInterval = target.timeoutSeconds
         let timestamp = store.nowMillis / 1_000
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue(delivery.id, forHTTPHeaderField: "X-Shequ-Delivery")
@@ -112,7 +116,7 @@ public final class WebhookSender: Service, Sendable {
         do {
             if let outcome {
                 Self.failed.increment()
-                let wait = Self.backoffMillis(attempts: delivery.attempts)
+                let wait = backoffMillis(attempts: delivery.attempts)
                 if delivery.attempts < 3 || delivery.attempts % 10 == 0 {
                     logger.warning("webhook delivery failed", metadata: ["delivery": "\(delivery.id)", "attempt": "\(delivery.attempts + 1)", "error": "\(outcome)", "retryInMs": "\(wait)"])
                 }
