@@ -44,6 +44,7 @@ struct Invariants {
         out.results.append(try checks.committeeDigests(&out))
         out.results.append(try checks.districtPosts())
         out.results.append(try checks.ticketHistories())
+        out.results.append(try checks.automaticEscalations())
         out.results.append(try checks.ballots())
         out.results.append(try checks.rollups())
         out.results.append(try checks.personalData())
@@ -211,6 +212,46 @@ struct Invariants {
                 }
             }
         }
+        return result
+    }
+
+    /// Automatic escalation: on every replica each ticket holds at most one automatic event per rule, under the rule's
+    /// id — however many nodes saw the deadline pass and wrote it (counted: two writers merged into one event) — and
+    /// every ticket still open well past a rule's deadline stands at the rule's level or above.
+    func automaticEscalations() throws -> InvariantResult {
+        var result = InvariantResult(name: "one automatic escalation per rule per ticket, every overdue open ticket escalated", checked: 0, failures: [], terms: [])
+        // A deadline is seen on a node's own clock against the ticket's hybrid stamp, which may run ahead of its street's
+        // clock by as much as the fastest clock in the federation: allow that, a watch interval and ten seconds.
+        let fastest = sim.nodes.values.map(\.skew).max() ?? 0
+        let rules = sim.options.escalationRules
+        var mergedTwice = 0, overdueChecked = 0
+        for state in sim.workload.committees where !state.tickets.isEmpty {
+            for id in state.tickets where !lost.contains(id) {
+                for node in holders(ofCommittee: state.committee.id) {
+                    guard let ticket = try view(node, { try $0.ticket(id) }) else { continue }
+                    result.checked += 1
+                    let automatic = ticket.history.filter { $0.actor == Ticket.systemActor }
+                    let expected = Set(rules.map { Ticket.automaticEscalationID(ticket: id, level: $0.level) })
+                    if automatic.count != Set(automatic.map(\.id)).count || !Set(automatic.map(\.id)).isSubset(of: expected) {
+                        result.failures.append("\(id) at \(node): automatic events \(automatic.map(\.id))")
+                        result.terms.append(id)
+                    }
+                    let (street, district) = (state.street, state.district)
+                    let slowest = min(sim.nodes[street]!.skew, sim.nodes[district]!.skew)
+                    let margin = Simulator.watchInterval + 10_000 + max(0, fastest - slowest)
+                    for rule in rules where ticket.stage.isOpen && ticket.createdMillis + rule.afterMillis + margin < sim.end {
+                        overdueChecked += 1
+                        guard ticket.level < rule.level else { continue }
+                        result.failures.append("\(id) at \(node): open at \(ticket.level.name), past the \(rule.level.name) rule's deadline")
+                        result.terms.append(id)
+                    }
+                    if node == topology.city.id {
+                        for event in automatic where try view(node, { try $0.writers(of: event.id) }).count > 1 { mergedTwice += 1 }
+                    }
+                }
+            }
+        }
+        result.name += " (\(sim.stats.automaticEscalations) written, \(mergedTwice) by two nodes merged into one; \(overdueChecked) overdue checks)"
         return result
     }
 

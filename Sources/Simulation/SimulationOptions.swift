@@ -1,5 +1,6 @@
 import Foundation
 import Gossip
+import Governance
 
 /// What to simulate: the topology, how long, how busy, and which faults.
 public struct SimulationOptions: Sendable {
@@ -16,6 +17,9 @@ public struct SimulationOptions: Sendable {
     public var maxSkewSeconds: Int
     /// How many trace lines a failure report shows.
     public var traceLines: Int = 40
+    /// When unresolved tickets escalate themselves: the served rules' shape (street, then district) in seconds instead
+    /// of days, so that deadlines pass during the workload's partitions.
+    public var escalationRules = [EscalationRule(level: .street, afterMillis: 15_000), EscalationRule(level: .district, afterMillis: 45_000)]
 
     public init(seed: UInt64, shape: TopologyGenerator.Shape, minutes: Double, writesPerSecond: Double,
                 activeCommitteesPerStreet: Int = 3, faults: Faults = .all, maxSkewSeconds: Int = 120) {

@@ -5,6 +5,8 @@ import Replication
 /// Counters kept while the simulation runs.
 struct SimulationStats {
     var events = 0
+    /// Automatic escalation events the ticket watches wrote (a street's and its district's write of one event count twice).
+    var automaticEscalations = 0
     var messages = 0
     var bytes = 0
     var byKind: [String: Int] = [:]

@@ -61,7 +61,12 @@ public final class Simulator {
         case timer(NodeID, life: Int, ReplicationDriver.Timer, generation: Int)
         case write
         case fault(FaultEvent)
+        /// Every street and district node runs its ticket watch (automatic escalation), on its own clock.
+        case watch
     }
+
+    /// How often each node's ticket watch runs.
+    static let watchInterval: Int64 = 10_000
 
     enum FaultEvent {
         case partitionStart, partitionEnd(id: Int), flap(LinkKey, remaining: Int), crashSomeone, restart(NodeID), wipeSomeStreet
@@ -143,6 +148,7 @@ public final class Simulator {
         for id in nodeIDs { try drive(id, .start) }
         try workload.defineCommittees()
         agenda.schedule(.write, at: start + workload.nextGap())
+        agenda.schedule(.watch, at: start + Self.watchInterval)
         if options.faults.contains(.partition) { agenda.schedule(.fault(.partitionStart), at: start + span(20_000, 60_000)) }
         if options.faults.contains(.crash) { agenda.schedule(.fault(.crashSomeone), at: start + span(30_000, 90_000)) }
         if options.faults.contains(.restore) { agenda.schedule(.fault(.wipeSomeStreet), at: start + span(40_000, 120_000)) }
@@ -226,6 +232,14 @@ public final class Simulator {
         case .fault(let fault):
             guard clock.now < workloadEnd else { return }
             try inject(fault)
+        case .watch:
+            // Until the end, after the heal too: a street and its district may both see a deadline pass, partitioned or not.
+            for id in nodeIDs where nodes[id]!.up && [.street, .district].contains(topology.nodes[id]!.role) {
+                var escalated = 0
+                _ = try write(at: id, "ticket watch") { tx in escalated = try tx.watchTickets(rules: options.escalationRules, nowMillis: tx.nowMillis).escalated }
+                stats.automaticEscalations += escalated
+            }
+            agenda.schedule(.watch, at: clock.now + Self.watchInterval)
         }
     }
 

@@ -49,6 +49,12 @@ extension ReadView {
     }
 
     /// How many changes the log holds.
+    /// The origins whose changes to `entity` are in the log (two for an automatic escalation both a street and its
+    /// district wrote).
+    public func writers(of entity: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM changes WHERE entity = ? ORDER BY origin", arguments: [entity])
+    }
+
     public func changeCount() throws -> Int {
         try Int.fetchOne(db, sql: "SELECT count(*) FROM changes") ?? 0
     }
