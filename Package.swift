@@ -166,7 +166,7 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
-                "Replication", "Governance", "Storage", "Wire", "Gossip", "GossipNIO", "Demo", "Node", "HTTPAPI", "CImage",
+                "Replication", "Governance", "Storage", "Wire", "Gossip", "GossipNIO", "Demo", "Node", "HTTPAPI", "CImage", "EventStream",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -201,11 +201,20 @@ let package = Package(
             ]
         ),
 
+        // A Server-Sent Events client: the tests' and the notification bench's.
+        .target(
+            name: "EventStream",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // MARK: - Tests
         .target(
             name: "ShequTestSupport",
             dependencies: [
-                "Replication", "CImage",
+                "Replication", "CImage", "EventStream",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

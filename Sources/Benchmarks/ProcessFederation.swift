@@ -20,6 +20,8 @@ public final class ProcessFederation: @unchecked Sendable {
     public let officers: [NodeID: String]
     /// A committee of every street and the bearer token of its cadre (to post notices).
     public let cadres: [NodeID: (committee: String, token: String)]
+    /// Approved residents of the first street's committee (`start(residents:)`), with their bearer tokens.
+    public var residents: [(id: String, token: String)] = []
     private var stopped = false
 
     public var streets: [NodeID] { topology.nodes.values.filter { $0.role == .street }.map(\.id).sorted() }
@@ -56,7 +58,7 @@ public final class ProcessFederation: @unchecked Sendable {
     /// Generates the topology and keys under `directory`, creates the accounts, starts every node and waits until the
     /// city's failure detector sees all of them alive.
     public static func start(nodes: Int, directory: String, executable: String, faults: Bool = false, basePort: Int = 30_500, tls: Bool = true,
-                             progress: @escaping @Sendable (String) -> Void) async throws -> ProcessFederation {
+                             residents: Int = 0, progress: @escaping @Sendable (String) -> Void) async throws -> ProcessFederation {
         let keys = (directory as NSString).appendingPathComponent("keys")
         let data = (directory as NSString).appendingPathComponent("data")
         let topologyPath = (directory as NSString).appendingPathComponent("topology.yaml")
@@ -65,6 +67,7 @@ public final class ProcessFederation: @unchecked Sendable {
         try topology.yaml.write(toFile: topologyPath, atomically: true, encoding: .utf8)
         var officers: [NodeID: String] = [:]
         var cadres: [NodeID: (committee: String, token: String)] = [:]
+        var members: [(id: String, token: String)] = []
         for node in topology.nodes.values.sorted(by: { $0.id < $1.id }) {
             let configuration = try ClusterLauncher.configuration(for: node, topologyPath: topologyPath, keysDirectory: keys, data: data, faults: faults)
             let store = try configuration.openStore()
@@ -73,12 +76,16 @@ public final class ProcessFederation: @unchecked Sendable {
             if node.role == .street, let committee = node.committees.keys.sorted().first {
                 try FederationBootstrap.defineCommittees(store: store, topology: topology, node: node.id)
                 cadres[node.id] = (committee, try DemoSeeder.account(store: store, role: .cadre, name: "主任", committee: committee).token)
+                if members.isEmpty, residents > 0 {
+                    members = try (0..<residents).map { try DemoSeeder.account(store: store, role: .resident, name: "居民\($0)", committee: committee) }
+                }
             }
         }
         let started = Date()
         let endpoints = try await ClusterLauncher.up(topologyPath: topologyPath, keysDirectory: keys, data: data, executable: executable,
                                                      faults: faults, rateLimits: .benchmark, tls: tls, progress: progress)
         let federation = ProcessFederation(directory: directory, topology: topology, endpoints: endpoints, officers: officers, cadres: cadres)
+        federation.residents = members
         let city = try federation.endpoint("city")
         let deadline = Date().addingTimeInterval(60 + Double(nodes) * 0.25)
         var alive = 0

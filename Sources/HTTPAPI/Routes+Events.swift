@@ -26,6 +26,7 @@ extension APIServer {
     func addEventRoutes(to router: Router<ShequRequestContext>) {
         let store = self.store
         let streams = OpenStreams()
+        let facts = EventFactsCache()
         router.get("/v1/me/events") { request, context in
             let actor = try context.requireActor()
             let resume = EventResume(request.headers[Self.lastEventID] ?? request.uri.queryParameters.get("lastEventId").map { String($0) },
@@ -34,6 +35,8 @@ extension APIServer {
                 throw APIError(.tooManyRequests, "too_many_streams", "at most \(Self.maxStreamsPerMember) open streams per member")
             }
             let (missed, events, cancel) = store.feed.subscribe(after: resume.after)
+            let listener = StreamListener(memberID: actor.memberID)
+            try await listener.refresh(store)
             var headers = HTTPFields()
             headers[.contentType] = "text/event-stream; charset=utf-8"
             headers[.cacheControl] = "no-store"
@@ -44,7 +47,9 @@ extension APIServer {
                 if resume.mustReset || missed == nil { opening += "event: reset\ndata: {}\n\n" }
                 try await writer.write(ByteBuffer(string: opening))
                 for event in missed ?? [] {
-                    if let text = try await Self.sseText(event, for: actor, in: store, boot: store.feed.boot) { try await writer.write(ByteBuffer(string: text)) }
+                    if let text = try await Self.sseText(event, for: listener, facts: facts, in: store, boot: store.feed.boot) {
+                        try await writer.write(ByteBuffer(string: text))
+                    }
                 }
                 // One loop writes: live events, keep-alive ticks and the end of the stream's time arrive as one sequence.
                 let (items, sink) = AsyncStream.makeStream(of: StreamItem.self, bufferingPolicy: .bufferingNewest(1_000))
@@ -69,7 +74,9 @@ extension APIServer {
                         case .keepAlive:
                             try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                         case .event(let event):
-                            if let text = try await Self.sseText(event, for: actor, in: store, boot: store.feed.boot) { try await writer.write(ByteBuffer(string: text)) }
+                            if let text = try await Self.sseText(event, for: listener, facts: facts, in: store, boot: store.feed.boot) {
+                                try await writer.write(ByteBuffer(string: text))
+                            }
                         }
                     }
                 } onGracefulShutdown: {
@@ -83,23 +90,28 @@ extension APIServer {
 
     enum StreamItem: Sendable { case event(FeedEvent), keepAlive }
 
-    /// One event as the stream sends it, or nil when the member may not know of it.
-    /// A notification for the member travels with its change as `event: notification` (the inbox's row, as
-    /// `GET /v1/me/notifications` lists it, with the unread count), before the change itself; both carry the change's id.
-    static func sseText(_ event: FeedEvent, for actor: Actor, in store: Store, boot: String) async throws -> String? {
-        // The member as they are now, not as they were when the stream opened: an approval, a new role, a suspension.
-        let (known, notes) = try await store.read { view -> (Bool, [Value]) in
-            guard let current = try view.member(actor.memberID) else { return (false, []) }
-            let mine = event.notifications.filter { $0.isFor(member: current.id, committee: current.committee) }
-            let unread = mine.isEmpty ? 0 : try view.unreadNotifications(for: current)
-            let notes = try mine.map { n -> Value in
-                var body = try Representation.notification(n, view: view).object!
-                body["unread"] = .int(Int64(unread))
-                return .object(body)
+    /// One event as the stream sends it to `listener`, or nil when the member may not know of it. What the event is
+    /// (its committee, its ticket's reporter, a message's two ends, its notifications as shown) is read once for all
+    /// the streams (`EventFacts`); who the member is, once per stream and again when their own record changes. So a
+    /// committee-wide poll told to 1,000 open streams costs one read, not 1,000.
+    static func sseText(_ event: FeedEvent, for listener: StreamListener, facts: EventFactsCache, in store: Store, boot: String) async throws -> String? {
+        if event.kind == .member, event.entity == listener.memberID { try await listener.refresh(store) }
+        guard let member = listener.member else { return nil }
+        let mine = event.notifications.filter { $0.isFor(member: member.id, committee: member.committee) }
+        let known = Self.mayKnow(event, actor: member.actor, facts: try await facts.facts(event, store: store))
+        guard known || !mine.isEmpty else { return nil }
+        var text = ""
+        if !mine.isEmpty {
+            let shown = try await facts.facts(event, store: store).notifications
+            // The unread count rides along when the notification is the member's alone (one read for one stream); a
+            // committee-wide one leaves it out, and the page adds one.
+            let unread = mine.contains { $0.audience == member.id } ? try await store.read { try $0.unreadNotifications(for: member) } : nil
+            for n in mine {
+                guard var body = shown[n.number]?.object else { continue }
+                body["unread"] = unread.map { .int(Int64($0)) } ?? .null
+                text += "id: \(boot)-\(event.number)\nevent: notification\ndata: \(Value.object(body).canonicalJSON)\n\n"
             }
-            return (try Self.mayKnow(event, actor: current.actor, view: view), notes)
         }
-        var text = notes.map { "id: \(boot)-\(event.number)\nevent: notification\ndata: \($0.canonicalJSON)\n\n" }.joined()
         if known {
             var data: [String: Value] = ["kind": .string(event.kind.rawValue), "scope": .string(event.scope.description)]
             // A ballot names only its poll: who voted (and, for a secret poll, the pseudonym) is not for others.
@@ -111,14 +123,14 @@ extension APIServer {
     }
 
     /// Whether `actor` may be told that `event` happened.
-    static func mayKnow(_ event: FeedEvent, actor: Actor, view: ReadView) throws -> Bool {
+    static func mayKnow(_ event: FeedEvent, actor: Actor, facts: EventFacts) -> Bool {
         if event.kind == .member {
             if event.entity == actor.memberID { return true }
-            return try committeeOf(event, view).map(actor.isStaff) ?? false
+            return facts.committee.map(actor.isStaff) ?? false
         }
-        guard let committee = try committeeOf(event, view) else {
+        guard let committee = facts.committee else {
             // District- and street-wide boards: everyone in a committee beneath them.
-            guard [.post, .comment, .like].contains(event.kind), let own = try actor.committee.flatMap(view.committee) else { return false }
+            guard [.post, .comment, .like].contains(event.kind), let own = facts.actorCommittee(actor) else { return false }
             switch event.scope {
             case .district(let district): return own.district == district && actor.status == .approved
             case .street(let street): return own.street == street && actor.status == .approved
@@ -132,21 +144,82 @@ extension APIServer {
         case .post, .comment, .like, .poll, .ballot, .topic, .topicEvent, .campaign, .queue, .committee:
             return true
         case .ticket, .ticketEvent:
-            let ticket = event.kind == .ticket ? event.entity : event.parent
-            return try ticket.flatMap { try view.ticket($0) }?.reporter == actor.memberID
+            return facts.reporter == actor.memberID
         case .message:
-            guard let message = try view.record(event.entity).flatMap(Message.init) else { return false }
-            return message.from == actor.memberID || message.to == actor.memberID
+            return facts.messageEnds.contains(actor.memberID)
         case .signup, .booking:
             return event.author == actor.memberID
         case .member:
             return false
         }
     }
+}
 
-    private static func committeeOf(_ event: FeedEvent, _ view: ReadView) throws -> Committee? {
-        guard let id = event.scope.committee else { return nil }
-        return try view.committee(id)
+/// What every stream needs to know of one event, read once: its committee, the reporter of its ticket, the two ends of
+/// a message, the committees of the federation's units (for district- and street-wide posts), and its notifications
+/// as `GET /v1/me/notifications` shows them.
+struct EventFacts: Sendable {
+    var committee: Committee?
+    var reporter: String?
+    var messageEnds: Set<String> = []
+    var committees: [String: Committee] = [:]
+    var notifications: [Int64: Value] = [:]
+
+    func actorCommittee(_ actor: Actor) -> Committee? { actor.committee.flatMap { committees[$0] } }
+
+    static func read(_ event: FeedEvent, view: ReadView) throws -> EventFacts {
+        var facts = EventFacts()
+        if let id = event.scope.committee { facts.committee = try view.committee(id) }
+        switch event.kind {
+        case .ticket, .ticketEvent:
+            let ticket = event.kind == .ticket ? event.entity : event.parent
+            facts.reporter = try ticket.flatMap { try view.cellValue(entity: $0, field: "reporter")?.string }
+        case .message:
+            if let message = try view.record(event.entity).flatMap(Message.init) { facts.messageEnds = [message.from, message.to] }
+        case .post, .comment, .like:
+            if event.scope.committee == nil { facts.committees = Dictionary(uniqueKeysWithValues: try view.committees().map { ($0.id, $0) }) }
+        default:
+            break
+        }
+        for n in event.notifications { facts.notifications[n.number] = try Representation.notification(n, view: view) }
+        return facts
+    }
+}
+
+/// The facts of recent events, each read by the first stream that needs it while the others wait for that read.
+final class EventFactsCache: Sendable {
+    private let entries = Mutex<(tasks: [UInt64: Task<EventFacts, any Error>], order: [UInt64])>(([:], []))
+    static let capacity = 2_048
+
+    func facts(_ event: FeedEvent, store: Store) async throws -> EventFacts {
+        let task = entries.withLock { entries -> Task<EventFacts, any Error> in
+            if let task = entries.tasks[event.number] { return task }
+            let task = Task { try await store.read { try EventFacts.read(event, view: $0) } }
+            entries.tasks[event.number] = task
+            entries.order.append(event.number)
+            if entries.order.count > Self.capacity {
+                for old in entries.order.prefix(Self.capacity / 2) { entries.tasks[old] = nil }
+                entries.order.removeFirst(Self.capacity / 2)
+            }
+            return task
+        }
+        return try await task.value
+    }
+}
+
+/// The member an open stream belongs to, as they are now: read when the stream opens and again when their own record
+/// changes (an approval, a new role, a suspension); nil once they are gone.
+final class StreamListener: Sendable {
+    let memberID: String
+    private let current = Mutex<Member?>(nil)
+    var member: Member? { current.withLock { $0 } }
+
+    init(memberID: String) { self.memberID = memberID }
+
+    func refresh(_ store: Store) async throws {
+        let id = memberID
+        let fresh = try await store.read { try $0.member(id) }
+        current.withLock { $0 = fresh }
     }
 }
 

@@ -152,6 +152,22 @@ extension Bench {
         }
     }
 
+    struct Notifications: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "notifications",
+            abstract: "How soon is a member told? 1,000 open event streams at one street: commit → stream, and district dispatch → stream, p50/p99.")
+        @Flag(help: "A small run, for tests: 100 streams.") var quick = false
+        @Option(help: "Open event streams, one per resident.") var streams = 1_000
+        func run() async throws {
+            let count = quick ? 100 : streams
+            let result = try await Bench.inScratch("notifications") { directory in
+                try await NotificationBenchmark.run(streams: count, polls: quick ? 3 : 10, messages: quick ? 20 : 200, dispatches: quick ? 10 : 50,
+                                                    executable: Cluster.executable, directory: directory, progress: progress)
+            }
+            say(NotificationBenchmark.report(result))
+        }
+    }
+
     struct HTTP: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "http", abstract: "Requests per second and p99 for reading a board and for posting on one street node, with wrk, beside GET /healthz.")
@@ -196,6 +212,9 @@ extension Bench {
             try await tls.run()
             let photos = try Bench.Photos.parse(sizes.quick ? ["--quick"] : [])
             try await photos.run()
+            section("notifications")
+            let notifications = try Bench.Notifications.parse(sizes.quick ? ["--quick"] : [])
+            try await notifications.run()
             section("propagation, cost per change, memory")
             _ = try await Bench.federation(sizes, sections: Set(ReplicationBenchmark.Section.allCases), serf: true)
             section("simulator memory")

@@ -4,13 +4,22 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// A Server-Sent Events client over one loopback connection, for tests: the events as they arrive, parsed per the
-/// WHATWG rules (id, event, data; comment lines ignored). Bounded: `next(within:)` waits at most its timeout.
+/// A Server-Sent Events client over one loopback connection, for tests and the notification bench: the events as they
+/// arrive, parsed per the WHATWG rules (id, event, data; comment lines ignored), each stamped with its arrival.
+/// Bounded: `next(within:)` waits at most its timeout.
 public final class EventStreamClient: Sendable {
     public struct Event: Sendable, Equatable {
         public var id: String?
         public var name: String
         public var data: String
+        /// When its last line arrived.
+        public var arrived: ContinuousClock.Instant = .now
+
+        public init(id: String?, name: String, data: String) {
+            self.id = id
+            self.name = name
+            self.data = data
+        }
     }
 
     public let status: Int
@@ -18,10 +27,14 @@ public final class EventStreamClient: Sendable {
     private let inbox: Inbox
 
     /// Connects and sends `GET path` with the headers; returns once the response head has come.
-    public static func connect(port: Int, path: String, headers: [(String, String)]) async throws -> EventStreamClient {
+    /// `source`: the local address to connect from (many clients of one machine as many addresses of 127.0.0.0/8).
+    public static func connect(port: Int, path: String, headers: [(String, String)], host: String = "127.0.0.1",
+                               source: String? = nil) async throws -> EventStreamClient {
         let inbox = Inbox()
         let head = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Int.self)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -29,8 +42,8 @@ public final class EventStreamClient: Sendable {
                     try channel.pipeline.syncOperations.addHandler(Parser(head: head, inbox: inbox))
                 }
             }
-            .connect(host: "127.0.0.1", port: port).get()
-        var fields = HTTPHeaders([("Host", "127.0.0.1:\(port)"), ("Accept", "text/event-stream")])
+            .connect(host: host, port: port).get()
+        var fields = HTTPHeaders([("Host", "\(host):\(port)"), ("Accept", "text/event-stream")])
         for (name, value) in headers { fields.add(name: name, value: value) }
         channel.write(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: fields)), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
