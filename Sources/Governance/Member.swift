@@ -59,6 +59,9 @@ public struct Member: Hashable, Sendable {
     public var joinedMillis: Int64
     /// The HLC of the first write: the order lists are sorted and paginated by.
     public var created: HLCTimestamp
+    /// Posting and commenting suspended until then (staff's moderation), and why.
+    public var suspendedUntilMillis: Int64?
+    public var suspendReason: String
 
     public init?(_ record: EntityRecord) {
         guard record.kind == .member, let role = Role(rawValue: record["role"].string ?? ""),
@@ -75,6 +78,8 @@ public struct Member: Hashable, Sendable {
         self.volunteer = record["volunteer"].bool ?? false
         self.joinedMillis = record.createdMillis
         self.created = record.created.hlc
+        self.suspendedUntilMillis = record["suspendedUntil"].int
+        self.suspendReason = record["suspendReason"].string ?? ""
     }
 
     /// The acting identity of this member.

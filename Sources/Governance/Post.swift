@@ -34,6 +34,12 @@ public struct Post: Hashable, Sendable {
     public var deleted: Bool
     /// The HLC of the first write: the order lists are sorted and paginated by.
     public var created: HLCTimestamp
+    /// Hidden by staff (seen by staff only), and why.
+    public var hidden: HiddenMark?
+    /// No more comments but by staff.
+    public var locked: Bool
+    /// Members' flags: member → reason.
+    public var flags: [String: String]
 
     public static let maxTitle = 100
     public static let maxBody = 5_000
@@ -55,6 +61,9 @@ public struct Post: Hashable, Sendable {
         self.created = record.created.hlc
         self.editedMillis = record["editedAt"].int
         self.deleted = record.isDeleted
+        self.hidden = HiddenMark(record["hidden"])
+        self.locked = record["locked"].bool ?? false
+        self.flags = Moderation.flags(record)
     }
 
     /// Validates an input; `mentionable` says whether a member id may be @mentioned (cadres of the committee).
@@ -110,9 +119,10 @@ public struct Post: Hashable, Sendable {
         return ChangeDraft(scope: scope, kind: EntityKind.post.rawValue, entity: id, op: .remove, fields: [:], author: actor.memberID)
     }
 
-    /// Whether `actor`, reading through `committee`, may see this post.
+    /// Whether `actor`, reading through `committee`, may see this post (a hidden one: staff only).
     public func isVisible(to actor: Actor, via committee: Committee) -> Bool {
         guard actor.canRead(committee) else { return false }
+        if hidden != nil, !actor.isStaff(of: committee) { return false }
         switch scope {
         case .committee(let id): return id == committee.id
         case .district(let id): return id == committee.district
@@ -130,6 +140,10 @@ public struct Comment: Hashable, Sendable {
     public var body: String
     public var createdMillis: Int64
     public var deleted: Bool
+    /// Hidden by staff (seen by staff only), and why.
+    public var hidden: HiddenMark?
+    /// Members' flags: member → reason.
+    public var flags: [String: String]
 
     public static let maxBody = 2_000
 
@@ -141,6 +155,8 @@ public struct Comment: Hashable, Sendable {
         self.body = record["body"].string ?? ""
         self.createdMillis = record.createdMillis
         self.deleted = record.isDeleted
+        self.hidden = HiddenMark(record["hidden"])
+        self.flags = Moderation.flags(record)
     }
 
     /// Comments on a post the actor can see. The comment takes the post's scope, so it goes wherever the post goes: on a
@@ -148,6 +164,7 @@ public struct Comment: Hashable, Sendable {
     /// scope for comments and likes, `Topology.threadKinds`).
     public static func create(on post: Post, body: String, in committee: Committee, by actor: Actor, id: String) throws(GovernanceError) -> ChangeDraft {
         guard !post.deleted, post.isVisible(to: actor, via: committee) else { throw .notFound("post") }
+        guard !post.locked || actor.isStaff(of: committee) else { throw .conflict("thread_locked", "the thread is locked") }
         let text = try Text.required(body, field: "body", max: maxBody)
         return ChangeDraft(scope: post.scope, kind: EntityKind.comment.rawValue,
                            entity: id, op: .add,

@@ -76,6 +76,7 @@ public struct APIServer: Sendable {
         addEventRoutes(to: router)
         addNotificationRoutes(to: router)
         addBoardRoutes(to: router)
+        addModerationRoutes(to: router)
         addPollRoutes(to: router)
         addTicketRoutes(to: router)
         addCommunityRoutes(to: router)

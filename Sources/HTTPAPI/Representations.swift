@@ -22,19 +22,30 @@ enum Representation {
         ])
     }
 
-    static func post(_ p: Post, likes: Int, likedByMe: Bool, comments: [Comment]?) -> Value {
+    /// A post; `staff` adds what only staff see: whether it is hidden and why, and how many flagged it.
+    static func post(_ p: Post, likes: Int, likedByMe: Bool, comments: [Comment]?, staff: Bool = false) -> Value {
         var o: [String: Value] = [
             "id": .string(p.id), "scope": .string(p.scope.description), "board": .string(p.board), "author": .string(p.author),
             "title": .string(p.title), "body": .string(p.body), "photos": .strings(p.photos), "mentions": .strings(p.mentions),
             "category": .optional(p.category), "createdAt": Time.value(p.createdMillis), "editedAt": Time.value(p.editedMillis),
-            "likes": .int(Int64(likes)), "likedByMe": .bool(likedByMe),
+            "likes": .int(Int64(likes)), "likedByMe": .bool(likedByMe), "locked": .bool(p.locked),
         ]
-        if let comments { o["comments"] = .list(comments.map(comment)) }
+        if staff {
+            o["hidden"] = p.hidden.map { .object(["reason": .string($0.reason), "by": .string($0.by)]) } ?? .null
+            o["flags"] = .int(Int64(p.flags.count))
+        }
+        if let comments { o["comments"] = .list(comments.map { comment($0, staff: staff) }) }
         return .object(o)
     }
 
-    static func comment(_ c: Comment) -> Value {
-        .object(["id": .string(c.id), "post": .string(c.post), "author": .string(c.author), "body": .string(c.body), "createdAt": Time.value(c.createdMillis)])
+    static func comment(_ c: Comment, staff: Bool = false) -> Value {
+        var o: [String: Value] = ["id": .string(c.id), "post": .string(c.post), "author": .string(c.author), "body": .string(c.body),
+                                  "createdAt": Time.value(c.createdMillis)]
+        if staff {
+            o["hidden"] = c.hidden.map { .object(["reason": .string($0.reason), "by": .string($0.by)]) } ?? .null
+            o["flags"] = .int(Int64(c.flags.count))
+        }
+        return .object(o)
     }
 
     static func message(_ m: Message) -> Value {

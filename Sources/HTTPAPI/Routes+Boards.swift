@@ -27,11 +27,13 @@ extension APIServer {
                 let committee = try view.requireCommittee(cid)
                 try actor.requireReader(committee)
                 let scope: Scope = board.districtWide ? .district(committee.district) : .committee(cid)
-                let posts = try view.posts(board: slug, scopes: [scope], limit: page.limit, after: page.after)
-                let values = try posts.map { post in
+                let all = try view.posts(board: slug, scopes: [scope], limit: page.limit, after: page.after)
+                let staff = actor.isStaff(of: committee)
+                let values = try all.filter { staff || $0.hidden == nil }.map { post in
                     Representation.post(post, likes: try view.likeCount(post: post.id),
-                                        likedByMe: try view.likes(post: post.id, member: actor.memberID), comments: nil)
+                                        likedByMe: try view.likes(post: post.id, member: actor.memberID), comments: nil, staff: staff)
                 }
+                let posts = all
                 return (.list(values), posts.last.map { PageCursor(created: Int64($0.created.rawValue), id: $0.id) })
             }
             return JSONResponse.make(page.envelope(items.0.list ?? [], last: items.1))
@@ -54,9 +56,9 @@ extension APIServer {
             let pid = try context.parameters.require("pid")
             let actor = try context.requireActor()
             let value = try await store.read { view -> Value in
-                let (post, _) = try view.visiblePost(pid, to: actor)
+                let (post, committee) = try view.visiblePost(pid, to: actor)
                 return Representation.post(post, likes: try view.likeCount(post: pid), likedByMe: try view.likes(post: pid, member: actor.memberID),
-                                           comments: try view.comments(post: pid))
+                                           comments: try view.comments(post: pid, shownTo: actor, via: committee), staff: actor.isStaff(of: committee))
             }
             return JSONResponse.make(value)
         }
@@ -70,8 +72,9 @@ extension APIServer {
             let value = try await store.write { tx -> Value in
                 let post = try tx.editPost(pid, title: title, body: text, photos: newPhotos, by: actor)
                 let view = tx.view
-                return Representation.post(post, likes: try view.likeCount(post: pid),
-                                           likedByMe: try view.likes(post: pid, member: actor.memberID), comments: try view.comments(post: pid))
+                let (_, committee) = try view.visiblePost(pid, to: actor)
+                return Representation.post(post, likes: try view.likeCount(post: pid), likedByMe: try view.likes(post: pid, member: actor.memberID),
+                                           comments: try view.comments(post: pid, shownTo: actor, via: committee), staff: actor.isStaff(of: committee))
             }
             return JSONResponse.make(value)
         }

@@ -62,16 +62,12 @@ extension APIServer {
             let actor = try context.requireActor()
             let page = try Page(request)
             let query = request.uri.queryParameters
-            let scope: TicketQueueScope
-            let ownLevel: TicketLevel
-            switch actor.role {
-            case .streetOfficer: scope = .street(actor.unit ?? ""); ownLevel = .street
-            case .districtOfficer: scope = .district(actor.unit ?? ""); ownLevel = .district
-            case .cityOfficer: scope = .city; ownLevel = .district
-            case .cadre, .secretary: scope = .committee(actor.committee ?? ""); ownLevel = .committee
-            default: throw APIError.forbidden("escalation queues are for cadres and officers")
+            let scope = try Self.oversight(of: actor, "escalation queues are for cadres and officers")
+            let ownLevel: TicketLevel = switch scope {
+            case .committee: .committee
+            case .street: .street
+            case .district, .city: .district
             }
-            guard actor.status == .approved else { throw APIError.forbidden("escalation queues are for cadres and officers") }
             let level = try query.get("level").map { text in
                 guard let level = TicketLevel(name: String(text)) else { throw APIError.invalid("level", "committee, street or district") }
                 return level
@@ -137,5 +133,17 @@ extension APIServer {
             }
         }
         return Location(address: try text("address") ?? "", lat: try text("lat"), long: try text("long"))
+    }
+
+    /// What a cadre or officer oversees: their committee, street, district, or the city. Anyone else is refused.
+    static func oversight(of actor: Actor, _ refusal: String) throws -> TicketQueueScope {
+        guard actor.status == .approved else { throw APIError.forbidden(refusal) }
+        switch actor.role {
+        case .streetOfficer: return .street(actor.unit ?? "")
+        case .districtOfficer: return .district(actor.unit ?? "")
+        case .cityOfficer: return .city
+        case .cadre, .secretary: return .committee(actor.committee ?? "")
+        default: throw APIError.forbidden(refusal)
+        }
     }
 }

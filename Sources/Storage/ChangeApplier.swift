@@ -64,6 +64,7 @@ struct ChangeApplier {
         default: break
         }
         if change.op == .remove, touched[change.entity] == nil { touched[change.entity] = kind }
+        if kind == .post || kind == .comment || kind == .member { try ModerationLog.record(change, kind: kind, db: db) }
         if let inbox {
             if kind == .signup {
                 if let campaign = try parent ?? view.cellValue(entity: change.entity, field: "campaign")?.string { campaigns.insert(campaign) }

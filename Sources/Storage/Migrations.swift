@@ -399,6 +399,37 @@ enum Migrations {
                 CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at);
                 """)
         }
+        migrator.registerMigration("v11-moderation") { db in
+            // Derived from replicated changes on every node (ModerationLog): each moderation act — hide, show, lock, unlock,
+            // suspend, lift — as the audit list, and the members' standing flags (the merged `flag:<member>` cells), so a
+            // committee's flagged posts are one indexed query.
+            try db.execute(sql: """
+                CREATE TABLE moderation_log (
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    action TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    committee TEXT,
+                    kind TEXT NOT NULL,
+                    entity TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    detail TEXT,
+                    PRIMARY KEY (origin, seq, action)
+                ) WITHOUT ROWID;
+                CREATE INDEX moderation_log_by_committee ON moderation_log(committee, at);
+                CREATE INDEX moderation_log_by_time ON moderation_log(at);
+                CREATE TABLE moderation_flags (
+                    entity TEXT NOT NULL,
+                    member TEXT NOT NULL,
+                    committee TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    PRIMARY KEY (entity, member)
+                ) WITHOUT ROWID;
+                CREATE INDEX moderation_flags_by_committee ON moderation_flags(committee, at);
+                """)
+        }
         return migrator
     }
 }

@@ -16,7 +16,7 @@ enum SearchIndex {
             try db.cachedStatement(sql: "DELETE FROM search_docs WHERE rowid = ?").execute(arguments: [existing])
         }
         guard let record = try view.record(id), let committee = record.scope.committee,
-              record[Cell.tombstoneField] != .bool(true) else { return }
+              record[Cell.tombstoneField] != .bool(true), !HiddenMark.isHidden(record) else { return }
         let owner = record[kind == .ticket ? "reporter" : "author"].string ?? ""
         let body = record[kind == .post ? "body" : "description"].string ?? ""
         try db.cachedStatement(sql: "INSERT INTO search_docs(entity, committee, kind, owner, created) VALUES (?, ?, ?, ?, ?)")

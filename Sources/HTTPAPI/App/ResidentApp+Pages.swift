@@ -16,7 +16,7 @@ extension ResidentApp {
             let boards = try Board.all.map { board -> Value in
                 let scope: Scope = board.districtWide ? .district(committee.district) : .committee(committee.id)
                 let seen = visits[board.slug] ?? 0
-                let recent = try view.posts(board: board.slug, scopes: [scope], limit: 100)
+                let recent = try view.posts(board: board.slug, scopes: [scope], limit: 100, shownTo: actor, via: committee)
                 let unread = recent.filter { $0.createdMillis > seen && $0.author != actor.memberID }.count
                 var row: [String: Value] = ["slug": .string(board.slug), "name": .string(frame.name("board.\(board.slug)"))]
                 if unread > 0 { row["unread"] = .string(unread >= 100 ? "99+" : String(unread)) }
@@ -42,7 +42,7 @@ extension ResidentApp {
             let committee = try view.requireCommittee(actor.committee ?? "")
             let cadres = Value.list(try Self.cadres(of: committee.id, in: view).map { .object(["id": .string($0.id), "name": .string($0.displayName)]) })
             let scope: Scope = board.districtWide ? .district(committee.district) : .committee(committee.id)
-            let posts = try view.posts(board: slug, scopes: [scope], limit: 50)
+            let posts = try view.posts(board: slug, scopes: [scope], limit: 50, shownTo: actor, via: committee)
             let people = try Self.people(posts.map(\.author), view)
             return (.list(try posts.map { post in
                 var row = Representation.post(post, likes: try view.likeCount(post: post.id), likedByMe: false, comments: nil).object ?? [:]
@@ -79,7 +79,7 @@ extension ResidentApp {
         let actor = frame.actor
         let postValue = try await store.read { view -> Value in
             let (post, committee) = try view.visiblePost(pid, to: actor)
-            let comments = try view.comments(post: pid).filter { !$0.deleted }
+            let comments = try view.comments(post: pid, shownTo: actor, via: committee).filter { !$0.deleted }
             let people = try Self.people([post.author] + comments.map(\.author), view)
             var row = Representation.post(post, likes: try view.likeCount(post: pid), likedByMe: try view.likes(post: pid, member: actor.memberID), comments: nil).object ?? [:]
             row["by"] = people[post.author]

@@ -9,6 +9,7 @@ extension WriteTransaction {
     public mutating func createPost(_ input: PostInput, board: Board, committee committeeID: String, by actor: Actor, id: String? = nil) throws -> Post {
         let committee = try view.requireCommittee(committeeID)
         try actor.requireReader(committee)
+        try Moderation.requireNotSuspended(try view.member(actor.memberID), nowMillis: nowMillis)
         let id = id ?? mintID(.post)
         let view = self.view
         try append(try Post.create(input, board: board, in: committee, by: actor, id: id) { mentioned in
@@ -31,6 +32,7 @@ extension WriteTransaction {
 
     public mutating func comment(on postID: String, body: String, by actor: Actor) throws -> Comment {
         let (post, committee) = try view.visiblePost(postID, to: actor)
+        try Moderation.requireNotSuspended(try view.member(actor.memberID), nowMillis: nowMillis)
         let id = mintID(.comment)
         try append(try Comment.create(on: post, body: body, in: committee, by: actor, id: id))
         return try view.record(id).flatMap(Comment.init)!
