@@ -39,7 +39,8 @@ import Testing
             let queue = try await api.call(.post, "/v1/committees/c1/queues", token: cadre, json: .object([
                 "title": "口罩预约", "slots": .list([.object(["label": "上午", "capacity": .int(25)])]),
             ]))["id"].string!
-            for id in [pending, post, poll, ticket, topic, campaign, queue] { #expect(id.count > 3) }
+            let comment = try await api.call(.post, "/v1/posts/\(post)/comments", token: resident, json: .object(["body": "我家门口也是"]))["id"].string!
+            for id in [pending, post, poll, ticket, topic, campaign, queue, comment] { #expect(id.count > 3) }
 
             let port = try #require(client.port)
             let config = """
@@ -66,13 +67,14 @@ import Testing
             \(Schemathesis.operation("^/v1/topics/", id: topic))
             \(Schemathesis.operation("^/v1/campaigns/", id: campaign))
             \(Schemathesis.operation("^/v1/queues/", id: queue))
+            \(Schemathesis.operation("^/v1/comments/", id: comment))
             """
             let (status, report) = try await offPool { try Schemathesis.run(config: config, in: node.directory) }
             #expect(status == 0, "schemathesis found failures:\n\(report)")
             // Every operation but the four cluster ones, which need a replication service (FederationTests runs them), and
             // the event stream, which never ends by itself (EventStreamTests runs it), and the residents' app's pages, whose forms
             // need the CSRF cookie (ResidentAppTests drives them, with and without a browser).
-            #expect(Schemathesis.tested(report) == 82, "\(report)")
+            #expect(Schemathesis.tested(report) == 96, "\(report)")
             try node.expectIntegrity()
         }
     }
