@@ -147,8 +147,7 @@ import Testing
     /// Where the journey's screenshots go when `SHEQU_SCREENSHOTS` names a directory (the README's come from here).
     static func keep(_ shot: Data, _ name: String) throws {
         guard let directory = ProcessInfo.processInfo.environment["SHEQU_SCREENSHOTS"] else { return }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try shot.write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name).png"))
+        try Browser.keep(shot, name, in: directory)
     }
 
     @Test func aResidentWalksFromTheQRCodeToARatedTicketOnAPhone() async throws {

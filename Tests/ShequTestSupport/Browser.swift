@@ -107,6 +107,17 @@ public final class Browser: @unchecked Sendable {
     }
 
     /// A PNG screenshot of the viewport.
+    /// Keeps a screenshot as `<name>.png` when `SHEQU_SCREENSHOTS` names a directory (the README's come from there).
+    public func keepScreenshot(_ name: String) async throws {
+        guard let directory = ProcessInfo.processInfo.environment["SHEQU_SCREENSHOTS"] else { return }
+        try Self.keep(try await screenshot(), name, in: directory)
+    }
+
+    public static func keep(_ shot: Data, _ name: String, in directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try shot.write(to: URL(fileURLWithPath: directory).appendingPathComponent("\(name).png"))
+    }
+
     public func screenshot() async throws -> Data {
         guard let encoded = try await command("GET", "/screenshot", nil)["value"].string, let data = Data(base64Encoded: encoded) else {
             throw BrowserError.driver("no screenshot")

@@ -74,6 +74,27 @@ enum AppStrings {
             "search": ("搜索", "Search"), "searchLabel": ("搜索帖子、议题和我的随手拍", "Search posts, topics and my reports"),
             "noResults": ("没有找到。", "Nothing found."),
             "kind.post": ("帖子", "Post"), "kind.topic": ("议题", "Topic"), "kind.ticket": ("随手拍", "Report"),
+            "work": ("工作台", "Desk"), "inbox": ("消息", "Inbox"), "markAllRead": ("全部标为已读", "Mark all read"),
+            "noNotifications": ("暂无消息。", "Nothing new."), "staffOnly": ("工作台只对居委干部开放。", "The desk is for the committee's cadres."),
+            "system": ("系统", "System"),
+            "deskMembers": ("待审核居民", "Waiting for approval"), "deskTickets": ("待办随手拍", "Open reports"),
+            "deskAnswers": ("待回复", "Awaiting an answer"), "deskQueues": ("叫号", "Calling numbers"), "deskFlags": ("举报", "Flags"),
+            "deskCampaigns": ("报名名单", "Rosters"),
+            "approve": ("通过", "Approve"), "reject": ("不通过", "Reject"), "noneWaiting": ("没有待审核的居民。", "Nobody is waiting."),
+            "due": ("时限", "due"), "acknowledge": ("受理", "Acknowledge"), "escalate": ("上报", "Escalate"), "resolve": ("办结", "Resolve"),
+            "noneOpen": ("没有待办。", "Nothing open."), "privateMessage": ("私信", "Message"), "allAnswered": ("都已回复。", "All answered."),
+            "closes": ("截止", "closes"), "closePoll": ("结束投票", "Close"), "pollTitle": ("投票标题", "Title"),
+            "pollOptions": ("选项（每行一个）", "Options (one per line)"), "pollDays": ("持续天数", "Days open"), "openPoll": ("发起投票", "Open the poll"),
+            "waitingCount": ("等候", "waiting"), "nowCalling": ("正在叫号", "Now calling"), "served": ("已办理", "Served"),
+            "noShow": ("过号", "No-show"), "callNext": ("叫下一个号", "Call the next number"),
+            "hideReason": ("隐藏理由", "Reason to hide"), "hide": ("隐藏", "Hide"), "noFlags": ("没有举报。", "No flags."),
+            "reason.mention": ("有人@您", "You were mentioned"), "reason.reply": ("新回复", "A reply"), "reason.message": ("新私信", "A message"),
+            "reason.ticket": ("随手拍进展", "Your report"), "reason.approved": ("入会申请已通过", "You were approved"),
+            "reason.poll": ("新投票", "A new poll"), "reason.signup_confirmed": ("报名成功", "You have a place"),
+            "reason.queue": ("预约叫号", "Your number"), "reason.overdue": ("随手拍超时未响应", "A report is overdue"),
+            "booking.waiting": ("等候", "waiting"), "booking.called": ("已叫号", "called"), "booking.served": ("已办理", "served"),
+            "booking.no_show": ("过号", "no-show"), "booking.cancelled": ("已取消", "cancelled"),
+            "detail.called": ("请到窗口办理", "please come to the desk"), "detail.served": ("已办理", "served"), "detail.no_show": ("已过号", "missed"),
         ]
         for (board, english) in [("announcements", "Notices"), ("party", "Party corner"), ("deliberation", "Deliberation hall"),
                                  ("affairs", "Committee affairs"), ("property", "Property management"), ("owners", "Owners' committee"),
@@ -100,6 +121,7 @@ enum AppStrings {
                                          (.assign, "派单", "Assigned"), (.start, "开始处理", "Work started"), (.escalate, "上报", "Escalated"),
                                          (.resolve, "办结", "Resolved"), (.reopen, "重新打开", "Reopened"), (.rate, "评价", "Rated")] {
             words["event.\(type.rawValue)"] = (chinese, english)
+            words["detail.\(type.rawValue)"] = (chinese, english)
         }
         return words
     }()

@@ -72,6 +72,7 @@ struct ResidentApp: Sendable {
         }
         addCommunityRoutes(to: router)
         addMessageRoutes(to: router)
+        addWorkRoutes(to: router)
         router.get("/app/me") { request, context in try await page(request, context, signedIn: true) { try await mePage($0) } }
         router.post("/app/me/language") { request, context in try await page(request, context, signedIn: true) { try await setLanguage(request, $0) } }
         router.post("/app/me/sessions/:sid/end") { request, context in
@@ -92,8 +93,12 @@ struct ResidentApp: Sendable {
         /// Set when the browser had no CSRF cookie yet: sent with the page.
         var newCSRFCookie: String?
         var secure: Bool
+        /// The member's unread notifications (for the inbox tab).
+        var unread = 0
 
         var actor: Actor { member!.actor }
+        /// A cadre or the secretary of the member's committee: they get the desk (工作台).
+        var isCommitteeStaff: Bool { member.map { $0.status == .approved && $0.role.isCommitteeStaff } ?? false }
         var strings: [String: String] { AppStrings.table(language) }
         func name(_ key: String) -> String { AppStrings.name(key, language) }
     }
@@ -136,8 +141,12 @@ struct ResidentApp: Sendable {
             csrf = store.randomString(length: 32, alphabet: Array("abcdefghijklmnopqrstuvwxyz0123456789"))
             newCookie = Self.cookie(Self.csrfCookie, csrf, maxAge: nil, sameSite: "Strict", secure: secure)
         }
-        return Frame(member: context.member, session: context.session, committee: committee, language: language, csrf: csrf,
-                     newCSRFCookie: newCookie, secure: secure)
+        var frame = Frame(member: context.member, session: context.session, committee: committee, language: language, csrf: csrf,
+                          newCSRFCookie: newCookie, secure: secure)
+        if let member = context.member, member.status == .approved {
+            frame.unread = try await store.read { try $0.unreadNotifications(for: member) }
+        }
+        return frame
     }
 
     func checkCSRF(_ request: Request, _ frame: Frame) async throws {
@@ -156,6 +165,9 @@ struct ResidentApp: Sendable {
         ]
         if let member = frame.member, member.status == .approved {
             values["me"] = ["id": member.id, "displayName": member.displayName, "partyMember": member.partyMember, "volunteer": member.volunteer]
+            values["unread"] = frame.unread > 99 ? "99+" : String(frame.unread)
+            values["hasUnread"] = frame.unread > 0
+            if frame.isCommitteeStaff { values["staffDesk"] = true }
         }
         if let committee = frame.committee { values["committee"] = ["id": committee.id, "name": committee.name] }
         return values

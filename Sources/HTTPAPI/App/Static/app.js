@@ -12,7 +12,8 @@
   var sending = false;
   document.addEventListener("submit", function () { sending = true; }, true);
 
-  var live = body.dataset.live;
+  // Every signed-in page listens (for the inbox's count in the tabs); a page that names what it shows also reloads.
+  var live = body.dataset.live || (document.getElementById("inbox-tab") ? "none" : "");
   if (live && window.EventSource) {
     var parts = live.split(":"), what = parts[0], id = parts.slice(1).join(":");
     var source = new EventSource("/v1/me/events");
@@ -30,13 +31,12 @@
         case "topics": return change.kind === "topic";
         case "queue": return change.entity === id || change.parent === id;
         case "messages": return change.kind === "message";
+        case "committee": return ["member", "ticket", "ticket_event", "message", "post", "comment", "poll", "signup", "booking"].indexOf(change.kind) >= 0;
         default: return false;
       }
     }
-    source.addEventListener("change", function (event) {
-      var change;
-      try { change = JSON.parse(event.data); } catch (e) { return; }
-      if (!touches(change) || pending) return;
+    function reloadSoon() {
+      if (pending) return;
       // A burst of changes is one reload; a form being typed in is never thrown away.
       pending = setTimeout(function () {
         if (sending) { pending = null; return; }
@@ -45,6 +45,23 @@
         source.close();
         location.reload();
       }, 150);
+    }
+    source.addEventListener("change", function (event) {
+      var change;
+      try { change = JSON.parse(event.data); } catch (e) { return; }
+      if (touches(change)) reloadSoon();
+    });
+    // A notification: the inbox's count in the tabs goes up (to the member's unread count when it comes with one).
+    source.addEventListener("notification", function (event) {
+      var note;
+      try { note = JSON.parse(event.data); } catch (e) { return; }
+      var badge = document.getElementById("inbox-count");
+      if (badge) {
+        var count = typeof note.unread === "number" ? note.unread : (parseInt(badge.textContent, 10) || 0) + 1;
+        badge.textContent = count > 99 ? "99+" : String(count);
+        badge.hidden = count === 0;
+      }
+      if (what === "inbox") reloadSoon();
     });
     source.addEventListener("reset", function () { source.close(); location.reload(); });
     window.addEventListener("pagehide", function () { source.close(); });
