@@ -21,7 +21,9 @@ extension APIServer {
                 try DashboardData.read(view, scope: scope, title: title, node: identity.id, names: identity.unitNames)
             }
             if let cluster { data.peers = DashboardData.peers(from: await cluster.replication()) }
-            return Self.html(DashboardPage.render(data))
+            // How often the page swaps in fresh figures (30 s; `?refresh=` from 2 to 300 for a wall screen that wants otherwise).
+            let refresh = request.uri.queryParameters.get("refresh").flatMap { Int($0) }.map { min(300, max(2, $0)) } ?? 30
+            return Self.html(DashboardPage.render(data, refreshSeconds: refresh))
         }
 
         router.post("/dashboard/session") { request, context in

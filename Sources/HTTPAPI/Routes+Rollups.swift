@@ -43,6 +43,25 @@ extension APIServer {
                         "firstResponseP90Minutes": .optional(row.firstResponseP90Minutes.map(Int64.init)),
                         "resolutionP50Minutes": .optional(row.resolutionP50Minutes.map(Int64.init)),
                         "resolutionP90Minutes": .optional(row.resolutionP90Minutes.map(Int64.init)),
+                        "rated": .int(Int64(row.rated)), "satisfaction": Self.share(row.satisfaction),
+                    ])
+                }),
+            ]))
+        }
+
+        // How fast cadres answer @-mentions and private messages (the "24-hour secretary"), per unit.
+        router.get("/v1/rollups/answers") { request, context in
+            let scope = try Self.rollupScope(try context.requireActor())
+            let groupBy = try Self.grouping(request.uri.queryParameters.get("groupBy"), default: .committee)
+            guard groupBy.isUnit else { throw APIError.invalid("groupBy", "committee, street or district") }
+            let rows = try await store.read { view in try view.answerRollup(groupBy: groupBy, scope: scope, nowMillis: view.nowMillis) }
+            return JSONResponse.make(.object([
+                "groupBy": .string(groupBy.rawValue), "withinHours": .int(24),
+                "items": .list(rows.map { row in
+                    .object([
+                        "key": .string(row.key), "asked": .int(Int64(row.asked)), "answered": .int(Int64(row.answered)),
+                        "answeredInDay": .int(Int64(row.answeredInDay)), "waitingOverDay": .int(Int64(row.waitingOverDay)),
+                        "inDayShare": Self.share(row.inDayShare),
                     ])
                 }),
             ]))

@@ -430,6 +430,44 @@ enum Migrations {
                 CREATE INDEX moderation_flags_by_committee ON moderation_flags(committee, at);
                 """)
         }
+        migrator.registerMigration("v12-ratings-and-answers") { db in
+            // Residents' ratings of resolved tickets in the SLA rollup (satisfaction per committee, street, district), and
+            // how fast cadres answer @-mentions and private messages (the seeds' "24-hour secretary"): one row per
+            // question (`answer_facts`) and its sums per committee (`rollup_answers`). Both filled from what the node holds.
+            try db.execute(sql: """
+                ALTER TABLE ticket_facts ADD COLUMN rating INTEGER;
+                ALTER TABLE rollup_sla ADD COLUMN rated INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE rollup_sla ADD COLUMN rating_sum INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE answer_facts (
+                    question TEXT PRIMARY KEY NOT NULL,
+                    committee TEXT NOT NULL,
+                    asker TEXT NOT NULL,
+                    answerer TEXT NOT NULL,
+                    post TEXT,
+                    asked_ms INTEGER NOT NULL,
+                    answered_ms INTEGER
+                ) WITHOUT ROWID;
+                CREATE INDEX answer_facts_open ON answer_facts(answerer, asker) WHERE answered_ms IS NULL;
+                CREATE INDEX answer_facts_waiting ON answer_facts(committee, asked_ms) WHERE answered_ms IS NULL;
+                CREATE TABLE rollup_answers (
+                    committee TEXT PRIMARY KEY NOT NULL,
+                    asked INTEGER NOT NULL DEFAULT 0,
+                    answered INTEGER NOT NULL DEFAULT 0,
+                    answered_in_day INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+                """)
+            let view = ReadView(db: db, store: nil)
+            for id in try String.fetchAll(db, sql: "SELECT ticket FROM ticket_facts WHERE stage = 'closed'") {
+                guard let ticket = try view.ticket(id), let rating = ticket.rating else { continue }
+                try db.execute(sql: "UPDATE ticket_facts SET rating = ? WHERE ticket = ?", arguments: [rating, id])
+                try db.execute(sql: "UPDATE rollup_sla SET rated = rated + 1, rating_sum = rating_sum + ? WHERE committee = ?", arguments: [rating, ticket.committee])
+            }
+            for kind in ["message", "post", "comment"] {
+                for record in try view.records(where: "kind = ?", [kind], limit: 10_000_000, newestFirst: false) {
+                    try AnswerRollups.record(record, db: db)
+                }
+            }
+        }
         return migrator
     }
 }

@@ -57,6 +57,11 @@ public struct SLARollupRow: Hashable, Sendable {
     public var resolvedInCommittee: Int
     /// Open tickets with no first response after 15 hours, at the time asked.
     public var overdue: Int
+    /// Resolved tickets their reporters rated, and the ratings' sum (1–5 each).
+    public var rated = 0
+    public var ratingSum = 0
+    /// The mean rating (satisfaction), nil with none.
+    public var satisfaction: Double? { rated > 0 ? Double(ratingSum) / Double(rated) : nil }
     /// First-response time quantiles in minutes (upper bounds of power-of-two buckets); nil with no responses.
     public var firstResponseP50Minutes: Int?
     public var firstResponseP90Minutes: Int?
@@ -68,6 +73,7 @@ public struct SLARollupRow: Hashable, Sendable {
         rows.reduce(into: SLARollupRow(key: key, tickets: 0, responded: 0, respondedInTime: 0, resolved: 0, resolvedInCommittee: 0, overdue: 0)) {
             $0.tickets += $1.tickets; $0.responded += $1.responded; $0.respondedInTime += $1.respondedInTime
             $0.resolved += $1.resolved; $0.resolvedInCommittee += $1.resolvedInCommittee; $0.overdue += $1.overdue
+            $0.rated += $1.rated; $0.ratingSum += $1.ratingSum
         }
     }
 
@@ -109,11 +115,13 @@ extension ReadView {
         var result: [String: SLARollupRow] = [:]
         for row in try Row.fetchAll(db, sql: """
             SELECT \(key) AS k, SUM(s.tickets) AS tickets, SUM(s.responded) AS responded, SUM(s.responded_in_time) AS in_time,
-                   SUM(s.resolved) AS resolved, SUM(s.resolved_in_committee) AS in_committee, SUM(s.waiting) AS waiting
+                   SUM(s.resolved) AS resolved, SUM(s.resolved_in_committee) AS in_committee, SUM(s.waiting) AS waiting,
+                   SUM(s.rated) AS rated, SUM(s.rating_sum) AS rating_sum
             FROM rollup_sla s JOIN committee_units u ON u.committee = s.committee WHERE \(predicate) GROUP BY k
             """, arguments: arguments) {
             result[row["k"]] = SLARollupRow(key: row["k"], tickets: row["tickets"], responded: row["responded"], respondedInTime: row["in_time"],
-                                            resolved: row["resolved"], resolvedInCommittee: row["in_committee"], overdue: row["waiting"])
+                                            resolved: row["resolved"], resolvedInCommittee: row["in_committee"], overdue: row["waiting"],
+                                            rated: row["rated"], ratingSum: row["rating_sum"])
         }
         // Overdue depends on the time asked: every waiting ticket less those still inside their 15 hours (a short index range).
         for row in try Row.fetchAll(db, sql: """

@@ -19,6 +19,8 @@ struct TicketFacts: RollupFact {
     var resolved: Bool
     /// Open with no first response yet: counts as overdue once 15 hours have passed.
     var waiting: Bool
+    /// The reporter's rating (1–5) of the result, once closed.
+    var rating: Int?
 
     init(_ ticket: Ticket) {
         committee = ticket.committee
@@ -31,6 +33,7 @@ struct TicketFacts: RollupFact {
         resolvedMillis = ticket.resolvedMillis
         resolved = ticket.stage == .resolved || ticket.stage == .closed
         waiting = ticket.firstResponseMillis == nil && ticket.stage.isOpen
+        rating = ticket.rating
     }
 
     init(row: Row) {
@@ -44,6 +47,7 @@ struct TicketFacts: RollupFact {
         resolvedMillis = row["resolved_ms"]
         resolved = row["resolved"]
         waiting = row["waiting"]
+        rating = row["rating"]
     }
 
     /// The power-of-two bucket of a first-response time in minutes: 0 for under a minute, then ⌊log2(minutes)⌋ + 1.
@@ -53,7 +57,7 @@ struct TicketFacts: RollupFact {
 
     var columns: [(String, (any DatabaseValueConvertible)?)] {
         [("committee", committee), ("category", category), ("day", day), ("stage", stage), ("level", level), ("created_ms", createdMillis),
-         ("first_response_ms", firstResponseMillis), ("resolved_ms", resolvedMillis), ("resolved", resolved), ("waiting", waiting)]
+         ("first_response_ms", firstResponseMillis), ("resolved_ms", resolvedMillis), ("resolved", resolved), ("waiting", waiting), ("rating", rating)]
     }
 
     func add(sign: Int, db: Database) throws {
@@ -64,6 +68,7 @@ struct TicketFacts: RollupFact {
         try RollupDelta.add("rollup_sla", keys: ["committee": committee], counts: [
             "tickets": sign, "responded": count(firstResponseMillis != nil), "responded_in_time": count(respondedInTime),
             "resolved": count(resolved), "resolved_in_committee": count(resolved && level == 0), "waiting": count(waiting),
+            "rated": count(rating != nil), "rating_sum": sign * (rating ?? 0),
         ], db: db)
         if let bucket = firstResponseBucket {
             try RollupDelta.add("rollup_first_response", keys: ["committee": committee, "bucket": bucket], counts: ["count": sign], db: db)

@@ -66,7 +66,8 @@ import Testing
                 #expect(html.contains(expected), "missing \(expected)")
             }
             #expect(html.contains("<b>2</b><span>超15小时未响应</span>"))
-            #expect(!html.contains("<script"), "no scripts, and ticket titles are escaped")
+            #expect(html.components(separatedBy: "<script").count == 2 && html.contains("<script src=\"/app/static/dashboard.js\" defer></script>"),
+                    "one script of ours (the refresh), and ticket titles are escaped")
             #expect(!html.contains("c-far"), "another street's committee")
             // The cookie is only good for the dashboard, and a resident gets no command centre.
             #expect(try await api.call(.get, "/v1/rollups/sla", cookie: "shequ_dashboard=\(officer)").status == .unauthorized)
@@ -85,8 +86,13 @@ import Testing
         let app = Application(router: node.server.router())
         try await app.test(.live) { client in
             let api = API(client: client)
-            let (officer, _) = try await Self.seed(node, api: api)
+            let (officer, resident) = try await Self.seed(node, api: api)
             let port = try #require(client.port)
+            func refreshProbe() async throws {
+                #expect(try await api.call(.post, "/v1/committees/c-a/tickets", token: resident, json: .object([
+                    "category": "traffic", "title": "新的工单", "description": "指挥中心应自己刷新",
+                ])).status == .created)
+            }
             guard let browser = try await Browser.start(width: 1366, height: 768) else {
                 Issue.record("chromedriver is not installed (make deps installs chromium and chromium-driver)")
                 return
@@ -94,16 +100,25 @@ import Testing
             do {
                 try await browser.open("http://127.0.0.1:\(port)/dashboard?token=\(officer)")
                 #expect(try await browser.run("return document.location.pathname") == "/dashboard")
+                try await browser.open("http://127.0.0.1:\(port)/dashboard?refresh=2")
                 #expect(try await browser.run("return document.title").string?.contains("社区治理指挥中心") == true)
                 // Everything on one 1366×768 screen: nothing scrolls, no panel's content spills out of it.
                 #expect(try await browser.run("return document.documentElement.scrollWidth <= window.innerWidth") == .bool(true))
                 #expect(try await browser.run("return document.documentElement.scrollHeight <= window.innerHeight") == .bool(true))
                 #expect(try await browser.run("return document.querySelectorAll('section svg').length >= 4") == .bool(true))
-                // Nothing is fetched from anywhere else, and no script runs.
+                // Nothing is fetched from anywhere else; the one script is ours.
                 #expect(try await browser.run("""
                     return performance.getEntriesByType('resource').filter(e => !e.name.startsWith(location.origin)).length
                     """) == .int(0))
-                #expect(try await browser.run("return document.scripts.length") == .int(0))
+                #expect(try await browser.run("return Array.from(document.scripts).map(s => new URL(s.src).pathname).join()") == "/app/static/dashboard.js")
+                // It refreshes itself without a reload: a ticket raised now shows in the count, and the page never navigated.
+                _ = try await browser.run("window.stillHere = true; return true")
+                let before = try await browser.run("return document.querySelector('.kpi b').textContent").string ?? ""
+                try await refreshProbe()
+                #expect(try await browser.waitUntil("return document.body.dataset.refreshedAt !== undefined && document.querySelector('.kpi b').textContent !== \(Value.string(before).canonicalJSON)",
+                                                    timeout: .seconds(20)), "the ticket count moved from \(before) without a reload")
+                #expect(try await browser.run("return window.stillHere === true") == .bool(true))
+                try await browser.keepScreenshot("dashboard")
                 let shot = try await browser.screenshot()
                 #expect(shot.starts(with: [0x89, 0x50, 0x4E, 0x47]))
                 let width = shot[16..<20].reduce(0) { $0 << 8 | Int($1) }, height = shot[20..<24].reduce(0) { $0 << 8 | Int($1) }

@@ -9,6 +9,8 @@ struct DashboardData {
         var key: String
         var name: String
         var sla: SLARollupRow
+        /// How fast its cadres answer @-mentions and private messages.
+        var answers: AnswerRollupRow?
         /// First responses within 15 hours among tickets answered or already past due.
         var compliance: Double? {
             let judged = sla.responded + sla.overdue
@@ -27,6 +29,8 @@ struct DashboardData {
     var node: String
     var generatedAt: String
     var totals: SLARollupRow
+    /// @-mentions and private messages over the whole scope.
+    var answerTotals: AnswerRollupRow
     /// Streets (or committees, for a street's own view), laggards first.
     var units: [Unit]
     /// The committees furthest behind the SLA, worst first.
@@ -69,12 +73,17 @@ struct DashboardData {
         func worstFirst(_ a: Unit, _ b: Unit) -> Bool {
             (a.compliance ?? 2, -a.sla.overdue, a.key) < (b.compliance ?? 2, -b.sla.overdue, b.key)
         }
+        let unitAnswers = Dictionary(uniqueKeysWithValues: try view.answerRollup(groupBy: unitGrouping, scope: scope, nowMillis: now).map { ($0.key, $0) })
+        let committeeAnswers = Dictionary(uniqueKeysWithValues: try view.answerRollup(groupBy: .committee, scope: scope, nowMillis: now).map { ($0.key, $0) })
         let units = try view.slaRollup(groupBy: unitGrouping, scope: scope, nowMillis: now)
-            .map { Unit(key: $0.key, name: try name($0.key, unitGrouping), sla: $0) }.sorted(by: worstFirst)
+            .map { Unit(key: $0.key, name: try name($0.key, unitGrouping), sla: $0, answers: unitAnswers[$0.key]) }.sorted(by: worstFirst)
         let laggards = try view.slaRollup(groupBy: .committee, scope: scope, nowMillis: now)
-            .map { Unit(key: $0.key, name: $0.key, sla: $0) }.sorted(by: worstFirst).prefix(5)
+            .map { Unit(key: $0.key, name: $0.key, sla: $0, answers: committeeAnswers[$0.key]) }.sorted(by: worstFirst).prefix(5)
             .map { unit in var unit = unit; unit.name = try committeeName(unit.key); return unit }
         let totals = SLARollupRow.sum(units.map(\.sla), key: "all")
+        let answerTotals = committeeAnswers.values.reduce(into: AnswerRollupRow(key: "all", asked: 0, answered: 0, answeredInDay: 0, waitingOverDay: 0)) {
+            $0.asked += $1.asked; $0.answered += $1.answered; $0.answeredInDay += $1.answeredInDay; $0.waitingOverDay += $1.waitingOverDay
+        }
 
         // Ticket flow: tickets raised per day over four weeks, by where they stand now.
         let day: Int64 = 86_400_000
@@ -92,7 +101,7 @@ struct DashboardData {
         let all = ParticipationRow.sum(participation, key: "all")
         let polls = try view.closedPolls(scope: scope, nowMillis: now, limit: 5).map { ($0, try committeeName($0.committee)) }
         return DashboardData(
-            title: title, node: node, generatedAt: Time.format(now), totals: totals, units: units, laggards: Array(laggards),
+            title: title, node: node, generatedAt: Time.format(now), totals: totals, answerTotals: answerTotals, units: units, laggards: Array(laggards),
             flowDays: days.map { String($0.dropFirst(5)) }, flow: flow, hot: try view.hotCategories(scope: scope, since: since, until: until),
             hotPosts: hotPosts, participation: participation, participationTotal: all, polls: polls, peers: [])
     }

@@ -2,8 +2,8 @@ import Foundation
 import Governance
 import Storage
 
-/// The command centre's HTML: one page sized for a 1366×768 wall screen, charts as inline SVG, no scripts,
-/// nothing fetched from elsewhere.
+/// The command centre's HTML: one page sized for a 1366×768 wall screen, charts as inline SVG, nothing fetched from
+/// elsewhere; one small script of ours (`/app/static/dashboard.js`) swaps in fresh figures every 30 s without a reload.
 enum DashboardPage {
     static let style = """
         *{box-sizing:border-box}body{margin:0;background:#0b1628;color:#dbe7f5;font:13px/1.4 "Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC","Microsoft YaHei",sans-serif}
@@ -27,18 +27,19 @@ enum DashboardPage {
 
     static func percent(_ share: Double?) -> String { share.map { String(format: "%.0f%%", $0 * 100) } ?? "—" }
 
-    static func page(title: String, subtitle: String, body: String) -> String {
+    /// `refreshSeconds`: the page swaps in fresh figures this often (nil: a page that does not, such as the sign-in form).
+    static func page(title: String, subtitle: String, body: String, refreshSeconds: Int? = nil) -> String {
         """
         <!DOCTYPE html>
         <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=1366">
-        <title>\(escapeHTML(title))</title><style>\(style)</style></head>
-        <body><header><h1>\(escapeHTML(title))</h1><span>\(escapeHTML(subtitle))</span></header>
+        <title>\(escapeHTML(title))</title><style>\(style)</style>\(refreshSeconds == nil ? "" : "<script src=\"/app/static/dashboard.js\" defer></script>")</head>
+        <body\(refreshSeconds.map { " data-refresh=\"\($0)\"" } ?? "")><header><h1>\(escapeHTML(title))</h1><span>\(escapeHTML(subtitle))</span></header>
         \(body)</body></html>
         """
     }
 
     /// The command centre of a scope.
-    static func render(_ data: DashboardData) -> String {
+    static func render(_ data: DashboardData, refreshSeconds: Int = 30) -> String {
         let t = data.totals
         let compliance = (t.responded + t.overdue) > 0 ? Double(t.respondedInTime) / Double(t.responded + t.overdue) : nil
         var html = "<main>"
@@ -49,9 +50,10 @@ enum DashboardPage {
             <div class="kpi"><b>\(t.tickets)</b><span>工单总数</span></div>
             <div class="kpi\(t.overdue > 0 ? " bad" : "")"><b>\(t.overdue)</b><span>超15小时未响应</span></div>
             <div class="kpi"><b>\(data.participationTotal.members)</b><span>实名居民</span></div>
-            <div class="kpi"><b>\(data.participationTotal.households)</b><span>覆盖户数</span></div>
+            <div class="kpi"><b id="satisfaction">\(stars(t.satisfaction))</b><span>群众满意度（\(t.rated)件评价）</span></div>
             </div><div class="rings">
             <div>\(SVGChart.ring(share: compliance, color: "#38bdf8"))<br>15小时响应率</div>
+            <div>\(SVGChart.ring(share: data.answerTotals.inDayShare, color: "#fbbf24"))<br>24小时回复</div>
             <div>\(SVGChart.ring(share: t.solvedInCommitteeShare, color: "#22c55e"))<br>居委会内解决率</div>
             <div>\(SVGChart.ring(share: data.participationTotal.under50Share, color: "#a78bfa"))<br>50岁以下居民</div>
             </div></section>
@@ -62,13 +64,14 @@ enum DashboardPage {
             <section><h2>工单流转<small>近\(DashboardData.flowWindowDays)天每日新增，按当前状态</small></h2>
             \(SVGChart.stackedColumns(labels: data.flowDays, series: data.flow))
             <h2 style="margin-top:6px">后进居委会<small>15小时响应率最低者在前，点击查看一屏观社区</small></h2>
-            <table><tr><th>居委会</th><th class="n">工单</th><th class="n">响应率</th><th class="n">超时</th><th class="n">首次响应 p50</th><th class="n">办结 p90</th></tr>
+            <table><tr><th>居委会</th><th class="n">工单</th><th class="n">响应率</th><th class="n">超时</th><th class="n">首次响应 p50</th><th class="n">办结 p90</th><th class="n">满意度</th><th class="n">24h回复</th></tr>
             """
         for unit in data.laggards.prefix(5) {
             html += """
                 <tr><td><a href="/dashboard/committees/\(escapeHTML(unit.key))">\(escapeHTML(unit.name))</a></td><td class="n">\(unit.sla.tickets)</td>
                 <td class="n \(cls(unit.compliance))">\(percent(unit.compliance))</td><td class="n\(unit.sla.overdue > 0 ? " bad" : "")">\(unit.sla.overdue)</td>
-                <td class="n">\(minutes(unit.sla.firstResponseP50Minutes))</td><td class="n">\(minutes(unit.sla.resolutionP90Minutes))</td></tr>
+                <td class="n">\(minutes(unit.sla.firstResponseP50Minutes))</td><td class="n">\(minutes(unit.sla.resolutionP90Minutes))</td>
+                <td class="n">\(stars(unit.sla.satisfaction))</td><td class="n \(cls(unit.answers?.inDayShare))">\(percent(unit.answers?.inDayShare))</td></tr>
                 """
         }
         html += "</table></section>"
@@ -92,8 +95,9 @@ enum DashboardPage {
             <section><h2>响应时效<small>15小时内首次响应，后进在前</small></h2>
             \(SVGChart.bars(data.units.prefix(10).map { unit in
                 SVGChart.Bar(label: unit.name, value: (unit.compliance ?? 0) * 100,
-                             text: "\(percent(unit.compliance)) · 超时\(unit.sla.overdue)", color: color(unit.compliance))
-            }, maximum: 100, width: 400, rowHeight: 22, labelWidth: 110, valueWidth: 100))
+                             text: "\(percent(unit.compliance)) · 超时\(unit.sla.overdue) · 满意\(stars(unit.sla.satisfaction)) · 回复\(percent(unit.answers?.inDayShare))",
+                             color: color(unit.compliance))
+            }, maximum: 100, width: 400, rowHeight: 22, labelWidth: 110, valueWidth: 190))
             </section>
             """
 
@@ -127,7 +131,7 @@ enum DashboardPage {
         }
         if data.peers.isEmpty { html += "<tr><td colspan=\"4\">本节点不参与复制</td></tr>" }
         html += "</table></section></main>"
-        return page(title: "社区治理指挥中心 · \(data.title)", subtitle: "社区通 · 一网统管", body: html)
+        return page(title: "社区治理指挥中心 · \(data.title)", subtitle: "社区通 · 一网统管", body: html, refreshSeconds: refreshSeconds)
     }
 
     /// One committee on one screen.
@@ -189,6 +193,9 @@ enum DashboardPage {
         case .closed: "已评价"
         }
     }
+
+    /// A mean rating out of 5, e.g. `4.6`.
+    static func stars(_ value: Double?) -> String { value.map { String(format: "%.1f", $0) } ?? "—" }
 
     static func minutes(_ value: Int?) -> String {
         guard let value else { return "—" }

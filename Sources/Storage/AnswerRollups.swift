@@ -1,0 +1,131 @@
+import Foundation
+import GRDB
+import Governance
+import Replication
+
+/// How fast cadres answer (the seeds' "24-hour secretary"), kept as changes apply on every node: a question is a private
+/// message from a resident to a cadre (or officer), or a post @-mentioning one; it is answered by that cadre's next
+/// message back to the resident, or their comment on the post. `answer_facts` holds one row per question;
+/// `rollup_answers` their sums per committee. An answer that arrives before its question (another path through the
+/// federation) is found when the question comes, so every node ends with the same figures.
+enum AnswerRollups {
+    static let day: Int64 = 86_400_000
+
+    /// Records what one applied message, post or comment asks or answers.
+    static func record(_ change: Change, kind: EntityKind, db: Database) throws {
+        guard let applied = try ReadView(db: db, store: nil).record(change.entity) else { return }
+        try Self.record(applied, db: db)
+    }
+
+    static func record(_ record: EntityRecord, db: Database) throws {
+        let view = ReadView(db: db, store: nil)
+        let at = record.createdMillis
+        func isStaff(_ member: String) throws -> Bool {
+            guard let role = try view.cellValue(entity: member, field: "role")?.string.flatMap(Role.init(rawValue:)) else { return false }
+            return role.isCommitteeStaff || role.isOfficer
+        }
+        switch record.kind {
+        case .message:
+            guard let committee = record.scope.committee, let from = record["from"].string, let to = record["to"].string else { return }
+            if try isStaff(from) {
+                try answer(answerer: from, asker: to, post: nil, at: at, db: db)
+            } else if try isStaff(to) {
+                // The first message back after it, if already here.
+                let reply = try Int64.fetchOne(db, sql: """
+                    SELECT min(e.created) FROM entities e
+                    JOIN cells f ON f.entity = e.id AND f.field = 'from' AND f.value = ?
+                    JOIN cells t ON t.entity = e.id AND t.field = 'to' AND t.value = ?
+                    WHERE e.kind = 'message' AND e.scope = ? AND e.created >= ?
+                    """, arguments: [Value.string(to).canonicalJSON, Value.string(from).canonicalJSON, record.scope.description,
+                                     Int64(record.created.hlc.rawValue)])
+                try ask(question: record.id, committee: committee, asker: from, answerer: to, post: nil, at: at,
+                        answered: reply.map { Int64(HLCTimestamp(rawValue: UInt64($0)).millis) }, db: db)
+            }
+        case .post:
+            guard let committee = record.scope.committee, let author = record["author"].string else { return }
+            for mentioned in record["mentions"].strings where mentioned != author {
+                let reply = try view.comments(post: record.id).filter { $0.author == mentioned && $0.createdMillis >= at }.map(\.createdMillis).min()
+                try ask(question: "\(record.id):\(mentioned)", committee: committee, asker: author, answerer: mentioned, post: record.id,
+                        at: at, answered: reply, db: db)
+            }
+        case .comment:
+            guard let author = record["author"].string, let post = record["post"].string else { return }
+            try answer(answerer: author, asker: nil, post: post, at: at, db: db)
+        default:
+            return
+        }
+    }
+
+    static func ask(question: String, committee: String, asker: String, answerer: String, post: String?, at: Int64, answered: Int64?,
+                    db: Database) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO answer_facts(question, committee, asker, answerer, post, asked_ms, answered_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [question, committee, asker, answerer, post, at, answered])
+        guard db.changesCount > 0 else { return }
+        try RollupDelta.add("rollup_answers", keys: ["committee": committee], counts: [
+            "asked": 1, "answered": answered == nil ? 0 : 1, "answered_in_day": answered.map { $0 - at <= day ? 1 : 0 } ?? 0,
+        ], db: db)
+    }
+
+    /// `answerer` spoke at `at`: to `asker` (a message), or on `post` (a comment). Their questions asked before it and not
+    /// answered sooner are answered now.
+    static func answer(answerer: String, asker: String?, post: String?, at: Int64, db: Database) throws {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT question, committee, asked_ms, answered_ms FROM answer_facts
+            WHERE answerer = ? AND \(post == nil ? "asker = ? AND post IS NULL" : "post = ?") AND asked_ms <= ? AND (answered_ms IS NULL OR answered_ms > ?)
+            """, arguments: [answerer, post ?? asker ?? "", at, at])
+        for row in rows {
+            let question: String = row["question"], committee: String = row["committee"], asked: Int64 = row["asked_ms"]
+            let before: Int64? = row["answered_ms"]
+            try db.execute(sql: "UPDATE answer_facts SET answered_ms = ? WHERE question = ?", arguments: [at, question])
+            let wasInDay = before.map { $0 - asked <= day } ?? false
+            try RollupDelta.add("rollup_answers", keys: ["committee": committee], counts: [
+                "asked": 0, "answered": before == nil ? 1 : 0, "answered_in_day": (at - asked <= day ? 1 : 0) - (wasInDay ? 1 : 0),
+            ], db: db)
+        }
+    }
+}
+
+/// How a unit's cadres answer: questions asked, answered, answered within a day, and those waiting longer.
+public struct AnswerRollupRow: Hashable, Sendable {
+    public var key: String
+    public var asked: Int
+    public var answered: Int
+    public var answeredInDay: Int
+    /// Unanswered after 24 hours, at the time asked.
+    public var waitingOverDay: Int
+
+    public init(key: String, asked: Int, answered: Int, answeredInDay: Int, waitingOverDay: Int) {
+        self.key = key
+        self.asked = asked
+        self.answered = answered
+        self.answeredInDay = answeredInDay
+        self.waitingOverDay = waitingOverDay
+    }
+    /// Answered within a day, of those asked more than a day ago or answered.
+    public var inDayShare: Double? {
+        let judged = answered + waitingOverDay
+        return judged > 0 ? Double(answeredInDay) / Double(judged) : nil
+    }
+}
+
+extension ReadView {
+    public func answerRollup(groupBy: RollupGrouping, scope: RollupScope, nowMillis: Int64) throws -> [AnswerRollupRow] {
+        let key = "u.\(groupBy.isUnit ? groupBy.rawValue : "committee")"
+        let (predicate, arguments) = scope.predicate
+        var result: [String: AnswerRollupRow] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT \(key) AS k, SUM(a.asked) AS asked, SUM(a.answered) AS answered, SUM(a.answered_in_day) AS in_day
+            FROM rollup_answers a JOIN committee_units u ON u.committee = a.committee WHERE \(predicate) GROUP BY k
+            """, arguments: arguments) {
+            result[row["k"]] = AnswerRollupRow(key: row["k"], asked: row["asked"], answered: row["answered"], answeredInDay: row["in_day"], waitingOverDay: 0)
+        }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT \(key) AS k, COUNT(*) AS n FROM answer_facts a JOIN committee_units u ON u.committee = a.committee
+            WHERE a.answered_ms IS NULL AND a.asked_ms < ? AND \(predicate) GROUP BY k
+            """, arguments: [nowMillis - AnswerRollups.day] + arguments) {
+            result[row["k"]]?.waitingOverDay = row["n"]
+        }
+        return result.keys.sorted().map { result[$0]! }
+    }
+}
