@@ -26,8 +26,12 @@ public enum ClusterLauncher {
                                               keyPath: (keysDirectory as NSString).appendingPathComponent("\(node.id).key"), faultInjection: faults)
         configuration.rateLimits = rateLimits
         configuration.gossipTLS = tls
+        if node.role == .district { configuration.departments = Self.departments }
         return configuration
     }
+
+    /// The departments each district of a local federation dispatches to (`dispatch.departments`).
+    public static let departments = ["区城管执法局", "区绿化市容局", "区建管委", "区房管局", "区市政养护所", "区民政局", "区公安分局"]
 
     /// Starts every node, waits until each answers /healthz, and writes `DIR/endpoints.json`.
     @discardableResult

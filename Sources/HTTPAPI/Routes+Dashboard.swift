@@ -26,6 +26,33 @@ extension APIServer {
             return Self.html(DashboardPage.render(data, refreshSeconds: refresh))
         }
 
+        // The escalation queue of the reader's unit: the street grid centre's (street officers) or the district platform's
+        // (district and city officers), due first, by department.
+        router.get("/dashboard/queue") { request, context in
+            guard let actor = context.member?.actor else { return Self.html(DashboardPage.signIn(message: nil), status: .unauthorized) }
+            let scope = try Self.oversight(of: actor, "工单队列只对街道、区和市级干部开放")
+            let level: TicketLevel
+            switch scope {
+            case .street: level = .street
+            case .district, .city: level = .district
+            case .committee: throw APIError.forbidden("工单队列只对街道、区和市级干部开放")
+            }
+            let department = request.uri.queryParameters.get("department").map { String($0) }
+            let title = Self.scopeTitle(actor.role == .cityOfficer ? .city : actor.role == .districtOfficer ? .district(actor.unit ?? "") : .street(actor.unit ?? ""),
+                                        names: identity.unitNames)
+            let html = try await store.read { view -> String in
+                let now = view.nowMillis
+                let tickets = try view.ticketQueue(level: level, scope: scope, stage: nil, overdue: nil, nowMillis: now, limit: 500, after: nil)
+                    .filter { $0.stage.isOpen && (department == nil || $0.assignee == department) }
+                var committees: [String: String] = [:]
+                for id in Set(tickets.map(\.committee)) { committees[id] = try view.committee(id)?.name }
+                let open = try Self.openByDepartment(view, scope: scope)
+                return DashboardPage.renderQueue(title: title, level: level, tickets: tickets, committees: committees,
+                                                 departments: view.departments.map { ($0, open[$0] ?? 0) }, department: department, nowMillis: now)
+            }
+            return Self.html(html)
+        }
+
         router.post("/dashboard/session") { request, context in
             var request = request
             let buffer = try await request.collectBody(upTo: 4_096)

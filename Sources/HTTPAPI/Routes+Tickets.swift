@@ -91,6 +91,19 @@ extension APIServer {
             return JSONResponse.make(.object(["items": .list(values), "nextCursor": page.next(fetched: fetched, last: last)]))
         }
 
+        // The departments this district dispatches to, with the open tickets each holds in the reader's unit.
+        router.get("/v1/departments") { _, context in
+            let actor = try context.requireActor()
+            let scope = try Self.oversight(of: actor, "departments are for cadres and officers")
+            let value = try await store.read { view -> Value in
+                let open = try Self.openByDepartment(view, scope: scope)
+                return .object(["items": .list(view.departments.map { name in
+                    .object(["name": .string(name), "open": .int(Int64(open[name] ?? 0))])
+                })])
+            }
+            return JSONResponse.make(value)
+        }
+
         router.get("/v1/tickets/:id") { _, context in
             let id = try context.parameters.require("id")
             let actor = try context.requireActor()
@@ -145,5 +158,15 @@ extension APIServer {
         case .cadre, .secretary: return .committee(actor.committee ?? "")
         default: throw APIError.forbidden(refusal)
         }
+    }
+
+    /// Open tickets at the district platform in `scope`, counted by their assignee.
+    static func openByDepartment(_ view: ReadView, scope: TicketQueueScope) throws -> [String: Int] {
+        var open: [String: Int] = [:]
+        for ticket in try view.ticketQueue(level: .district, scope: scope, stage: nil, overdue: nil, nowMillis: view.nowMillis, limit: 10_000, after: nil)
+        where ticket.stage.isOpen {
+            open[ticket.assignee ?? "", default: 0] += 1
+        }
+        return open
     }
 }

@@ -44,6 +44,8 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// Where notifications are delivered besides the app (`webhook.url`, `webhook.secret`): standing in for WeChat
     /// template messages and SMS. Nil: no webhook.
     public var webhook: WebhookTarget?
+    /// The departments a district dispatches tickets to (`dispatch.departments`, a list; district nodes).
+    public var departments: [String] = []
 
     public init(id: String, role: String, unit: String?, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String, publicURL: String? = nil,
                 topologyPath: String? = nil, keyPath: String? = nil, faultInjection: Bool = false) {
@@ -124,6 +126,11 @@ public struct NodeConfiguration: Sendable, Hashable {
             return EscalationRule(level: level, afterMillis: Int64(value * 3_600_000))
         }
         configuration.escalation = [try hours(.street), try hours(.district)]
+        configuration.departments = (reader.stringArray(forKey: "dispatch.departments") ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard configuration.departments.count <= 200, configuration.departments.allSatisfy({ $0.count <= 100 }),
+              Set(configuration.departments).count == configuration.departments.count else {
+            throw Invalid(description: "dispatch.departments: at most 200 distinct names of up to 100 characters")
+        }
         if let url = reader.string(forKey: "webhook.url"), !url.isEmpty {
             guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
                 throw Invalid(description: "webhook.url must be an http or https URL")
@@ -204,6 +211,7 @@ public struct NodeConfiguration: Sendable, Hashable {
             func hours(_ level: TicketLevel) -> Node { Node(String(Double(escalation.first { $0.level == level }?.afterMillis ?? 0) / 3_600_000)) }
             root.append(("tickets", section([("escalation", section([("streetAfterHours", hours(.street)), ("districtAfterHours", hours(.district))]))])))
         }
+        if !departments.isEmpty { root.append(("dispatch", section([("departments", Node(departments.map { text($0) }))]))) }
         if let webhook {
             root.append(("webhook", section([("url", text(webhook.url.absoluteString)), ("secret", text(webhook.secret)),
                                              ("timeoutSeconds", Node(String(webhook.timeoutSeconds))),

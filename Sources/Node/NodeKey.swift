@@ -96,5 +96,6 @@ extension NodeConfiguration {
         store.indexesSearch = role == "street"
         store.keepsInboxes = role == "street"
         store.sendsWebhooks = role == "street" && webhook != nil
+        store.departments = role == "district" ? departments : []
     }
 }

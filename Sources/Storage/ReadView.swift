@@ -12,6 +12,9 @@ public struct ReadView {
     /// Physical time now, as the store's clock sees it.
     public var nowMillis: Int64 { store?.nowMillis ?? 0 }
 
+    /// The departments this node's district dispatches to (`Store.departments`).
+    public var departments: [String] { store?.departments ?? [] }
+
     static func cell(from row: Row) throws -> Cell {
         let text: String = row["value"]
         let value: Value

@@ -50,6 +50,13 @@ public final class Store: Sendable {
         get { searchSetting.withLock { $0 } }
         set { searchSetting.withLock { $0 = newValue } }
     }
+    private let departmentsSetting = Mutex<[String]>([])
+    /// The departments a district dispatches tickets to (`dispatch.departments`, on district nodes): a district officer's
+    /// `assign` must name one. Empty: any assignee (streets, and a district that configured none).
+    public var departments: [String] {
+        get { departmentsSetting.withLock { $0 } }
+        set { departmentsSetting.withLock { $0 = newValue } }
+    }
     /// How long sessions, tokens and sign-in codes last (the node sets them from its configuration).
     public var lifetimes: AccessLifetimes {
         get { lifetimesSetting.withLock { $0 } }

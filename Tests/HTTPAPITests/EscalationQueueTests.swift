@@ -71,4 +71,44 @@ import Testing
             #expect(try await api.call(.get, "/v1/tickets").status == .unauthorized)
         }
     }
+
+    /// A district dispatches to its configured departments only; each department's open tickets are counted, and the
+    /// command centre's queue page lists them due first, by department.
+    @Test func theDistrictDispatchesToItsDepartmentsAndTheirWorkShows() async throws {
+        let node = try TestNode()
+        node.store.departments = ["区城管执法局", "区绿化市容局"]
+        let (code, _, cadre) = try node.committee("c-a", street: "s1")
+        let districtOfficer = try node.staffToken(role: .districtOfficer, unit: "d1")
+        let app = Application(router: node.server.router())
+        try await app.test(.live) { client in
+            let api = API(client: client)
+            let (_, resident) = try await api.joinAndApprove("c-a", code: code, cadre: cadre)
+            var tickets: [String] = []
+            for title in ["占道经营", "树木倒伏", "违章搭建"] {
+                let id = try #require(try await api.call(.post, "/v1/committees/c-a/tickets", token: resident, json: .object([
+                    "category": "environment", "title": .string(title), "description": "",
+                ]))["id"].string)
+                for _ in 0..<2 { #expect(try await api.call(.post, "/v1/tickets/\(id)/events", token: cadre, json: .object(["type": "escalate"])).status == .created) }
+                tickets.append(id)
+            }
+            func dispatch(_ ticket: String, to department: String) async throws -> API.Reply {
+                try await api.call(.post, "/v1/tickets/\(ticket)/events", token: districtOfficer, json: .object(["type": "assign", "assignee": .string(department)]))
+            }
+            let refused = try await dispatch(tickets[0], to: "随便哪个部门")
+            #expect(refused.status == .unprocessableContent && refused["error"]["message"].string?.contains("区城管执法局") == true)
+            #expect(try await dispatch(tickets[0], to: "区城管执法局").status == .created)
+            #expect(try await dispatch(tickets[2], to: "区城管执法局").status == .created)
+            #expect(try await dispatch(tickets[1], to: "区绿化市容局").status == .created)
+            let departments = try await api.call(.get, "/v1/departments", token: districtOfficer)["items"].list ?? []
+            #expect(departments == [.object(["name": "区城管执法局", "open": .int(2)]), .object(["name": "区绿化市容局", "open": .int(1)])])
+            #expect(try await api.call(.get, "/v1/departments", token: resident).status == .forbidden)
+
+            let page = try await api.call(.get, "/dashboard/queue?department=" + "区城管执法局".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!,
+                                          cookie: "shequ_dashboard=\(districtOfficer)")
+            let html = try #require(page.body.string)
+            #expect(page.status == .ok && html.contains("占道经营") && html.contains("违章搭建") && !html.contains("树木倒伏"))
+            #expect(html.contains("区网格化平台工单队列") && html.contains("区绿化市容局 1"))
+            #expect(try await api.call(.get, "/dashboard/queue", cookie: "shequ_dashboard=\(cadre)").status == .forbidden)
+        }
+    }
 }

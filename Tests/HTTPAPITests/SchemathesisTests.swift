@@ -74,7 +74,7 @@ import Testing
             // Every operation but the four cluster ones, which need a replication service (FederationTests runs them), and
             // the event stream, which never ends by itself (EventStreamTests runs it), and the residents' app's pages, whose forms
             // need the CSRF cookie (ResidentAppTests drives them, with and without a browser).
-            #expect(Schemathesis.tested(report) == 97, "\(report)")
+            #expect(Schemathesis.tested(report) == 99, "\(report)")
             try node.expectIntegrity()
         }
     }

@@ -23,6 +23,8 @@ enum DashboardPage {
         ul.posts{margin:4px 0 0;padding:0;list-style:none}ul.posts li{display:flex;gap:6px;padding:2px 0;border-bottom:1px solid #132a47}
         ul.posts li span:first-child{flex:1;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}ul.posts li span:last-child{color:#7f93ad}
         .pill{display:inline-block;padding:0 6px;border-radius:8px;background:#1e3a5f;font-size:11px}
+        nav.links{display:flex;gap:12px}nav.links a{color:#93c5fd}.chips{display:flex;flex-wrap:wrap;gap:6px;margin:0 0 8px}.chips a{padding:1px 8px;border:1px solid #1e3a5f;border-radius:10px}
+        .chips a.on{background:#1e3a5f;color:#f8fafc}main.queue{display:block;height:auto}
         """
 
     static func percent(_ share: Double?) -> String { share.map { String(format: "%.0f%%", $0 * 100) } ?? "—" }
@@ -33,7 +35,7 @@ enum DashboardPage {
         <!DOCTYPE html>
         <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=1366">
         <title>\(escapeHTML(title))</title><style>\(style)</style>\(refreshSeconds == nil ? "" : "<script src=\"/app/static/dashboard.js\" defer></script>")</head>
-        <body\(refreshSeconds.map { " data-refresh=\"\($0)\"" } ?? "")><header><h1>\(escapeHTML(title))</h1><span>\(escapeHTML(subtitle))</span></header>
+        <body\(refreshSeconds.map { " data-refresh=\"\($0)\"" } ?? "")><header><h1>\(escapeHTML(title))</h1><span>\(escapeHTML(subtitle))</span>\(refreshSeconds == nil ? "" : "<nav class=\"links\"><a href=\"/dashboard\">指挥中心</a><a href=\"/dashboard/queue\">工单队列</a></nav>")</header>
         \(body)</body></html>
         """
     }
@@ -132,6 +134,34 @@ enum DashboardPage {
         if data.peers.isEmpty { html += "<tr><td colspan=\"4\">本节点不参与复制</td></tr>" }
         html += "</table></section></main>"
         return page(title: "社区治理指挥中心 · \(data.title)", subtitle: "社区通 · 一网统管", body: html, refreshSeconds: refreshSeconds)
+    }
+
+    /// An escalation queue — the street grid centre's or the district platform's tickets, due first — with the
+    /// district's departments and the open tickets each holds; `department` narrows it to one.
+    static func renderQueue(title: String, level: TicketLevel, tickets: [Ticket], committees: [String: String], departments: [(String, Int)],
+                            department: String?, nowMillis: Int64) -> String {
+        var html = "<main class=\"queue\"><section><h2>\(escapeHTML(level.agency))工单队列<small>到期在前 · 超时标红 · 共\(tickets.count)件</small></h2>"
+        if !departments.isEmpty {
+            html += "<div class=\"chips\"><a href=\"/dashboard/queue\"\(department == nil ? " class=\"on\"" : "")>全部</a>"
+            for (name, open) in departments {
+                let query = name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+                html += "<a href=\"/dashboard/queue?department=\(query)\"\(department == name ? " class=\"on\"" : "")>\(escapeHTML(name)) \(open)</a>"
+            }
+            html += "</div>"
+        }
+        html += "<table><tr><th>工单</th><th>居委会</th><th>状态</th><th>承办部门</th><th>应答时限</th><th class=\"n\">已过</th></tr>"
+        for ticket in tickets {
+            let overdue = ticket.isOverdue(nowMillis: nowMillis)
+            let age = max(0, nowMillis - ticket.createdMillis) / 60_000
+            html += """
+                <tr><td class="wrap">\(escapeHTML(ticket.title))</td><td>\(escapeHTML(committees[ticket.committee] ?? ticket.committee))</td>
+                <td>\(stageLabel(ticket.stage))</td><td>\(escapeHTML(ticket.assignee ?? "—"))</td>
+                <td class="\(overdue ? "bad" : "")">\(escapeHTML(Time.format(ticket.dueMillis)))\(overdue ? " 超时" : "")</td><td class="n">\(minutes(Int(age)))</td></tr>
+                """
+        }
+        if tickets.isEmpty { html += "<tr><td colspan=\"6\">队列为空</td></tr>" }
+        html += "</table></section></main>"
+        return page(title: "\(level.agency) · \(title)", subtitle: "社区通 · 一网统管", body: html, refreshSeconds: 30)
     }
 
     /// One committee on one screen.

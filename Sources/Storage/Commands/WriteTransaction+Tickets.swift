@@ -18,6 +18,11 @@ extension WriteTransaction {
         let (_, committee) = try view.requireOwned(id, kind: .ticket)
         let ticket = try view.ticket(id)!
         guard actor.isStaff(of: committee) || ticket.reporter == actor.memberID else { throw GovernanceError.notFound("ticket \(id)") }
+        // The district platform dispatches to its departments, named as configured, so their work can be listed.
+        let departments = store.departments
+        if type == .assign, actor.role == .districtOfficer, !departments.isEmpty, !departments.contains(assignee ?? "") {
+            throw GovernanceError.invalid("assignee", "one of the district's departments: \(departments.joined(separator: "、"))")
+        }
         try append(try ticket.event(type, note: note, assignee: assignee, rating: rating, in: committee, by: actor, id: mintID(.ticketEvent)))
         return try view.ticket(id)!
     }
