@@ -26,11 +26,16 @@ public struct TicketWatch: Service {
     }
 
     public func run() async throws {
+        // A graceful shutdown ends the wait between passes at once (the node stops within its drain time, not a minute).
+        try? await cancelWhenGracefulShutdown { try await self.watch() }
+    }
+
+    private func watch() async throws {
         var passes = 0
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+        while !Task.isCancelled {
             if store.isRecovering {
                 // A restored node writes nothing until it has its own changes back.
-                try? await Task.sleep(for: interval)
+                try await Task.sleep(for: interval)
                 continue
             }
             do {
@@ -50,7 +55,7 @@ public struct TicketWatch: Service {
                 logger.error("ticket watch failed", metadata: ["error": "\(error)"])
             }
             passes += 1
-            try? await Task.sleep(for: interval)
+            try await Task.sleep(for: interval)
         }
     }
 }

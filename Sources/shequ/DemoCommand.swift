@@ -34,11 +34,13 @@ struct DemoCommand: AsyncParsableCommand {
         for endpoint in endpoints { say("  \(endpoint.role.padding(toLength: 9, withPad: " ", startingAt: 0)) \(endpoint.id.padding(toLength: 22, withPad: " ", startingAt: 0)) \(endpoint.http)") }
         let accounts = try JSONFile.read(accountsPath, as: DemoAccount.init)
         let cityOfficer = accounts.first { $0.role == Role.cityOfficer.rawValue }
-        let residentLink = await Self.residentSignInLink(accounts: accounts, endpoints: endpoints)
+        let residentLink = await Self.signInLink(role: .resident, accounts: accounts, endpoints: endpoints)
+        let deskLink = await Self.signInLink(role: .secretary, accounts: accounts, endpoints: endpoints)
         say("""
           city node (command centre): \(city.http)
           dashboard (signs in the city officer): \(city.http)/dashboard?token=\(cityOfficer?.token ?? "")
           residents' app (signs in a demo resident; open it on a phone-sized window): \(residentLink ?? "unavailable")
+          the cadre's desk (signs in that committee's secretary, whose API token then ends): \(deskLink.map { $0 + " then /app/work" } ?? "unavailable")
           accounts (a token for every role): \(accountsPath)
         Ctrl-C stops it.
         """)
@@ -48,10 +50,11 @@ struct DemoCommand: AsyncParsableCommand {
         say("stopped \(stopped) of \(endpoints.count) nodes gracefully")
     }
 
-    /// A one-time sign-in link for the first demo resident, issued by a cadre of their committee at their street node
-    /// (a new one at every start: a link works once).
-    static func residentSignInLink(accounts: [DemoAccount], endpoints: [Endpoint]) async -> String? {
-        guard let resident = accounts.first(where: { $0.role == Role.resident.rawValue }), let committee = resident.committee,
+    /// A one-time sign-in link for the first demo account with `role` (of the first demo resident's committee), issued by
+    /// a cadre of that committee at its street node (a new one at every start: a link works once).
+    static func signInLink(role: Role, accounts: [DemoAccount], endpoints: [Endpoint]) async -> String? {
+        guard let first = accounts.first(where: { $0.role == Role.resident.rawValue }), let committee = first.committee,
+              let resident = accounts.first(where: { $0.role == role.rawValue && $0.committee == committee }),
               let cadre = accounts.first(where: { $0.role == Role.cadre.rawValue && $0.committee == committee }),
               let street = endpoints.first(where: { $0.id == resident.node }),
               let url = URL(string: "\(street.http)/v1/committees/\(committee)/members/\(resident.memberId)/sign-in-code") else { return nil }
