@@ -21,10 +21,10 @@ struct ChangeApplier {
     /// The notifications the applied changes caused, for the change feed.
     private(set) var notified: [InboxNotification] = []
 
-    init(db: Database, indexesSearch: Bool, inbox: Bool = false, webhook: Bool = false) {
+    init(db: Database, indexesSearch: Bool, inbox: Bool = false, webhook: Bool = false, nowMillis: Int64 = 0) {
         self.db = db
         self.indexesSearch = indexesSearch
-        self.inbox = inbox ? Inbox(db: db, webhook: webhook) : nil
+        self.inbox = inbox ? Inbox(db: db, webhook: webhook, nowMillis: nowMillis) : nil
     }
 
     private var view: ReadView { ReadView(db: db, store: nil) }

@@ -73,6 +73,10 @@ public struct InboxNotification: Sendable, Hashable {
 struct Inbox {
     let db: Database
     let webhook: Bool
+    /// The node's time as the transaction began: what happened long before is not news. A street restored empty gets its
+    /// whole history back by replication; its members are not told of it again, and nothing older than a day goes to the
+    /// webhook (an SMS about last month's poll helps nobody).
+    let nowMillis: Int64
 
     /// The notifications one newly applied change causes (already inserted), for the change feed.
     func derive(_ change: Change, kind: EntityKind) throws -> [InboxNotification] {
@@ -140,6 +144,7 @@ struct Inbox {
 
     /// Inserts one notification unless it exists; returns it with its number when new.
     func insert(_ notification: InboxNotification) throws -> InboxNotification? {
+        guard notification.createdMillis >= nowMillis - Self.retentionMillis else { return nil }
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO notifications(id, audience, reason, entity, subject, actor, committee, detail, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -149,12 +154,14 @@ struct Inbox {
         guard db.changesCount > 0 else { return nil }
         var inserted = notification
         inserted.number = db.lastInsertedRowID
-        if webhook { try WebhookOutbox.enqueue(inserted, db: db) }
+        if webhook, notification.createdMillis >= nowMillis - Self.webhookFreshnessMillis { try WebhookOutbox.enqueue(inserted, db: db) }
         return inserted
     }
 
-    /// Notifications older than this are deleted by `prune`.
+    /// Notifications older than this are deleted by `prune` (and not made at all).
     static let retentionMillis: Int64 = 90 * 86_400_000
+    /// Only notifications younger than this go to the webhook.
+    static let webhookFreshnessMillis: Int64 = 86_400_000
 }
 
 extension ReadView {

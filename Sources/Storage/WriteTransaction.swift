@@ -27,7 +27,8 @@ public struct WriteTransaction {
     init(db: Database, store: Store) {
         self.db = db
         self.store = store
-        self.applier = ChangeApplier(db: db, indexesSearch: store.indexesSearch, inbox: store.keepsInboxes, webhook: store.sendsWebhooks)
+        self.applier = ChangeApplier(db: db, indexesSearch: store.indexesSearch, inbox: store.keepsInboxes, webhook: store.sendsWebhooks,
+                                     nowMillis: store.nowMillis)
     }
 
     /// Reads over the transaction's state.

@@ -147,6 +147,37 @@ import Testing
         #expect(items.map(\.reason) == [.ticket] && items.first?.detail == "assign", "\(items)")
     }
 
+    /// History brought back by replication (a street restored empty) is not news: nothing older than the inbox keeps is
+    /// told again, and nothing older than a day goes to the webhook.
+    @Test func historyBroughtBackIsNotNewsAndOldNewsSkipsTheWebhook() async throws {
+        let node = try TestNode()
+        node.store.sendsWebhooks = true
+        _ = try node.committee("c1")
+        let reporter = "m_reporter"
+        try node.store.writeNow { tx in
+            try tx.append(Member.staff(id: reporter, role: .resident, displayName: "王*", committee: "c1", unit: nil, scope: .committee("c1"), author: "street.test"))
+        }
+        let day: UInt64 = 86_400_000
+        for (daysAgo, entity) in [(100, "te_old"), (2, "te_recent"), (0, "te_now")] {
+            let then = node.clock.millis - UInt64(daysAgo) * day
+            // (A writer of its own each time: a fresh store's first change is always #1 of its origin.)
+            let district = try Store(path: nil, nodeID: "district.d\(daysAgo)", wallMillis: { then })
+            let change = try district.writeNow { tx in
+                try tx.append(ChangeDraft(scope: .committee("c1"), kind: "ticket_event", entity: entity, op: .add,
+                                          fields: ["ticket": "t_1", "type": "comment", "actor": "m_officer", "byStaff": .bool(true), "note": "已派单"],
+                                          author: "m_officer"))
+            }
+            try node.store.writeNow { tx in
+                try tx.append(ChangeDraft(scope: .committee("c1"), kind: "ticket", entity: "t_1", op: .add,
+                                          fields: ["category": "other", "title": "井盖", "reporter": .string(reporter)], author: reporter))
+                _ = try tx.applyRemote([change])
+            }
+        }
+        let told = try node.store.readNow { view in try view.notifications(for: try view.member(reporter)!, limit: 10).map(\.entity) }
+        #expect(told == ["te_now", "te_recent"], "the 100-day-old step is history, not news")
+        #expect(try await node.store.webhookBacklog().count == 1, "only today's goes to the webhook")
+    }
+
     @Test func overdueTicketsAlertTheStreetOfficersOnceAndEscalateThemselvesOncePerRule() async throws {
         let node = try TestNode()
         let (code, _, cadre) = try node.committee("c1")

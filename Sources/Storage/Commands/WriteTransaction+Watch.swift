@@ -49,7 +49,7 @@ extension WriteTransaction {
             SELECT f.ticket, f.committee, f.created_ms, u.street FROM ticket_facts f JOIN committee_units u ON u.committee = f.committee
             WHERE f.waiting = 1 AND f.created_ms < ? AND f.created_ms >= ? ORDER BY f.created_ms LIMIT ?
             """, arguments: [due, due - 7 * 86_400_000, Self.watchBatch])
-        let inbox = Inbox(db: db, webhook: store.sendsWebhooks)
+        let inbox = Inbox(db: db, webhook: store.sendsWebhooks, nowMillis: nowMillis)
         var officers: [String: [String]] = [:]
         var alerted = 0
         for row in rows {
