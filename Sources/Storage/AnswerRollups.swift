@@ -11,10 +11,20 @@ import Replication
 enum AnswerRollups {
     static let day: Int64 = 86_400_000
 
-    /// Records what one applied message, post or comment asks or answers.
+    /// Records what one applied message, post or comment asks or answers. Only the change that made it names its
+    /// ends (an edit or a tombstone does not), and that change is the record as far as this needs: no read of it.
     static func record(_ change: Change, kind: EntityKind, db: Database) throws {
-        guard let applied = try ReadView(db: db, store: nil).record(change.entity) else { return }
-        try Self.record(applied, db: db)
+        let named = switch kind {
+        case .message: change.fields["from"] != nil && change.fields["to"] != nil
+        case .comment: change.fields["author"] != nil && change.fields["post"] != nil
+        case .post: change.fields["author"] != nil && change.fields["mentions"] != nil
+        default: false
+        }
+        guard named, let kind = EntityKind(rawValue: change.kind) else { return }
+        let stamp = WriteStamp(hlc: change.hlc, origin: change.id.origin)
+        let record = EntityRecord(id: change.entity, kind: kind, scope: change.scope,
+                                  cells: change.fields.mapValues { Cell(value: $0, stamp: stamp, op: change.op) })
+        try Self.record(record, db: db)
     }
 
     static func record(_ record: EntityRecord, db: Database) throws {

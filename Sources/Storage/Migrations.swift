@@ -447,7 +447,8 @@ enum Migrations {
                     asked_ms INTEGER NOT NULL,
                     answered_ms INTEGER
                 ) WITHOUT ROWID;
-                CREATE INDEX answer_facts_open ON answer_facts(answerer, asker) WHERE answered_ms IS NULL;
+                CREATE INDEX answer_facts_by_asker ON answer_facts(answerer, asker);
+                CREATE INDEX answer_facts_by_post ON answer_facts(answerer, post);
                 CREATE INDEX answer_facts_waiting ON answer_facts(committee, asked_ms) WHERE answered_ms IS NULL;
                 CREATE TABLE rollup_answers (
                     committee TEXT PRIMARY KEY NOT NULL,
