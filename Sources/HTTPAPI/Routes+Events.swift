@@ -98,11 +98,12 @@ extension APIServer {
         if event.kind == .member, event.entity == listener.memberID { try await listener.refresh(store) }
         guard let member = listener.member else { return nil }
         let mine = event.notifications.filter { $0.isFor(member: member.id, committee: member.committee) }
-        let known = Self.mayKnow(event, actor: member.actor, facts: try await facts.facts(event, store: store))
+        let read = try await facts.facts(event, store: store)
+        let known = Self.mayKnow(event, actor: member.actor, facts: read)
         guard known || !mine.isEmpty else { return nil }
         var text = ""
         if !mine.isEmpty {
-            let shown = try await facts.facts(event, store: store).notifications
+            let shown = read.notifications
             // The unread count rides along when the notification is the member's alone (one read for one stream); a
             // committee-wide one leaves it out, and the page adds one.
             let unread = mine.contains { $0.audience == member.id } ? try await store.read { try $0.unreadNotifications(for: member) } : nil

@@ -49,7 +49,7 @@ public struct TicketWatch: Service {
                     if result.escalated + result.alerted > 0 {
                         logger.info("ticket watch", metadata: ["escalated": "\(result.escalated)", "alerted": "\(result.alerted)"])
                     }
-                } while result.escalated >= 500 || result.alerted >= 500
+                } while result.more
                 if passes % 60 == 0, store.keepsInboxes { try await store.pruneNotifications() }
             } catch {
                 logger.error("ticket watch failed", metadata: ["error": "\(error)"])

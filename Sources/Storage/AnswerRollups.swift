@@ -20,7 +20,7 @@ enum AnswerRollups {
         case .post: change.fields["author"] != nil && change.fields["mentions"] != nil
         default: false
         }
-        guard named, let kind = EntityKind(rawValue: change.kind) else { return }
+        guard named else { return }
         let stamp = WriteStamp(hlc: change.hlc, origin: change.id.origin)
         let record = EntityRecord(id: change.entity, kind: kind, scope: change.scope,
                                   cells: change.fields.mapValues { Cell(value: $0, stamp: stamp, op: change.op) })

@@ -65,9 +65,7 @@ struct ChangeApplier {
         }
         if change.op == .remove, touched[change.entity] == nil { touched[change.entity] = kind }
         if kind == .post || kind == .comment || kind == .member { try ModerationLog.record(change, kind: kind, db: db) }
-        if kind == .message || kind == .comment || (kind == .post && change.fields["mentions"] != nil) {
-            try AnswerRollups.record(change, kind: kind, db: db)
-        }
+        if kind == .message || kind == .comment || kind == .post { try AnswerRollups.record(change, kind: kind, db: db) }
         if let inbox {
             if kind == .signup {
                 if let campaign = try parent ?? view.cellValue(entity: change.entity, field: "campaign")?.string { campaigns.insert(campaign) }

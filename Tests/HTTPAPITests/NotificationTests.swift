@@ -178,6 +178,28 @@ import Testing
         #expect(try await node.store.webhookBacklog().count == 1, "only today's goes to the webhook")
     }
 
+    /// More overdue tickets than one pass handles: the next pass tells of the rest (it once read the same first batch
+    /// again and again, and the later tickets were never told of).
+    @Test func moreOverdueTicketsThanAPassHandlesAreAllToldOfOverThePasses() throws {
+        let node = try TestNode()
+        _ = try node.committee("c1")
+        _ = try node.staffToken(role: .streetOfficer, unit: "s1")
+        let reporter = Actor(memberID: "m_reporter", role: .resident, status: .approved, committee: "c1", unit: nil)
+        let count = WriteTransaction.watchBatch + 5
+        try node.store.writeNow { tx in
+            for i in 0..<count {
+                _ = try tx.raiseTicket(TicketInput(category: .other, title: "井盖\(i)", description: "", photos: [], location: Location(address: "")),
+                                       committee: "c1", by: reporter)
+            }
+        }
+        node.advance(hours: 16)
+        func watch() throws -> TicketWatchResult { try node.store.writeNow { tx in try tx.watchTickets(rules: [], nowMillis: tx.nowMillis) } }
+        let first = try watch(), second = try watch(), third = try watch()
+        #expect(first.alerted == WriteTransaction.watchBatch && first.more)
+        #expect(second.alerted == 5 && !second.more)
+        #expect(third.alerted == 0)
+    }
+
     @Test func overdueTicketsAlertTheStreetOfficersOnceAndEscalateThemselvesOncePerRule() async throws {
         let node = try TestNode()
         let (code, _, cadre) = try node.committee("c1")

@@ -9,6 +9,8 @@ public struct TicketWatchResult: Sendable, Hashable {
     public var escalated = 0
     /// Overdue alerts added to street officers' inboxes.
     public var alerted = 0
+    /// A pass handled a full batch: more may be due at once.
+    public var more = false
 
     public init() {}
 }
@@ -18,36 +20,47 @@ public struct TicketWatchResult: Sendable, Hashable {
 /// — both write the same deterministic event); and overdue alerts to the street's officers, where inboxes are kept.
 extension WriteTransaction {
     /// At most this many tickets are handled per pass, so that one pass is a short transaction (the next goes on).
-    static let watchBatch = 500
+    public static let watchBatch = 500
 
     public mutating func watchTickets(rules: [EscalationRule], nowMillis: Int64) throws -> TicketWatchResult {
         var result = TicketWatchResult()
-        if let earliest = rules.map(\.afterMillis).min(), let top = rules.map(\.level).max() {
+        if !rules.isEmpty {
+            // Only tickets some rule has come due for: below its level and older than its time (a ticket already raised
+            // by a rule, or by hand, stands at that level and is not read again every minute).
+            let due = rules.map { _ in "(level < ? AND created_ms <= ?)" }.joined(separator: " OR ")
+            var arguments: StatementArguments = []
+            for rule in rules { arguments += [rule.level.rawValue, nowMillis - rule.afterMillis] }
             let ids = try String.fetchAll(db, sql: """
                 SELECT ticket FROM ticket_facts WHERE resolved = 0 AND stage IN ('submitted', 'acknowledged', 'in_progress')
-                    AND level < ? AND created_ms <= ? ORDER BY created_ms, ticket
-                """, arguments: [top.rawValue, nowMillis - earliest])
-            var written = 0
-            for id in ids where written < Self.watchBatch {
+                    AND (\(due)) ORDER BY created_ms, ticket LIMIT ?
+                """, arguments: arguments + [Self.watchBatch])
+            for id in ids {
                 guard let ticket = try view.ticket(id) else { continue }
                 let drafts = ticket.dueEscalations(rules: rules, nowMillis: nowMillis)
                 guard !drafts.isEmpty else { continue }
                 try append(drafts)
-                written += 1
                 result.escalated += drafts.count
             }
+            result.more = ids.count == Self.watchBatch
         }
-        if store.keepsInboxes { result.alerted = try alertOverdue(nowMillis: nowMillis) }
+        if store.keepsInboxes {
+            let (alerted, more) = try alertOverdue(nowMillis: nowMillis)
+            result.alerted = alerted
+            result.more = result.more || more
+        }
         return result
     }
 
     /// Tells each officer of a ticket's street, once, that it waited past its 15 hours without a first response (only
-    /// tickets overdue for less than a week: older ones were told of long ago).
-    private mutating func alertOverdue(nowMillis: Int64) throws -> Int {
+    /// tickets overdue for less than a week: older ones were told of long ago). Tickets already told of are skipped, so
+    /// a week with more overdue tickets than a batch is told of in full over the passes.
+    private mutating func alertOverdue(nowMillis: Int64) throws -> (alerted: Int, more: Bool) {
         let due = nowMillis - Ticket.responseSLAMillis
         let rows = try Row.fetchAll(db, sql: """
             SELECT f.ticket, f.committee, f.created_ms, u.street FROM ticket_facts f JOIN committee_units u ON u.committee = f.committee
-            WHERE f.waiting = 1 AND f.created_ms < ? AND f.created_ms >= ? ORDER BY f.created_ms LIMIT ?
+            WHERE f.waiting = 1 AND f.created_ms < ? AND f.created_ms >= ?
+              AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.id >= 'overdue:' || f.ticket || ':' AND n.id < 'overdue:' || f.ticket || ';')
+            ORDER BY f.created_ms LIMIT ?
             """, arguments: [due, due - 7 * 86_400_000, Self.watchBatch])
         let inbox = Inbox(db: db, webhook: store.sendsWebhooks, nowMillis: nowMillis)
         var officers: [String: [String]] = [:]
@@ -65,7 +78,7 @@ extension WriteTransaction {
                 }
             }
         }
-        return alerted
+        return (alerted, rows.count == Self.watchBatch)
     }
 
     /// Calls the next waiting number of a queue (the lowest not yet called, served, missed or cancelled); nil when none waits.
