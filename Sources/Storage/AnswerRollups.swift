@@ -13,7 +13,7 @@ enum AnswerRollups {
 
     /// Records what one applied message, post or comment asks or answers. Only the change that made it names its
     /// ends (an edit or a tombstone does not), and that change is the record as far as this needs: no read of it.
-    static func record(_ change: Change, kind: EntityKind, db: Database) throws {
+    static func record(_ change: Change, kind: EntityKind, rollups: RollupDelta) throws {
         let named = switch kind {
         case .message: change.fields["from"] != nil && change.fields["to"] != nil
         case .comment: change.fields["author"] != nil && change.fields["post"] != nil
@@ -24,10 +24,11 @@ enum AnswerRollups {
         let stamp = WriteStamp(hlc: change.hlc, origin: change.id.origin)
         let record = EntityRecord(id: change.entity, kind: kind, scope: change.scope,
                                   cells: change.fields.mapValues { Cell(value: $0, stamp: stamp, op: change.op) })
-        try Self.record(record, db: db)
+        try Self.record(record, rollups: rollups)
     }
 
-    static func record(_ record: EntityRecord, db: Database) throws {
+    static func record(_ record: EntityRecord, rollups: RollupDelta) throws {
+        let db = rollups.db
         let view = ReadView(db: db, store: nil)
         let at = record.createdMillis
         func isStaff(_ member: String) throws -> Bool {
@@ -38,7 +39,7 @@ enum AnswerRollups {
         case .message:
             guard let committee = record.scope.committee, let from = record["from"].string, let to = record["to"].string else { return }
             if try isStaff(from) {
-                try answer(answerer: from, asker: to, post: nil, at: at, db: db)
+                try answer(answerer: from, asker: to, post: nil, at: at, rollups: rollups)
             } else if try isStaff(to) {
                 // The first message back after it, if already here.
                 let reply = try Int64.fetchOne(db, sql: """
@@ -49,49 +50,51 @@ enum AnswerRollups {
                     """, arguments: [Value.string(to).canonicalJSON, Value.string(from).canonicalJSON, record.scope.description,
                                      Int64(record.created.hlc.rawValue)])
                 try ask(question: record.id, committee: committee, asker: from, answerer: to, post: nil, at: at,
-                        answered: reply.map { Int64(HLCTimestamp(rawValue: UInt64($0)).millis) }, db: db)
+                        answered: reply.map { Int64(HLCTimestamp(rawValue: UInt64($0)).millis) }, rollups: rollups)
             }
         case .post:
             guard let committee = record.scope.committee, let author = record["author"].string else { return }
             for mentioned in record["mentions"].strings where mentioned != author {
                 let reply = try view.comments(post: record.id).filter { $0.author == mentioned && $0.createdMillis >= at }.map(\.createdMillis).min()
                 try ask(question: "\(record.id):\(mentioned)", committee: committee, asker: author, answerer: mentioned, post: record.id,
-                        at: at, answered: reply, db: db)
+                        at: at, answered: reply, rollups: rollups)
             }
         case .comment:
             guard let author = record["author"].string, let post = record["post"].string else { return }
-            try answer(answerer: author, asker: nil, post: post, at: at, db: db)
+            try answer(answerer: author, asker: nil, post: post, at: at, rollups: rollups)
         default:
             return
         }
     }
 
     static func ask(question: String, committee: String, asker: String, answerer: String, post: String?, at: Int64, answered: Int64?,
-                    db: Database) throws {
-        try db.execute(sql: """
+                    rollups: RollupDelta) throws {
+        let db = rollups.db
+        try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO answer_facts(question, committee, asker, answerer, post, asked_ms, answered_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [question, committee, asker, answerer, post, at, answered])
+            """).execute(arguments: [question, committee, asker, answerer, post, at, answered])
         guard db.changesCount > 0 else { return }
-        try RollupDelta.add("rollup_answers", keys: ["committee": committee], counts: [
+        try rollups.add("rollup_answers", keys: ["committee": committee], counts: [
             "asked": 1, "answered": answered == nil ? 0 : 1, "answered_in_day": answered.map { $0 - at <= day ? 1 : 0 } ?? 0,
-        ], db: db)
+        ])
     }
 
     /// `answerer` spoke at `at`: to `asker` (a message), or on `post` (a comment). Their questions asked before it and not
     /// answered sooner are answered now.
-    static func answer(answerer: String, asker: String?, post: String?, at: Int64, db: Database) throws {
-        let rows = try Row.fetchAll(db, sql: """
+    static func answer(answerer: String, asker: String?, post: String?, at: Int64, rollups: RollupDelta) throws {
+        let db = rollups.db
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT question, committee, asked_ms, answered_ms FROM answer_facts
             WHERE answerer = ? AND \(post == nil ? "asker = ? AND post IS NULL" : "post = ?") AND asked_ms <= ? AND (answered_ms IS NULL OR answered_ms > ?)
-            """, arguments: [answerer, post ?? asker ?? "", at, at])
+            """), arguments: [answerer, post ?? asker ?? "", at, at])
         for row in rows {
             let question: String = row["question"], committee: String = row["committee"], asked: Int64 = row["asked_ms"]
             let before: Int64? = row["answered_ms"]
-            try db.execute(sql: "UPDATE answer_facts SET answered_ms = ? WHERE question = ?", arguments: [at, question])
+            try db.cachedStatement(sql: "UPDATE answer_facts SET answered_ms = ? WHERE question = ?").execute(arguments: [at, question])
             let wasInDay = before.map { $0 - asked <= day } ?? false
-            try RollupDelta.add("rollup_answers", keys: ["committee": committee], counts: [
+            try rollups.add("rollup_answers", keys: ["committee": committee], counts: [
                 "asked": 0, "answered": before == nil ? 1 : 0, "answered_in_day": (at - asked <= day ? 1 : 0) - (wasInDay ? 1 : 0),
-            ], db: db)
+            ])
         }
     }
 }

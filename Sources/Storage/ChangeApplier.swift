@@ -8,6 +8,8 @@ import Replication
 /// refresh the entity index for every entity the batch touched.
 struct ChangeApplier {
     let db: Database
+    /// The rollup moves of the batch, summed per row and written at `finish()`.
+    private let rollups: RollupDelta
     /// Entities whose derived columns or rollup facts need refreshing at `finish()`: members (status, participation),
     /// tickets (stage, ticket rollups), committees (units), posts, comments and likes (hot topics), polls (results)
     /// and anything tombstoned. Other kinds cost nothing there.
@@ -16,6 +18,9 @@ struct ChangeApplier {
     let indexesSearch: Bool
     /// Members' inboxes, where they are kept (street nodes); nil elsewhere.
     let inbox: Inbox?
+    /// Entities a tombstone was written to in the batch: with members and tickets (which carry a status), the only ones
+    /// whose row in the entity index `finish()` rewrites.
+    private var tombstoned: Set<String> = []
     /// Campaigns whose sign-ups changed: their confirmations are derived at `finish()`.
     private var campaigns: Set<String> = []
     /// The notifications the applied changes caused, for the change feed.
@@ -23,6 +28,7 @@ struct ChangeApplier {
 
     init(db: Database, indexesSearch: Bool, inbox: Bool = false, webhook: Bool = false, nowMillis: Int64 = 0) {
         self.db = db
+        rollups = RollupDelta(db: db)
         self.indexesSearch = indexesSearch
         self.inbox = inbox ? Inbox(db: db, webhook: webhook, nowMillis: nowMillis) : nil
     }
@@ -48,9 +54,7 @@ struct ChangeApplier {
             ])
         guard db.changesCount > 0 else { return false }
 
-        for (field, cell) in Cell.cells(of: change) {
-            try merge(entity: change.entity, field: field, cell: cell)
-        }
+        try merge(entity: change.entity, cells: Cell.cells(of: change))
         let parent = kind.parentField.flatMap { change.fields[$0]?.string }
         try db.cachedStatement(sql: """
             INSERT INTO entities(id, kind, scope, parent, created) VALUES (?, ?, ?, ?, ?)
@@ -63,9 +67,12 @@ struct ChangeApplier {
         case .ballot: touched[change.entity] = kind
         default: break
         }
-        if change.op == .remove, touched[change.entity] == nil { touched[change.entity] = kind }
+        if change.op == .remove || change.fields[Cell.tombstoneField] != nil {
+            tombstoned.insert(change.entity)
+            if touched[change.entity] == nil { touched[change.entity] = kind }
+        }
         if kind == .post || kind == .comment || kind == .member { try ModerationLog.record(change, kind: kind, db: db) }
-        if kind == .message || kind == .comment || kind == .post { try AnswerRollups.record(change, kind: kind, db: db) }
+        if kind == .message || kind == .comment || kind == .post { try AnswerRollups.record(change, kind: kind, rollups: rollups) }
         if let inbox {
             if kind == .signup {
                 if let campaign = try parent ?? view.cellValue(entity: change.entity, field: "campaign")?.string { campaigns.insert(campaign) }
@@ -76,48 +83,67 @@ struct ChangeApplier {
         return true
     }
 
-    /// Merges one cell by `Cell.merge`'s rules. Last-writer-wins and write-once cells merge inside SQLite with one upsert;
-    /// max-registers and tombstones read, merge with `Cell.merge`, and write back.
-    private func merge(entity: String, field: String, cell: Cell) throws {
-        let arguments: StatementArguments = [
-            entity, field, cell.value.canonicalJSON, Int64(cell.stamp.hlc.rawValue), cell.stamp.origin, Int64(cell.op.rawValue),
-        ]
-        switch cell.op {
-        case .assign:
-            try db.cachedStatement(sql: """
-                INSERT INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(entity, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op
-                WHERE cells.op = excluded.op AND (excluded.hlc > cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin > cells.origin)
-                    OR (excluded.hlc = cells.hlc AND excluded.origin = cells.origin AND excluded.value > cells.value))
-                """).execute(arguments: arguments)
-        case .add:
-            try db.cachedStatement(sql: """
-                INSERT INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(entity, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op
-                WHERE cells.op < excluded.op
-                    OR (cells.op = excluded.op AND (excluded.hlc < cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin < cells.origin)
-                    OR (excluded.hlc = cells.hlc AND excluded.origin = cells.origin AND excluded.value < cells.value)))
-                """).execute(arguments: arguments)
+    /// Merges a change's cells by `Cell.merge`'s rules (every cell of a change has the same stamp and op). Last-writer-wins
+    /// and write-once cells merge inside SQLite, all of a change's cells in one multi-row upsert; max-registers and
+    /// tombstones read, merge with `Cell.merge`, and write back.
+    private func merge(entity: String, cells: [(field: String, cell: Cell)]) throws {
+        guard let op = cells.first?.cell.op else { return }
+        switch op {
+        case .assign, .add:
+            var arguments: [(any DatabaseValueConvertible)?] = []
+            arguments.reserveCapacity(cells.count * 6)
+            for (field, cell) in cells {
+                arguments += [entity, field, cell.value.canonicalJSON, Int64(cell.stamp.hlc.rawValue), cell.stamp.origin, Int64(cell.op.rawValue)]
+            }
+            let sql = (op == .assign ? Self.assignUpserts : Self.addUpserts).dropFirst(cells.count).first ?? Self.upsert(op: op, rows: cells.count)
+            try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments))
         case .raise, .remove:
-            let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT value, hlc, origin, op FROM cells WHERE entity = ? AND field = ?"),
-                                           arguments: [entity, field]).map(ReadView.cell(from:))
-            let merged = Cell.merge(current: current, incoming: cell)
-            guard merged != current else { return }
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)")
-                .execute(arguments: [entity, field, merged.value.canonicalJSON, Int64(merged.stamp.hlc.rawValue), merged.stamp.origin, Int64(merged.op.rawValue)])
+            for (field, cell) in cells {
+                let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT value, hlc, origin, op FROM cells WHERE entity = ? AND field = ?"),
+                                               arguments: [entity, field]).map(ReadView.cell(from:))
+                let merged = Cell.merge(current: current, incoming: cell)
+                guard merged != current else { continue }
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)")
+                    .execute(arguments: [entity, field, merged.value.canonicalJSON, Int64(merged.stamp.hlc.rawValue), merged.stamp.origin,
+                                         Int64(merged.op.rawValue)])
+            }
         }
+    }
+
+    private static let assignUpserts = (0...16).map { upsert(op: .assign, rows: $0) }
+    private static let addUpserts = (0...16).map { upsert(op: .add, rows: $0) }
+
+    /// The upsert of `rows` cells of one op: last writer wins (`assign`), first writer wins (`add`, which also yields
+    /// to any cell of a higher op, as `Cell.merge` does).
+    private static func upsert(op: FieldOp, rows: Int) -> String {
+        let values = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+        let wins = op == .assign
+            ? """
+              cells.op = excluded.op AND (excluded.hlc > cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin > cells.origin)
+                  OR (excluded.hlc = cells.hlc AND excluded.origin = cells.origin AND excluded.value > cells.value))
+              """
+            : """
+              cells.op < excluded.op
+                  OR (cells.op = excluded.op AND (excluded.hlc < cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin < cells.origin)
+                  OR (excluded.hlc = cells.hlc AND excluded.origin = cells.origin AND excluded.value < cells.value)))
+              """
+        return """
+            INSERT INTO cells(entity, field, value, hlc, origin, op) VALUES \(values)
+            ON CONFLICT(entity, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op
+            WHERE \(wins)
+            """
     }
 
     /// Refreshes the derived columns and rollup facts of every entity the batch touched.
     mutating func finish() throws {
-        let view = ReadView(db: db, store: nil)
+        let view = ReadView(db: db, store: nil, cache: ReadView.RecordCache())
         var posts = Set<String>(), items = Set<String>(), polls = Set<String>(), ballots = Set<String>()
         for (id, kind) in touched.sorted(by: { $0.key < $1.key }) {
             let status: String?
             switch kind {
             case .member:
                 status = try view.cellValue(entity: id, field: "status")?.string
-                try ParticipationRollups.update(member: id, view: view, db: db)
+                try ParticipationRollups.update(member: id, view: view, rollups: rollups)
             case .post:
                 posts.insert(id)
                 if indexesSearch { try SearchIndex.refresh(id, kind: .post, view: view, db: db) }
@@ -136,7 +162,7 @@ struct ChangeApplier {
                 status = nil
             case .ticket:
                 let ticket = try view.ticket(id)
-                if let ticket { try TicketRollups.update(ticket: ticket, db: db) }
+                if let ticket { try TicketRollups.update(ticket: ticket, rollups: rollups) }
                 if indexesSearch { try SearchIndex.refresh(id, kind: .ticket, view: view, db: db) }
                 status = ticket.map { $0.stage.rawValue }
             case .committee:
@@ -145,12 +171,15 @@ struct ChangeApplier {
             default:
                 status = nil
             }
+            guard kind == .member || kind == .ticket || tombstoned.contains(id) else { continue }
             let deleted = try view.cellValue(entity: id, field: Cell.tombstoneField) == .bool(true)
             try db.cachedStatement(sql: "UPDATE entities SET status = ?, deleted = ? WHERE id = ?").execute(arguments: [status, deleted, id])
         }
-        try ActivityRollups.refresh(posts: posts, items: items, view: view, db: db)
-        try PollRollups.refresh(polls: polls, ballots: ballots, view: view, db: db)
+        try ActivityRollups.refresh(posts: posts, items: items, view: view, rollups: rollups)
+        try PollRollups.refresh(polls: polls, ballots: ballots, view: view, rollups: rollups)
+        try rollups.flush()
         touched.removeAll()
+        tombstoned.removeAll()
         if let inbox {
             for campaign in campaigns.sorted() { notified += try inbox.confirmations(campaign: campaign) }
             campaigns.removeAll()

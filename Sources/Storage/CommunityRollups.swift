@@ -37,41 +37,59 @@ extension ActivityRollups.Fact {
         [("post", post), ("unit", unit), ("category", category), ("day", day), ("kind", kind.rawValue)]
     }
 
-    func add(sign: Int, db: Database) throws {
-        try RollupDelta.add("rollup_activity", keys: ["day": day, "unit": unit, "category": category], counts: [
+    func add(sign: Int, to rollups: RollupDelta) throws {
+        try rollups.add("rollup_activity", keys: ["day": day, "unit": unit, "category": category], counts: [
             "posts": kind == .post ? sign : 0, "comments": kind == .comment ? sign : 0, "likes": kind == .like ? sign : 0,
-        ], db: db)
+        ])
     }
 }
 
 extension ActivityRollups {
     /// Refreshes the facts of the touched posts, comments and likes, then the per-post counts of the posts whose facts
-    /// or whose comments' and likes' facts changed. A comment's or like's fact follows its post's category and liveness:
-    /// when a post's change leaves both as they were (a new title, an edit of its text), its comments and likes keep
+    /// or whose comments' and likes' facts changed. A comment's or like's fact follows its post's category and liveness —
+    /// which is what the post's own fact says, read instead of the post (no post fact: the post is not here or deleted).
+    /// When a post's change leaves both as they were (a new title, an edit of its text), its comments and likes keep
     /// theirs and are not read; when the post is new here (it may arrive after them), deleted, or moved to another
     /// category, every one of them is refreshed.
-    static func refresh(posts: Set<String>, items: Set<String>, view: ReadView, db: Database) throws {
+    static func refresh(posts: Set<String>, items: Set<String>, view: ReadView, rollups: RollupDelta) throws {
+        let db = rollups.db
         var recount = Set<String>(), childrenRefreshed = Set<String>()
         for id in posts.sorted() {
-            let post = try view.post(id)
-            let new = try post.flatMap { try fact(post: $0, db: db) }
-            let old = try Fact.replace(id, with: new, db: db)
+            let new = try view.post(id).flatMap { try fact(post: $0, db: db) }
+            let old = try Fact.replace(id, with: new, rollups: rollups)
             if old != new { recount.insert(id) }
             if let old, let new, old.category == new.category { continue }
             for kind in [EntityKind.comment, .like] {
                 for child in try view.children(of: id, kind: kind, limit: 1_000_000) {
-                    try Fact.replace(child.id, with: try fact(item: child, post: post, db: db), db: db)
+                    try Fact.replace(child.id, with: try fact(item: child, post: id, category: new?.category, db: db), rollups: rollups)
                 }
             }
             childrenRefreshed.insert(id)
             recount.insert(id)
         }
+        // A comment or like moves its post's counts by a delta; a post whose own fact changed is counted again instead.
+        var moves: [String: (comments: Int, likes: Int)] = [:]
+        func move(_ fact: Fact?, by sign: Int) {
+            guard let fact, fact.kind == .comment || fact.kind == .like else { return }
+            moves[fact.post, default: (0, 0)].comments += fact.kind == .comment ? sign : 0
+            moves[fact.post, default: (0, 0)].likes += fact.kind == .like ? sign : 0
+        }
         for id in items.sorted() {
             guard let record = try view.record(id), let postID = record["post"].string, !childrenRefreshed.contains(postID) else { continue }
-            let new = try fact(item: record, post: try view.post(postID), db: db)
-            if try Fact.replace(id, with: new, db: db) != new { recount.insert(postID) }
+            let category = try String.fetchOne(db.cachedStatement(sql: "SELECT category FROM activity_facts WHERE entity = ? AND kind = 'post'"),
+                                               arguments: [postID])
+            let new = try fact(item: record, post: postID, category: category, db: db)
+            let old = try Fact.replace(id, with: new, rollups: rollups)
+            guard old != new else { continue }
+            move(old, by: -1)
+            move(new, by: 1)
         }
         for id in recount.sorted() { try recountPost(id, db: db) }
+        for (post, move) in moves.sorted(by: { $0.key < $1.key }) where !recount.contains(post) && (move.comments != 0 || move.likes != 0) {
+            // The row exists while the post's fact does, and an item counts only then.
+            try db.cachedStatement(sql: "UPDATE post_activity SET comments = comments + ?, likes = likes + ? WHERE post = ?")
+                .execute(arguments: [move.comments, move.likes, post])
+        }
     }
 
     private static func fact(post: Post, db: Database) throws -> Fact? {
@@ -80,8 +98,9 @@ extension ActivityRollups {
                     day: ShanghaiCalendar.day(ofMillis: post.createdMillis), kind: .post)
     }
 
-    private static func fact(item: EntityRecord, post: Post?, db: Database) throws -> Fact? {
-        guard let post, !post.deleted, !item.isDeleted else { return nil }
+    /// A comment's or like's fact under its post, whose category is nil when the post does not count.
+    private static func fact(item: EntityRecord, post: String, category: String?, db: Database) throws -> Fact? {
+        guard let category, !item.isDeleted else { return nil }
         let millis: Int64
         switch item.kind {
         case .comment:
@@ -92,11 +111,12 @@ extension ActivityRollups {
         default:
             return nil
         }
-        return Fact(post: post.id, unit: try activityUnit(item.scope, db: db), category: post.category ?? TicketCategory.other.rawValue,
-                    day: ShanghaiCalendar.day(ofMillis: millis), kind: item.kind)
+        return Fact(post: post, unit: try activityUnit(item.scope, db: db), category: category, day: ShanghaiCalendar.day(ofMillis: millis),
+                    kind: item.kind)
     }
 
-    /// The per-post counts: a count over the post's facts (an index range), or no row for a post that does not count.
+    /// The per-post counts of a post whose own fact changed: a count over the post's facts (an index range), or no row for a
+    /// post that does not count.
     private static func recountPost(_ post: String, db: Database) throws {
         try db.cachedStatement(sql: "DELETE FROM post_activity WHERE post = ?").execute(arguments: [post])
         try db.cachedStatement(sql: """
@@ -141,10 +161,11 @@ enum ParticipationRollups {
             [("committee", committee), ("household", household), ("under50", under50), ("party", party), ("volunteer", volunteer)]
         }
 
-        func add(sign: Int, db: Database) throws {
+        func add(sign: Int, to rollups: RollupDelta) throws {
+            let db = rollups.db
             var households = 0
             if let household {
-                try RollupDelta.add("household_members", keys: ["committee": committee, "household": household], counts: ["members": sign], db: db)
+                try rollups.add("household_members", keys: ["committee": committee, "household": household], counts: ["members": sign], now: true)
                 let members = try Int.fetchOne(db.cachedStatement(sql: "SELECT members FROM household_members WHERE committee = ? AND household = ?"),
                                                arguments: [committee, household]) ?? 0
                 // A household counts while it has a member: it appears at 0 → 1 and goes at 1 → 0.
@@ -154,15 +175,15 @@ enum ParticipationRollups {
                     try db.cachedStatement(sql: "DELETE FROM household_members WHERE committee = ? AND household = ?").execute(arguments: [committee, household])
                 }
             }
-            try RollupDelta.add("rollup_participation", keys: ["committee": committee], counts: [
+            try rollups.add("rollup_participation", keys: ["committee": committee], counts: [
                 "members": sign, "households": households, "under50": under50 ? sign : 0, "party": party ? sign : 0,
                 "volunteers": volunteer ? sign : 0,
-            ], db: db)
+            ])
         }
     }
 
-    static func update(member id: String, view: ReadView, db: Database) throws {
-        try Fact.replace(id, with: try view.member(id).flatMap(Fact.init), db: db)
+    static func update(member id: String, view: ReadView, rollups: RollupDelta) throws {
+        try Fact.replace(id, with: try view.member(id).flatMap(Fact.init), rollups: rollups)
     }
 }
 
@@ -171,7 +192,8 @@ enum ParticipationRollups {
 /// Secret polls are stored as totals only, which is all a rollup ever shows.
 enum PollRollups {
     /// Refreshes after a batch: `polls` changed themselves, `ballots` arrived.
-    static func refresh(polls: Set<String>, ballots: Set<String>, view: ReadView, db: Database) throws {
+    static func refresh(polls: Set<String>, ballots: Set<String>, view: ReadView, rollups: RollupDelta) throws {
+        let db = rollups.db
         var voters: [String: Set<String>] = [:]
         for id in ballots.sorted() {
             guard let record = try view.record(id), let ballot = Ballot(record) else { continue }
@@ -185,13 +207,14 @@ enum PollRollups {
         for (id, changed) in voters.sorted(by: { $0.key < $1.key }) {
             // A ballot whose poll has not arrived yet waits: the poll's arrival re-counts every voter.
             guard let poll = try view.poll(id) else { continue }
-            for voter in changed.sorted() { try recount(poll, voter: voter, view: view, db: db) }
+            for voter in changed.sorted() { try recount(poll, voter: voter, view: view, rollups: rollups) }
             try write(poll, db: db)
         }
     }
 
     /// Moves the votes by the difference between what the voter counted for and what they count for now.
-    private static func recount(_ poll: Poll, voter: String, view: ReadView, db: Database) throws {
+    private static func recount(_ poll: Poll, voter: String, view: ReadView, rollups: RollupDelta) throws {
+        let db = rollups.db
         let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT ballot FROM ballot_facts WHERE poll = ? AND voter = ?"), arguments: [poll.id, voter])
         let ballots = try ids.compactMap { try view.record($0).flatMap(Ballot.init) }
         let tally = poll.tally(ballots)
@@ -201,7 +224,7 @@ enum PollRollups {
         guard old != new else { return }
         for (choices, sign) in [(old, -1), (new, 1)] {
             for option in choices ?? [] {
-                try RollupDelta.add("poll_votes", keys: ["poll": poll.id, "option": option], counts: ["votes": sign], db: db)
+                try rollups.add("poll_votes", keys: ["poll": poll.id, "option": option], counts: ["votes": sign], now: true)
             }
         }
         if let new {

@@ -463,11 +463,13 @@ enum Migrations {
                 try db.execute(sql: "UPDATE ticket_facts SET rating = ? WHERE ticket = ?", arguments: [rating, id])
                 try db.execute(sql: "UPDATE rollup_sla SET rated = rated + 1, rating_sum = rating_sum + ? WHERE committee = ?", arguments: [rating, ticket.committee])
             }
+            let rollups = RollupDelta(db: db)
             for kind in ["message", "post", "comment"] {
                 for record in try view.records(where: "kind = ?", [kind], limit: 10_000_000, newestFirst: false) {
-                    try AnswerRollups.record(record, db: db)
+                    try AnswerRollups.record(record, rollups: rollups)
                 }
             }
+            try rollups.flush()
         }
         return migrator
     }

@@ -8,6 +8,9 @@ import Replication
 public struct ReadView {
     let db: Database
     let store: Store?
+    /// Records already read, where no cell can change while the view is in use (the rollup refresh at the end of an
+    /// apply): a post read for each of its comments and likes in a batch is read once.
+    var cache: RecordCache? = nil
 
     /// Physical time now, as the store's clock sees it.
     public var nowMillis: Int64 { store?.nowMillis ?? 0 }
@@ -31,9 +34,34 @@ public struct ReadView {
 
     // MARK: - Records
 
+    /// Records read once per apply batch (see `cache`); a class so that copies of the view share it.
+    final class RecordCache {
+        var records: [String: EntityRecord?] = [:]
+    }
+
     /// One entity with all its cells.
     public func record(_ id: String) throws -> EntityRecord? {
-        try records(where: "id = ?", [id], limit: 1).first
+        if let cache, let hit = cache.records[id] { return hit }
+        var record: EntityRecord?
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT e.kind AS kind, e.scope AS scope, c.field AS field, c.value AS value, c.hlc AS hlc, c.origin AS origin, c.op AS op
+            FROM entities e JOIN cells c ON c.entity = e.id WHERE e.id = ?
+            """), arguments: [id])
+        while let row = try rows.next() {
+            if record == nil { record = try Self.emptyRecord(id: id, row: row) }
+            record!.cells[row["field"]] = try Self.cell(from: row)
+        }
+        cache?.records[id] = record
+        return record
+    }
+
+    private static func emptyRecord(id: String, row: Row) throws -> EntityRecord {
+        let kindText: String = row["kind"]
+        let scopeText: String = row["scope"]
+        guard let kind = EntityKind(rawValue: kindText), let scope = Scope(scopeText) else {
+            throw StorageError.corruptRow("entity \(id): kind \(kindText), scope \(scopeText)")
+        }
+        return EntityRecord(id: id, kind: kind, scope: scope, cells: [:])
     }
 
     /// Entities matching a filter on the entity index, newest first (or oldest first), at most `limit`.
@@ -59,14 +87,7 @@ public struct ReadView {
         let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
         while let row = try rows.next() {
             let id: String = row["eid"]
-            if result.last?.id != id {
-                let kindText: String = row["kind"]
-                let scopeText: String = row["scope"]
-                guard let kind = EntityKind(rawValue: kindText), let scope = Scope(scopeText) else {
-                    throw StorageError.corruptRow("entity \(id): kind \(kindText), scope \(scopeText)")
-                }
-                result.append(EntityRecord(id: id, kind: kind, scope: scope, cells: [:]))
-            }
+            if result.last?.id != id { result.append(try Self.emptyRecord(id: id, row: row)) }
             result[result.count - 1].cells[row["field"]] = try Self.cell(from: row)
         }
         return result

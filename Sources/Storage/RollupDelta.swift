@@ -4,13 +4,62 @@ import Synchronization
 /// The one way rollup tables move: add signed counts to the row with the given key, creating it if needed.
 /// Facts tables remember what each entity contributes; when an entity changes, its old contribution is
 /// added with sign -1 and its new one with sign +1, in the transaction that applied the change.
-enum RollupDelta {
+///
+/// The moves of one apply batch are summed in memory per row and written at `flush()`, once per row touched: a ticket
+/// event takes its ticket's old facts back and adds the new ones (ten upserts, most of them cancelling), a thousand
+/// likes on one day's posts move one `rollup_activity` row. A row whose moves sum to nothing is still written (with
+/// nothing added), so the tables hold the same rows as if every move were written at once. A table read back while the
+/// batch applies (`household_members`, `poll_votes`) is moved at once with `now: true`.
+final class RollupDelta {
+    let db: Database
+    private var pending: [String: Table] = [:]
+
+    private struct Table {
+        var sql: String
+        var rows: [[DatabaseValue]: [Int]] = [:]
+    }
+
+    init(db: Database) { self.db = db }
+
     /// The upsert of each table, built on first use: a table is always moved by the same key and count columns.
     private static let statements = Mutex<[String: String]>([:])
 
-    static func add(_ table: String, keys: KeyValuePairs<String, any DatabaseValueConvertible>, counts: KeyValuePairs<String, Int>,
-                    db: Database) throws {
-        let sql = statements.withLock { cache in
+    func add(_ table: String, keys: KeyValuePairs<String, any DatabaseValueConvertible>, counts: KeyValuePairs<String, Int>,
+             now: Bool = false) throws {
+        let key = keys.map { $0.value.databaseValue }
+        if now {
+            try db.cachedStatement(sql: Self.upsert(table, keys: keys, counts: counts))
+                .execute(arguments: StatementArguments(key + counts.map { $0.value.databaseValue }))
+            return
+        }
+        if pending[table] == nil { pending[table] = Table(sql: Self.upsert(table, keys: keys, counts: counts)) }
+        pending[table]!.rows[key, default: Array(repeating: 0, count: counts.count)].withUnsafeMutableBufferPointer { sums in
+            for (index, (_, count)) in counts.enumerated() { sums[index] += count }
+        }
+    }
+
+    /// Writes the summed moves, table by table and row by row in key order.
+    func flush() throws {
+        for name in pending.keys.sorted() {
+            let table = pending[name]!
+            let statement = try db.cachedStatement(sql: table.sql)
+            for (key, sums) in table.rows.sorted(by: { $0.key.lexicographicallyPrecedes($1.key, by: Self.precedes) }) {
+                try statement.execute(arguments: StatementArguments(key + sums.map { $0.databaseValue }))
+            }
+        }
+        pending.removeAll()
+    }
+
+    private static func precedes(_ a: DatabaseValue, _ b: DatabaseValue) -> Bool {
+        switch (a.storage, b.storage) {
+        case (.string(let x), .string(let y)): x < y
+        case (.int64(let x), .int64(let y)): x < y
+        default: a.description < b.description
+        }
+    }
+
+    private static func upsert(_ table: String, keys: KeyValuePairs<String, any DatabaseValueConvertible>, counts: KeyValuePairs<String, Int>) -> String {
+        statements.withLock { cache in
             if let sql = cache[table] { return sql }
             let keyNames = keys.map(\.key), countNames = counts.map(\.key)
             let columns = (keyNames + countNames).joined(separator: ", ")
@@ -20,11 +69,6 @@ enum RollupDelta {
             cache[table] = sql
             return sql
         }
-        var values: [(any DatabaseValueConvertible)?] = []
-        values.reserveCapacity(keys.count + counts.count)
-        for (_, value) in keys { values.append(value) }
-        for (_, count) in counts { values.append(count) }
-        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
     }
 }
 
@@ -38,22 +82,23 @@ protocol RollupFact: Equatable {
     /// The stored columns besides the key.
     var columns: [(String, (any DatabaseValueConvertible)?)] { get }
     /// Moves the rollups by this fact, times `sign` (+1 or -1).
-    func add(sign: Int, db: Database) throws
+    func add(sign: Int, to rollups: RollupDelta) throws
 }
 
 extension RollupFact {
     /// Replaces what `id` contributes (nil: nothing any more) and moves the rollups by the difference. Returns what it
     /// contributed before.
     @discardableResult
-    static func replace(_ id: String, with new: Self?, db: Database) throws -> Self? {
+    static func replace(_ id: String, with new: Self?, rollups: RollupDelta) throws -> Self? {
+        let db = rollups.db
         let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(table) WHERE \(key) = ?"), arguments: [id]).flatMap(Self.init(row:))
         guard old != new else { return old }
-        try old?.add(sign: -1, db: db)
+        try old?.add(sign: -1, to: rollups)
         guard let new else {
             try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(key) = ?").execute(arguments: [id])
             return old
         }
-        try new.add(sign: 1, db: db)
+        try new.add(sign: 1, to: rollups)
         let columns = new.columns
         let names = ([key] + columns.map(\.0)).joined(separator: ", ")
         let placeholders = Array(repeating: "?", count: columns.count + 1).joined(separator: ", ")

@@ -60,21 +60,21 @@ struct TicketFacts: RollupFact {
          ("first_response_ms", firstResponseMillis), ("resolved_ms", resolvedMillis), ("resolved", resolved), ("waiting", waiting), ("rating", rating)]
     }
 
-    func add(sign: Int, db: Database) throws {
+    func add(sign: Int, to rollups: RollupDelta) throws {
         func count(_ condition: Bool) -> Int { condition ? sign : 0 }
-        try RollupDelta.add("rollup_tickets", keys: ["committee": committee, "category": category, "day": day, "stage": stage],
-                            counts: ["count": sign], db: db)
-        try RollupDelta.add("rollup_tickets_all", keys: ["committee": committee, "category": category, "stage": stage], counts: ["count": sign], db: db)
-        try RollupDelta.add("rollup_sla", keys: ["committee": committee], counts: [
+        try rollups.add("rollup_tickets", keys: ["committee": committee, "category": category, "day": day, "stage": stage],
+                            counts: ["count": sign])
+        try rollups.add("rollup_tickets_all", keys: ["committee": committee, "category": category, "stage": stage], counts: ["count": sign])
+        try rollups.add("rollup_sla", keys: ["committee": committee], counts: [
             "tickets": sign, "responded": count(firstResponseMillis != nil), "responded_in_time": count(respondedInTime),
             "resolved": count(resolved), "resolved_in_committee": count(resolved && level == 0), "waiting": count(waiting),
             "rated": count(rating != nil), "rating_sum": sign * (rating ?? 0),
-        ], db: db)
+        ])
         if let bucket = firstResponseBucket {
-            try RollupDelta.add("rollup_first_response", keys: ["committee": committee, "bucket": bucket], counts: ["count": sign], db: db)
+            try rollups.add("rollup_first_response", keys: ["committee": committee, "bucket": bucket], counts: ["count": sign])
         }
         if let bucket = resolutionBucket {
-            try RollupDelta.add("rollup_resolution", keys: ["committee": committee, "bucket": bucket], counts: ["count": sign], db: db)
+            try rollups.add("rollup_resolution", keys: ["committee": committee, "bucket": bucket], counts: ["count": sign])
         }
     }
 
@@ -85,8 +85,8 @@ struct TicketFacts: RollupFact {
 
 enum TicketRollups {
     /// Replaces a ticket's facts and moves the rollups by the difference.
-    static func update(ticket: Ticket, db: Database) throws {
-        try TicketFacts.replace(ticket.id, with: TicketFacts(ticket), db: db)
+    static func update(ticket: Ticket, rollups: RollupDelta) throws {
+        try TicketFacts.replace(ticket.id, with: TicketFacts(ticket), rollups: rollups)
     }
 
     /// Records where a committee sits.
