@@ -59,10 +59,8 @@ extension ActivityRollups {
             let old = try Fact.replace(id, with: new, rollups: rollups)
             if old != new { recount.insert(id) }
             if let old, let new, old.category == new.category { continue }
-            for kind in [EntityKind.comment, .like] {
-                for child in try view.children(of: id, kind: kind, limit: 1_000_000) {
-                    try Fact.replace(child.id, with: try fact(item: child, post: id, category: new?.category, db: db), rollups: rollups)
-                }
+            for child in try view.records(where: "parent = ? AND kind IN ('comment', 'like')", [id], limit: 1_000_000, newestFirst: false) {
+                try Fact.replace(child.id, with: try fact(item: child, post: id, category: new?.category, db: db), rollups: rollups)
             }
             childrenRefreshed.insert(id)
             recount.insert(id)
@@ -208,6 +206,7 @@ enum PollRollups {
             // A ballot whose poll has not arrived yet waits: the poll's arrival re-counts every voter.
             guard let poll = try view.poll(id) else { continue }
             for voter in changed.sorted() { try recount(poll, voter: voter, view: view, rollups: rollups) }
+            try rollups.flush("poll_votes")
             try write(poll, db: db)
         }
     }
@@ -224,7 +223,7 @@ enum PollRollups {
         guard old != new else { return }
         for (choices, sign) in [(old, -1), (new, 1)] {
             for option in choices ?? [] {
-                try rollups.add("poll_votes", keys: ["poll": poll.id, "option": option], counts: ["votes": sign], now: true)
+                try rollups.add("poll_votes", keys: ["poll": poll.id, "option": option], counts: ["votes": sign])
             }
         }
         if let new {

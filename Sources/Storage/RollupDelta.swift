@@ -9,7 +9,8 @@ import Synchronization
 /// event takes its ticket's old facts back and adds the new ones (ten upserts, most of them cancelling), a thousand
 /// likes on one day's posts move one `rollup_activity` row. A row whose moves sum to nothing is still written (with
 /// nothing added), so the tables hold the same rows as if every move were written at once. A table read back while the
-/// batch applies (`household_members`, `poll_votes`) is moved at once with `now: true`.
+/// batch applies is moved at once with `now: true` (`household_members`, read after each move) or flushed before it is
+/// read (`poll_votes`, read once per poll per batch).
 final class RollupDelta {
     let db: Database
     private var pending: [String: Table] = [:]
@@ -40,14 +41,16 @@ final class RollupDelta {
 
     /// Writes the summed moves, table by table and row by row in key order.
     func flush() throws {
-        for name in pending.keys.sorted() {
-            let table = pending[name]!
-            let statement = try db.cachedStatement(sql: table.sql)
-            for (key, sums) in table.rows.sorted(by: { $0.key.lexicographicallyPrecedes($1.key, by: Self.precedes) }) {
-                try statement.execute(arguments: StatementArguments(key + sums.map { $0.databaseValue }))
-            }
+        for name in pending.keys.sorted() { try flush(name) }
+    }
+
+    /// Writes the summed moves of one table, before it is read back.
+    func flush(_ name: String) throws {
+        guard let table = pending.removeValue(forKey: name) else { return }
+        let statement = try db.cachedStatement(sql: table.sql)
+        for (key, sums) in table.rows.sorted(by: { $0.key.lexicographicallyPrecedes($1.key, by: Self.precedes) }) {
+            try statement.execute(arguments: StatementArguments(key + sums.map { $0.databaseValue }))
         }
-        pending.removeAll()
     }
 
     private static func precedes(_ a: DatabaseValue, _ b: DatabaseValue) -> Bool {

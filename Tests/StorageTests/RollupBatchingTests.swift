@@ -1,0 +1,65 @@
+import Foundation
+import GRDB
+import Governance
+import Replication
+@testable import Storage
+import Testing
+
+/// The rollup moves of a batch are summed per row and written once at its end (`RollupDelta.flush`), and a post's counts
+/// move by delta. Whatever the batches — everything at once, one change at a time, or shuffled with duplicates — every
+/// facts table and every rollup row that counts anything must come out the same. (A row whose counts are all zero may
+/// exist or not: a like switched on and off in one batch never moves a row, one per batch leaves a row of zeros.)
+@Suite struct RollupBatchingTests {
+    /// Each rollup table with its key columns; a row is empty when every other column is zero.
+    static let rollupTables: [(table: String, keys: [String])] = [
+        ("rollup_tickets", ["committee", "category", "day", "stage"]), ("rollup_tickets_all", ["committee", "category", "stage"]),
+        ("rollup_sla", ["committee"]), ("rollup_first_response", ["committee", "bucket"]), ("rollup_resolution", ["committee", "bucket"]),
+        ("rollup_activity", ["day", "unit", "category"]), ("post_activity", ["post", "unit", "category", "day"]),
+        ("household_members", ["committee", "household"]), ("rollup_participation", ["committee"]), ("poll_votes", ["poll", "option"]),
+        ("rollup_answers", ["committee"]),
+    ]
+    static let factTables = ["ticket_facts", "activity_facts", "member_facts", "ballot_facts", "poll_voters", "poll_facts", "answer_facts"]
+
+    /// Every table's rows as text, sorted; rollup rows that count nothing left out.
+    static func snapshot(_ store: Store) throws -> [String: [String]] {
+        try store.readNow { view in
+            var tables: [String: [String]] = [:]
+            for (table, keys) in rollupTables {
+                tables[table] = try Row.fetchAll(view.db, sql: "SELECT * FROM \(table)").compactMap { row -> String? in
+                    let counts = row.columnNames.filter { !keys.contains($0) }
+                    guard counts.contains(where: { (row[$0] as Int64?) != 0 }) else { return nil }
+                    return row.description
+                }.sorted()
+            }
+            for table in factTables {
+                tables[table] = try Row.fetchAll(view.db, sql: "SELECT * FROM \(table)").map(\.description).sorted()
+            }
+            return tables
+        }
+    }
+
+    @Test(arguments: [UInt64(21), 22, 23])
+    func everyRollupRowIsTheSameWhateverTheBatches(seed: UInt64) throws {
+        let workloads: [(name: String, run: (changes: [Change], end: Int64))] = [
+            ("tickets", try TicketRollupTests.activity(seed: seed)), ("community", try CommunityRollupTests.activity(seed: seed)),
+        ]
+        for (name, (changes, end)) in workloads {
+            let whole = try Store(path: nil, nodeID: "district.whole", wallMillis: { UInt64(end) })
+            _ = try whole.applyRemote(changes)
+            let single = try Store(path: nil, nodeID: "district.single", wallMillis: { UInt64(end) })
+            for change in changes { _ = try single.applyRemote([change]) }
+            let shuffled = try Store(path: nil, nodeID: "district.shuffled", wallMillis: { UInt64(end) })
+            var rng = SplitMix64(seed: seed &* 31)
+            try deliverShuffled(changes, duplicateOneIn: 3, maxBatch: 50, rng: &rng, to: shuffled)
+
+            let expected = try Self.snapshot(whole)
+            #expect(expected.values.reduce(0) { $0 + $1.count } >= 50, "\(name) seed \(seed): the workload moves the rollups")
+            for (label, store) in [("one at a time", single), ("shuffled", shuffled)] {
+                let got = try Self.snapshot(store)
+                for table in expected.keys.sorted() {
+                    #expect(got[table] == expected[table], "\(name) seed \(seed), \(label): \(table)")
+                }
+            }
+        }
+    }
+}
