@@ -166,7 +166,7 @@ struct ChangeApplier {
                 if indexesSearch { try SearchIndex.refresh(id, kind: .ticket, view: view, db: db) }
                 status = ticket.map { $0.stage.rawValue }
             case .committee:
-                if let committee = try view.committee(id) { try TicketRollups.update(committee: committee, db: db) }
+                if let committee = try view.committee(id) { try TicketRollups.update(committee: committee, rollups: rollups) }
                 status = nil
             default:
                 status = nil

@@ -30,6 +30,12 @@ public enum RollupScope: Sendable, Hashable {
         }
     }
 
+    /// The committee, when the scope is one.
+    var committee: String? {
+        if case .committee(let id) = self { return id }
+        return nil
+    }
+
     var predicate: (sql: String, arguments: StatementArguments) {
         switch self {
         case .committee(let id): ("u.committee = ?", [id])
@@ -84,6 +90,9 @@ public struct SLARollupRow: Hashable, Sendable {
 extension ReadView {
     /// Tickets per unit and stage, created on days in `since...until` (YYYY-MM-DD, Shanghai time), from the rollup table.
     public func ticketRollup(groupBy: RollupGrouping, scope: RollupScope, since: String? = nil, until: String? = nil) throws -> [TicketRollupRow] {
+        if groupBy != .committee, scope.committee == nil, since != nil || until != nil || groupBy == .day {
+            return try ticketRollupByStreet(groupBy: groupBy, scope: scope, since: since, until: until)
+        }
         let key = switch groupBy {
         case .category: "r.category"
         case .day: "r.day"
@@ -101,6 +110,27 @@ extension ReadView {
         if let since { sql += " AND r.day >= ?"; arguments += [since] }
         if let until { sql += " AND r.day <= ?"; arguments += [until] }
         sql += " GROUP BY k, r.stage HAVING n != 0 ORDER BY k"
+        return try Self.ticketRows(db, sql: sql, arguments: arguments)
+    }
+
+    /// The same counts from the per-street daily table, for every question above the committee: by street, district,
+    /// category or day, within a street, a district or the city. Tickets of committees not defined here are left out,
+    /// as the join with `committee_units` leaves them out above.
+    private func ticketRollupByStreet(groupBy: RollupGrouping, scope: RollupScope, since: String?, until: String?) throws -> [TicketRollupRow] {
+        var sql = "SELECT \(groupBy.rawValue) AS k, stage, SUM(count) AS n FROM rollup_tickets_street WHERE NOT (district = '' AND street = '')"
+        var arguments: StatementArguments = []
+        switch scope {
+        case .street(let id): sql += " AND street = ?"; arguments += [id]
+        case .district(let id): sql += " AND district = ?"; arguments += [id]
+        case .city, .committee: break
+        }
+        if let since { sql += " AND day >= ?"; arguments += [since] }
+        if let until { sql += " AND day <= ?"; arguments += [until] }
+        sql += " GROUP BY k, stage HAVING n != 0 ORDER BY k"
+        return try Self.ticketRows(db, sql: sql, arguments: arguments)
+    }
+
+    private static func ticketRows(_ db: Database, sql: String, arguments: StatementArguments) throws -> [TicketRollupRow] {
         var rows: [String: [String: Int]] = [:]
         for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
             rows[row["k"], default: [:]][row["stage"]] = row["n"]

@@ -14,6 +14,8 @@ import Synchronization
 final class RollupDelta {
     let db: Database
     private var pending: [String: Table] = [:]
+    /// Where each committee sits (district, street), as read or changed during this batch (`TicketRollups.unit(of:)`).
+    var units: [String: TicketRollups.Unit] = [:]
 
     private struct Table {
         var sql: String

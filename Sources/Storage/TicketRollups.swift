@@ -64,6 +64,8 @@ struct TicketFacts: RollupFact {
         func count(_ condition: Bool) -> Int { condition ? sign : 0 }
         try rollups.add("rollup_tickets", keys: ["committee": committee, "category": category, "day": day, "stage": stage],
                             counts: ["count": sign])
+        try TicketRollups.addByStreet(try TicketRollups.unit(of: committee, rollups: rollups), category: category, day: day, stage: stage,
+                                      count: sign, rollups: rollups)
         try rollups.add("rollup_tickets_all", keys: ["committee": committee, "category": category, "stage": stage], counts: ["count": sign])
         try rollups.add("rollup_sla", keys: ["committee": committee], counts: [
             "tickets": sign, "responded": count(firstResponseMillis != nil), "responded_in_time": count(respondedInTime),
@@ -89,9 +91,48 @@ enum TicketRollups {
         try TicketFacts.replace(ticket.id, with: TicketFacts(ticket), rollups: rollups)
     }
 
-    /// Records where a committee sits.
-    static func update(committee: Committee, db: Database) throws {
+    /// Records where a committee sits. A committee defined here for the first time, or moved to another street, takes its
+    /// tickets' daily counts with it in `rollup_tickets_street` (tickets that arrived before their committee count
+    /// under the unknown unit until then).
+    static func update(committee: Committee, rollups: RollupDelta) throws {
+        let db = rollups.db
+        let old = try unit(of: committee.id, rollups: rollups)
+        let new = Unit(district: committee.district, street: committee.street)
+        if old != new {
+            try rollups.flush("rollup_tickets")
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT category, day, stage, count FROM rollup_tickets WHERE committee = ?"),
+                                        arguments: [committee.id]) {
+                let count: Int = row["count"]
+                try addByStreet(old, category: row["category"], day: row["day"], stage: row["stage"], count: -count, rollups: rollups)
+                try addByStreet(new, category: row["category"], day: row["day"], stage: row["stage"], count: count, rollups: rollups)
+            }
+        }
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO committee_units(committee, street, district) VALUES (?, ?, ?)")
             .execute(arguments: [committee.id, committee.street, committee.district])
+        rollups.units[committee.id] = new
+    }
+
+    /// A committee's district and street; both empty while the committee is not defined on this node.
+    struct Unit: Hashable {
+        var district: String
+        var street: String
+        static let unknown = Unit(district: "", street: "")
+    }
+
+    /// Where `committee` sits, read once per apply batch.
+    static func unit(of committee: String, rollups: RollupDelta) throws -> Unit {
+        if let unit = rollups.units[committee] { return unit }
+        let row = try Row.fetchOne(rollups.db.cachedStatement(sql: "SELECT district, street FROM committee_units WHERE committee = ?"),
+                                   arguments: [committee])
+        let unit = row.map { Unit(district: $0["district"], street: $0["street"]) } ?? .unknown
+        rollups.units[committee] = unit
+        return unit
+    }
+
+    /// Tickets per day, street, category and stage: a district's 30 days are streets × days × categories rows, not one
+    /// row per committee and day.
+    static func addByStreet(_ unit: Unit, category: String, day: String, stage: String, count: Int, rollups: RollupDelta) throws {
+        try rollups.add("rollup_tickets_street", keys: ["day": day, "district": unit.district, "street": unit.street, "category": category,
+                                                        "stage": stage], counts: ["count": count])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Governance
 import Replication
 import Storage
@@ -104,6 +105,119 @@ import Testing
             let integrity = try view.integrityCheck()
             #expect(integrity == "ok")
         }
+    }
+
+    /// Tickets per unit and stage in `scope`, created in `since...until`, counted from the tickets and the committees
+    /// this node holds (tickets of a committee not defined here count nowhere).
+    static func bruteForce(_ view: ReadView, groupBy: RollupGrouping, scope: RollupScope, since: String?, until: String?) throws -> [String: [String: Int]] {
+        var counts: [String: [String: Int]] = [:]
+        for id in committees.map(\.id) + [late.id] {
+            guard let committee = try view.committee(id), scope.contains(committee) else { continue }
+            for ticket in try view.tickets(committee: id, limit: 100_000) {
+                let day = ShanghaiCalendar.day(ofMillis: ticket.createdMillis)
+                if let since, day < since { continue }
+                if let until, day > until { continue }
+                let key = switch groupBy {
+                case .committee: committee.id
+                case .street: committee.street
+                case .district: committee.district
+                case .category: ticket.category.rawValue
+                case .day: day
+                }
+                counts[key, default: [:]][ticket.stage.rawValue, default: 0] += 1
+            }
+        }
+        return counts
+    }
+
+    /// A committee whose id sorts after every ticket's: applied after them when they arrive in one batch.
+    static let late = Committee(id: "zz", name: "新村", street: "s3", district: "d1")
+
+    /// The days (Shanghai time) tickets were created on.
+    static func days(_ view: ReadView) throws -> [String] {
+        Set(try (committees + [late]).flatMap { try view.tickets(committee: $0.id, limit: 100_000) }.map { ShanghaiCalendar.day(ofMillis: $0.createdMillis) }).sorted()
+    }
+
+    /// Every grouping, scope and window the rollup answers must equal the count from the tickets.
+    static func expectEveryWindowEqualsTheTickets(_ view: ReadView, days: [String], _ comment: String) throws {
+        let windows: [(String?, String?)] = [(nil, nil), (days[days.count / 3], days[2 * days.count / 3]), (nil, days[days.count / 2]),
+                                             (days[days.count / 2], nil), (days[0], days[0])]
+        let scopes: [RollupScope] = [.city, .district("d1"), .district("d9"), .street("s1"), .street("s2"), .committee("c1")]
+        for groupBy in RollupGrouping.allCases {
+            for scope in scopes {
+                for (since, until) in windows {
+                    let rollup = try view.ticketRollup(groupBy: groupBy, scope: scope, since: since, until: until)
+                    let expected = try bruteForce(view, groupBy: groupBy, scope: scope, since: since, until: until)
+                    #expect(Dictionary(uniqueKeysWithValues: rollup.map { ($0.key, $0.byStage) }) == expected,
+                            "\(comment) \(groupBy) \(scope) \(since ?? "-")...\(until ?? "-")")
+                }
+            }
+        }
+    }
+
+    /// The per-street daily table (windows by street, district, category or day) follows its committees: tickets that
+    /// arrive before their committee count once it arrives, and a committee moved to another street takes its tickets.
+    @Test(arguments: [UInt64(6), 7, 8])
+    func windowsByStreetFollowTheirCommittees(seed: UInt64) throws {
+        let (changes, end) = try Self.activity(seed: seed)
+        var rng = SplitMix64(seed: seed &* 17)
+        let district = try Store(path: nil, nodeID: "district.d1", wallMillis: { UInt64(end) })
+        // Every ticket first, then the committees.
+        try deliverShuffled(changes.filter { $0.kind != EntityKind.committee.rawValue }, duplicateOneIn: 4, maxBatch: 30, rng: &rng, to: district)
+        let beforeCommittees = try district.readNow { try $0.ticketRollup(groupBy: .street, scope: .city, since: "2000-01-01", until: "2100-01-01") }
+        #expect(beforeCommittees.isEmpty, "no committee is defined: no street to count under")
+        try deliverShuffled(changes.filter { $0.kind == EntityKind.committee.rawValue }, duplicateOneIn: 4, maxBatch: 2, rng: &rng, to: district)
+        let days = try district.readNow { try Self.days($0) }
+        #expect(days.count > 5, "the tickets span days")
+        try district.readNow { try Self.expectEveryWindowEqualsTheTickets($0, days: days, "seed \(seed), committees last") }
+
+        // c2 moves from street s1 to s2, by a later change from another node.
+        let mover = try Store(path: nil, nodeID: "street.t", wallMillis: { UInt64(end + 60_000) })
+        try mover.writeNow { tx in
+            try tx.append(Committee.define(Committee(id: "c2", name: "二村", street: "s2", district: "d1"), author: "street.t"))
+        }
+        _ = try district.applyRemote(try mover.readNow { try $0.changes(origin: "street.t", afterSeq: 0, limit: 10) })
+        let moved = try district.readNow { try $0.committee("c2") }
+        #expect(moved?.street == "s2")
+        try district.readNow { try Self.expectEveryWindowEqualsTheTickets($0, days: days, "seed \(seed), c2 moved") }
+
+        // A new committee and its tickets in one batch: the tickets' rows move with the committee applied after them.
+        try mover.writeNow { tx in
+            try tx.append(Committee.define(Self.late, author: "street.t"))
+            let resident = Actor(memberID: "m1", role: .resident, status: .approved, committee: Self.late.id, unit: nil)
+            for category in TicketCategory.allCases {
+                try tx.append(try Ticket.create(TicketInput(category: category, title: "新问题", description: "", photos: [], location: Location(address: "")),
+                                                in: Self.late, by: resident, id: tx.mintID(.ticket)))
+            }
+        }
+        _ = try district.applyRemote(try mover.readNow { try $0.changes(origin: "street.t", afterSeq: 1, limit: 100) })
+        let s3 = try district.readNow { try $0.ticketRollup(groupBy: .street, scope: .street("s3"), since: "2000-01-01", until: "2100-01-01") }
+        #expect(s3.map(\.total) == [TicketCategory.allCases.count])
+        try district.readNow { try Self.expectEveryWindowEqualsTheTickets($0, days: try Self.days($0), "seed \(seed), a committee with its tickets") }
+    }
+
+    /// A node written before the per-street table existed gets it filled from its committee-day rows on opening.
+    @Test func theMigrationFillsTheStreetTableFromWhatTheNodeHolds() throws {
+        let (changes, end) = try Self.activity(seed: 9)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-v13-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let before: [TicketRollupRow]
+        do {
+            let district = try Store(path: path, nodeID: "district.d1", wallMillis: { UInt64(end) })
+            _ = try district.applyRemote(changes)
+            before = try district.readNow { try $0.ticketRollup(groupBy: .street, scope: .district("d1"), since: "2000-01-01", until: "2100-01-01") }
+        }
+        #expect(before.reduce(0) { $0 + $1.total } > 0)
+        // Back to the schema before v13, as the previous release left it.
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "DROP TABLE rollup_tickets_street; DELETE FROM grdb_migrations WHERE identifier = 'v13-tickets-by-street'")
+        }
+        try queue.close()
+        let reopened = try Store(path: path, nodeID: "district.d1", wallMillis: { UInt64(end) })
+        let after = try reopened.readNow { try $0.ticketRollup(groupBy: .street, scope: .district("d1"), since: "2000-01-01", until: "2100-01-01") }
+        #expect(after == before)
+        try reopened.readNow { try Self.expectEveryWindowEqualsTheTickets($0, days: try Self.days($0), "after the migration") }
     }
 
     @Test func quantilesComeFromPowerOfTwoBuckets() throws {
