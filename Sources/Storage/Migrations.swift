@@ -473,22 +473,29 @@ enum Migrations {
         }
         migrator.registerMigration("v13-tickets-by-street") { db in
             // A window of days by street or district read one row per committee, day, category and stage (80 ms at
-            // 300 committees): this keeps the same counts per street, so 30 days cost streets × days × categories rows.
-            // Tickets whose committee is not defined here yet count under district '' and street '' until it is.
+            // 300 committees): this keeps the same counts per street with a column per stage, so 30 days cost
+            // streets × days × categories rows. Tickets whose committee is not defined here yet count under
+            // district '' and street '' until it is.
             try db.execute(sql: """
                 CREATE TABLE rollup_tickets_street (
                     day TEXT NOT NULL,
                     district TEXT NOT NULL,
                     street TEXT NOT NULL,
                     category TEXT NOT NULL,
-                    stage TEXT NOT NULL,
-                    count INTEGER NOT NULL,
-                    PRIMARY KEY (day, district, street, category, stage)
+                    submitted INTEGER NOT NULL,
+                    acknowledged INTEGER NOT NULL,
+                    in_progress INTEGER NOT NULL,
+                    resolved INTEGER NOT NULL,
+                    closed INTEGER NOT NULL,
+                    PRIMARY KEY (day, district, street, category)
                 ) WITHOUT ROWID;
-                INSERT INTO rollup_tickets_street(day, district, street, category, stage, count)
-                    SELECT r.day, COALESCE(u.district, ''), COALESCE(u.street, ''), r.category, r.stage, SUM(r.count)
+                INSERT INTO rollup_tickets_street(day, district, street, category, submitted, acknowledged, in_progress, resolved, closed)
+                    SELECT r.day, COALESCE(u.district, ''), COALESCE(u.street, ''), r.category,
+                           SUM(CASE r.stage WHEN 'submitted' THEN r.count ELSE 0 END), SUM(CASE r.stage WHEN 'acknowledged' THEN r.count ELSE 0 END),
+                           SUM(CASE r.stage WHEN 'in_progress' THEN r.count ELSE 0 END), SUM(CASE r.stage WHEN 'resolved' THEN r.count ELSE 0 END),
+                           SUM(CASE r.stage WHEN 'closed' THEN r.count ELSE 0 END)
                     FROM rollup_tickets r LEFT JOIN committee_units u ON u.committee = r.committee
-                    GROUP BY r.day, COALESCE(u.district, ''), COALESCE(u.street, ''), r.category, r.stage;
+                    GROUP BY r.day, COALESCE(u.district, ''), COALESCE(u.street, ''), r.category;
                 """)
         }
         return migrator

@@ -117,7 +117,9 @@ extension ReadView {
     /// category or day, within a street, a district or the city. Tickets of committees not defined here are left out,
     /// as the join with `committee_units` leaves them out above.
     private func ticketRollupByStreet(groupBy: RollupGrouping, scope: RollupScope, since: String?, until: String?) throws -> [TicketRollupRow] {
-        var sql = "SELECT \(groupBy.rawValue) AS k, stage, SUM(count) AS n FROM rollup_tickets_street WHERE NOT (district = '' AND street = '')"
+        let stages = TicketStage.allCases.map(\.rawValue)
+        var sql = "SELECT \(groupBy.rawValue) AS k, \(stages.map { "SUM(\($0)) AS \($0)" }.joined(separator: ", ")) FROM rollup_tickets_street"
+            + " WHERE NOT (district = '' AND street = '')"
         var arguments: StatementArguments = []
         switch scope {
         case .street(let id): sql += " AND street = ?"; arguments += [id]
@@ -126,8 +128,11 @@ extension ReadView {
         }
         if let since { sql += " AND day >= ?"; arguments += [since] }
         if let until { sql += " AND day <= ?"; arguments += [until] }
-        sql += " GROUP BY k, stage HAVING n != 0 ORDER BY k"
-        return try Self.ticketRows(db, sql: sql, arguments: arguments)
+        sql += " GROUP BY k ORDER BY k"
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).compactMap { row in
+            let byStage = Dictionary(uniqueKeysWithValues: stages.map { ($0, row[$0] as Int) }).filter { $0.value != 0 }
+            return byStage.isEmpty ? nil : TicketRollupRow(key: row["k"], byStage: byStage)
+        }
     }
 
     private static func ticketRows(_ db: Database, sql: String, arguments: StatementArguments) throws -> [TicketRollupRow] {

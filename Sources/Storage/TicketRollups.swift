@@ -129,10 +129,12 @@ enum TicketRollups {
         return unit
     }
 
-    /// Tickets per day, street, category and stage: a district's 30 days are streets × days × categories rows, not one
-    /// row per committee and day.
+    /// Tickets per day, street and category, a column per stage: a district's 30 days are streets × days × categories
+    /// rows, not one row per committee, day and stage.
     static func addByStreet(_ unit: Unit, category: String, day: String, stage: String, count: Int, rollups: RollupDelta) throws {
-        try rollups.add("rollup_tickets_street", keys: ["day": day, "district": unit.district, "street": unit.street, "category": category,
-                                                        "stage": stage], counts: ["count": count])
+        func at(_ column: TicketStage) -> Int { stage == column.rawValue ? count : 0 }
+        try rollups.add("rollup_tickets_street", keys: ["day": day, "district": unit.district, "street": unit.street, "category": category],
+                        counts: ["submitted": at(.submitted), "acknowledged": at(.acknowledged), "in_progress": at(.inProgress),
+                                 "resolved": at(.resolved), "closed": at(.closed)])
     }
 }

@@ -16,7 +16,7 @@ import Testing
         ("rollup_sla", ["committee"]), ("rollup_first_response", ["committee", "bucket"]), ("rollup_resolution", ["committee", "bucket"]),
         ("rollup_activity", ["day", "unit", "category"]), ("post_activity", ["post", "unit", "category", "day"]),
         ("household_members", ["committee", "household"]), ("rollup_participation", ["committee"]), ("poll_votes", ["poll", "option"]),
-        ("rollup_answers", ["committee"]), ("rollup_tickets_street", ["day", "district", "street", "category", "stage"]),
+        ("rollup_answers", ["committee"]), ("rollup_tickets_street", ["day", "district", "street", "category"]),
     ]
     static let factTables = ["ticket_facts", "activity_facts", "member_facts", "ballot_facts", "poll_voters", "poll_facts", "answer_facts"]
 
