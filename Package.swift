@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Replication", "Governance", "Storage", "HTTPAPI", "Gossip", "GossipNIO", "Photos",
+                "Replication", "Governance", "Storage", "HTTPAPI", "Federation", "Gossip", "GossipNIO", "Photos",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -262,6 +262,8 @@ let package = Package(
                 "ShequTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -58,7 +58,7 @@ public final class ProcessFederation: @unchecked Sendable {
     /// Generates the topology and keys under `directory`, creates the accounts, starts every node and waits until the
     /// city's failure detector sees all of them alive.
     public static func start(nodes: Int, directory: String, executable: String, faults: Bool = false, basePort: Int = 30_500, tls: Bool = true,
-                             residents: Int = 0, progress: @escaping @Sendable (String) -> Void) async throws -> ProcessFederation {
+                             tailProbeMillis: Int? = nil, residents: Int = 0, progress: @escaping @Sendable (String) -> Void) async throws -> ProcessFederation {
         let keys = (directory as NSString).appendingPathComponent("keys")
         let data = (directory as NSString).appendingPathComponent("data")
         let topologyPath = (directory as NSString).appendingPathComponent("topology.yaml")
@@ -83,7 +83,7 @@ public final class ProcessFederation: @unchecked Sendable {
         }
         let started = Date()
         let endpoints = try await ClusterLauncher.up(topologyPath: topologyPath, keysDirectory: keys, data: data, executable: executable,
-                                                     faults: faults, rateLimits: .benchmark, tls: tls, progress: progress)
+                                                     faults: faults, rateLimits: .benchmark, tls: tls, tailProbeMillis: tailProbeMillis, progress: progress)
         let federation = ProcessFederation(directory: directory, topology: topology, endpoints: endpoints, officers: officers, cadres: cadres)
         federation.residents = members
         let city = try federation.endpoint("city")
@@ -151,7 +151,12 @@ public final class ProcessFederation: @unchecked Sendable {
 
     /// Blocks (`blocked` non-empty) or restores the node's replication links through its fault switch.
     public func block(_ node: NodeID, _ blocked: [NodeID]) async throws {
-        let (status, body) = try await request("PUT", try endpoint(node).http + "/v1/cluster/faults", token: officers[node], json: .object(["blocked": .strings(blocked)]))
+        try await setFaults(node, json: .object(["blocked": .strings(blocked)]))
+    }
+
+    /// Sets the node's fault switch (`PUT /v1/cluster/faults`): cut links, delay and loss.
+    public func setFaults(_ node: NodeID, json: Value) async throws {
+        let (status, body) = try await request("PUT", try endpoint(node).http + "/v1/cluster/faults", token: officers[node], json: json)
         guard status == 200 else { throw BenchmarkFailure("faults at \(node): HTTP \(status) \(String(decoding: body, as: UTF8.self).prefix(200))") }
     }
 

@@ -20,6 +20,8 @@ public enum ReplicationBenchmark {
         public var serfEvents = 30
         /// Mutual TLS on the gossip links (as nodes run by default).
         public var tls = true
+        /// A wide-area network emulated on every gossip link (nil: loopback as it is).
+        public var wan: EmulatedNetwork?
 
         public init(nodes: Int) { self.nodes = nodes }
 
@@ -34,8 +36,30 @@ public enum ReplicationBenchmark {
         }
     }
 
+    /// Delay and loss on every gossip link, set through each node's fault switch: each frame waits delay ± jitter
+    /// (uniform) on the way out, and `lossPermille` of the messages after the handshake are dropped.
+    public struct EmulatedNetwork: Sendable {
+        public var delayMillis: Int
+        public var jitterMillis: Int
+        public var lossPermille: Int
+        /// The nodes' tail probe (`gossip.tailProbeMs`; nil: off, as on TCP links).
+        public var tailProbeMillis: Int?
+        public init(delayMillis: Int, jitterMillis: Int, lossPermille: Int, tailProbeMillis: Int? = nil) {
+            self.delayMillis = delayMillis
+            self.jitterMillis = jitterMillis
+            self.lossPermille = lossPermille
+            self.tailProbeMillis = tailProbeMillis
+        }
+        /// The round trip the links are set to (each way delayed once, by the sender).
+        public var rttMillis: Double { Double(2 * delayMillis) }
+    }
+
     public struct Result: Sendable {
         public var nodes: Int
+        public var wan: EmulatedNetwork?
+        /// Messages the emulated loss dropped, and tail probes sent, all nodes, over the whole run.
+        public var dropped = 0.0
+        public var tailProbes = 0.0
         public var startSeconds = 0.0
         /// Milliseconds from the commit at the street to the arrival at its district / at the city.
         public var toDistrict: [Double] = []
@@ -67,12 +91,21 @@ public enum ReplicationBenchmark {
     public static func run(_ options: Options, executable: String, directory: String,
                            progress: @escaping @Sendable (String) -> Void) async throws -> Result {
         var result = Result(nodes: options.nodes)
+        result.wan = options.wan
         let started = Date()
         let federation = try await ProcessFederation.start(nodes: options.nodes, directory: (directory as NSString).appendingPathComponent("shequ"),
-                                                         executable: executable, tls: options.tls, progress: progress)
+                                                         executable: executable, faults: options.wan != nil, tls: options.tls,
+                                                         tailProbeMillis: options.wan?.tailProbeMillis, progress: progress)
         result.startSeconds = Date().timeIntervalSince(started)
         var posts: [(id: String, street: NodeID)] = []
         do {
+            if let wan = options.wan {
+                for node in federation.topology.nodes.keys.sorted() {
+                    try await federation.setFaults(node, json: .object(["blocked": .strings([]), "delay_ms": .int(Int64(wan.delayMillis)),
+                                                                        "jitter_ms": .int(Int64(wan.jitterMillis)), "loss_permille": .int(Int64(wan.lossPermille))]))
+                }
+                progress("every link: \(wan.delayMillis) ± \(wan.jitterMillis) ms each way, \(Double(wan.lossPermille) / 10) % of messages dropped")
+            }
             try await Task.sleep(for: .seconds(3))
             // Idle.
             let idleBefore = try await federation.metrics(prefix: "shequ_gossip_")
@@ -106,6 +139,10 @@ public enum ReplicationBenchmark {
         } catch {
             await federation.stop()
             throw error
+        }
+        if options.wan != nil, let counters = try? await federation.metrics(prefix: "shequ_gossip_") {
+            result.dropped = counters["shequ_gossip_dropped_total"] ?? 0
+            result.tailProbes = counters["shequ_gossip_tail_probes_total"] ?? 0
         }
         await federation.stop()
         let arrivals = try federation.firstArrivals(entities: posts.map(\.id))
@@ -235,6 +272,11 @@ extension ReplicationBenchmark {
     /// The figures of one size, with the baselines and the targets of issue 6.
     public static func report(_ r: Result, sections: Set<Section>) -> String {
         var lines = ["== \(r.nodes) nodes: real `shequ serve` processes on loopback, up and alive in \(String(format: "%.1f", r.startSeconds)) s"]
+        if let wan = r.wan {
+            lines.append("emulated network on every gossip link: \(wan.delayMillis) ± \(wan.jitterMillis) ms each way (RTT \(Int(wan.rttMillis)) ms), " +
+                         "\(Double(wan.lossPermille) / 10) % of messages dropped (\(Int(r.dropped)) dropped in the run); " +
+                         (wan.tailProbeMillis.map { "tail probes after \($0) ms (\(Int(r.tailProbes)) sent)" } ?? "no tail probes"))
+        }
         if sections.contains(.propagation) {
             let city = Quantiles(r.toCity)
             lines.append("propagation (a notice committed at a street, then its arrival in each log):")
@@ -249,6 +291,12 @@ extension ReplicationBenchmark {
                                     all.p99 / Swift.max(city.p99, 0.5)))
                 let serfSlower = all.count == 0 ? serf.incomplete > 0 : city.p99 < all.p99
                 lines.append("  target: street → city p99 < 150 ms and below serf's p99: \(city.p99 < 150 && serfSlower ? "met" : "MISSED")")
+            } else if let wan = r.wan {
+                let rtt = wan.rttMillis
+                let slow = r.toCity.filter { $0 >= 3 * rtt }.sorted()
+                lines.append(String(format: "  street → city p99 / RTT: %.2f×; arrivals at 3 × RTT or later: %d of %d%@", city.p99 / rtt, slow.count, r.toCity.count,
+                                    slow.isEmpty ? "" : " (" + slow.map { String(format: "%.0f", $0) }.joined(separator: ", ") + " ms)"))
+                lines.append("  target: street → city p99 < 3 × RTT (\(Int(3 * rtt)) ms): \(city.p99 < 3 * rtt ? "met" : "MISSED")")
             } else {
                 lines.append("  target: street → city p99 < 150 ms: \(city.p99 < 150 ? "met" : "MISSED")")
             }

@@ -18,7 +18,7 @@ public enum ClusterLauncher {
 
     /// The configuration each node is started with.
     public static func configuration(for node: TopologyNode, topologyPath: String, keysDirectory: String, data: String, faults: Bool,
-                                     rateLimits: RateLimits = .standard, tls: Bool = true) throws -> NodeConfiguration {
+                                     rateLimits: RateLimits = .standard, tls: Bool = true, tailProbeMillis: Int? = nil) throws -> NodeConfiguration {
         let http = node.http.split(separator: ":")
         guard http.count == 2, let port = Int(http[1]) else { throw Failure(description: "node \(node.id): http is not host:port") }
         var configuration = NodeConfiguration(id: node.id, role: node.role.rawValue, unit: node.unit, httpHost: String(http[0]), httpPort: port,
@@ -26,6 +26,7 @@ public enum ClusterLauncher {
                                               keyPath: (keysDirectory as NSString).appendingPathComponent("\(node.id).key"), faultInjection: faults)
         configuration.rateLimits = rateLimits
         configuration.gossipTLS = tls
+        configuration.gossipTailProbeMillis = tailProbeMillis
         if node.role == .district { configuration.departments = Self.departments }
         return configuration
     }
@@ -36,7 +37,8 @@ public enum ClusterLauncher {
     /// Starts every node, waits until each answers /healthz, and writes `DIR/endpoints.json`.
     @discardableResult
     public static func up(topologyPath: String, keysDirectory: String, data: String, executable: String, faults: Bool = false,
-                          rateLimits: RateLimits = .standard, tls: Bool = true, progress: (String) -> Void) async throws -> [Endpoint] {
+                          rateLimits: RateLimits = .standard, tls: Bool = true, tailProbeMillis: Int? = nil,
+                          progress: (String) -> Void) async throws -> [Endpoint] {
         let topologyPath = URL(fileURLWithPath: topologyPath).standardizedFileURL.path
         let keysDirectory = URL(fileURLWithPath: keysDirectory).standardizedFileURL.path
         let data = URL(fileURLWithPath: data).standardizedFileURL.path
@@ -46,7 +48,7 @@ public enum ClusterLauncher {
         let order: [TopologyNode.Role] = [.city, .district, .street]
         for node in topology.nodes.values.sorted(by: { (order.firstIndex(of: $0.role)!, $0.id) < (order.firstIndex(of: $1.role)!, $1.id) }) {
             let configuration = try configuration(for: node, topologyPath: topologyPath, keysDirectory: keysDirectory, data: data, faults: faults,
-                                                  rateLimits: rateLimits, tls: tls)
+                                                  rateLimits: rateLimits, tls: tls, tailProbeMillis: tailProbeMillis)
             try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
             let configPath = (configuration.dataDirectory as NSString).appendingPathComponent("node.yaml")
             try configuration.yaml.write(toFile: configPath, atomically: true, encoding: .utf8)

@@ -10,6 +10,8 @@ public enum GossipMetrics {
     static let duplicates = Counter(label: "shequ_changes_duplicate_total")
     /// Syncs not answered because the peer sent them too often.
     public static let syncsIgnored = Counter(label: "shequ_gossip_syncs_ignored_total")
+    /// Tail probes sent: a paused link's last push sent again (`ReplicationDriver.Settings.tailProbe`).
+    static let tailProbes = Counter(label: "shequ_gossip_tail_probes_total")
     static func rejected(_ reason: RejectionReason) -> Counter {
         Counter(label: "shequ_changes_rejected_total", dimensions: [("reason", reason.rawValue)])
     }

@@ -49,6 +49,12 @@ public struct ReplicationDriver: Sendable {
         public var dialTimeout: Int64 = 2_000
         /// The wire versions this node speaks (a test sets them to play an older or newer release).
         public var wire: GossipMessage.WireVersions = .current
+        /// On a transport that can lose a message outright (not TCP, which retransmits: the emulated WAN of the
+        /// propagation bench), a push followed by nothing more to the same peer for this long sends that push's last
+        /// change again — a tail probe. A receiver that lacked it applies it, and one that lacked more sees a gap and
+        /// asks at once; so a lost push costs this wait and a round trip, not the wait for the origin's next write or
+        /// the next anti-entropy round. Nil (the default): off, and no message is added.
+        public var tailProbe: Int64?
         public init() {}
     }
 
@@ -80,6 +86,8 @@ public struct ReplicationDriver: Sendable {
         case redial(NodeID)
         case handshakeDeadline(ConnectionID)
         case idleCheck(ConnectionID)
+        /// The last push to the peer is sent again (`Settings.tailProbe`).
+        case tailProbe(NodeID)
     }
 
     public enum Directive: Equatable, Sendable {
@@ -159,6 +167,8 @@ public struct ReplicationDriver: Sendable {
     private var syncDue: [NodeID: Int64] = [:]
     private var syncFound: Set<NodeID> = []
     private var recoveryConfirmed: Set<NodeID> = []
+    /// The last change pushed to each peer since its tail probe last went (with `Settings.tailProbe`).
+    private var lastPushed: [NodeID: Change] = [:]
     private var failureDetectorGridStart: Int64 = 0
     private var failureDetectorAt: Int64?
     private var out: [Directive] = []
@@ -224,7 +234,7 @@ public struct ReplicationDriver: Sendable {
         case .malformed(let connection, let reason):
             refuse(connection, reason, now)
         case .committed(let changes):
-            push(engine.pushes(for: changes))
+            push(engine.pushes(for: changes), now)
         case .timer(let timer):
             try fired(timer, now)
         case .topologyChanged(let new):
@@ -241,7 +251,7 @@ public struct ReplicationDriver: Sendable {
         dialed = new.dialed(by: local).sorted()
         // What was kept per peer goes with a peer that left.
         for gone in Set(old.peers(of: local)).subtracting(peers) {
-            (backoff[gone], lastSyncAnswered[gone], quietSyncs[gone], syncDue[gone], wireVersions[gone]) = (nil, nil, nil, nil, nil)
+            (backoff[gone], lastSyncAnswered[gone], quietSyncs[gone], syncDue[gone], wireVersions[gone], lastPushed[gone]) = (nil, nil, nil, nil, nil, nil)
             syncFound.remove(gone)
         }
         // A peer that left is refused as a stranger would be; one with a new key must prove it again.
@@ -343,7 +353,7 @@ public struct ReplicationDriver: Sendable {
                 }
                 // A gap that this batch opened (a push before it was lost): ask for it at once, not at the next round.
                 if !gapsAfter.subtracting(gapsBefore).isEmpty { out.append(.send(engine.sync(for: peer), on: connection)) }
-                push(engine.forwards(accepted, from: peer))
+                push(engine.forwards(accepted, from: peer), now)
             case .swim(let message):
                 carryOut(swim.receive(message, from: peer, now: now))
                 scheduleFailureDetector(now)
@@ -354,10 +364,14 @@ public struct ReplicationDriver: Sendable {
     }
 
     /// Sends each peer its changes on its session, as claim-less batches (eager push, and a district passing replies on).
-    private mutating func push(_ changes: [NodeID: [Change]]) {
+    private mutating func push(_ changes: [NodeID: [Change]], _ now: Int64) {
         for peer in changes.keys.sorted() {
             guard let connection = sessions[peer] else { continue }
             for message in GossipMessage.batches(changes[peer]!, claimed: false) { out.append(.send(message, on: connection)) }
+            if let probe = settings.tailProbe, let last = changes[peer]!.last {
+                lastPushed[peer] = last
+                out.append(.schedule(.tailProbe(peer), at: now + probe))
+            }
         }
     }
 
@@ -399,6 +413,7 @@ public struct ReplicationDriver: Sendable {
         if case .established(let peer) = state.phase, sessions[peer] == connection {
             sessions[peer] = nil
             lastSyncAnswered[peer] = nil
+            lastPushed[peer] = nil
             engine.connected(peer, false)
             swim.link(peer, up: false)
             out.append(.note(.linkDown(peer)))
@@ -432,6 +447,11 @@ public struct ReplicationDriver: Sendable {
             scheduleFailureDetector(now)
         case .redial(let peer):
             dial(peer)
+        case .tailProbe(let peer):
+            // Rescheduled by every push, so it fires only once the pushes to this peer have paused.
+            guard let change = lastPushed.removeValue(forKey: peer), let connection = sessions[peer] else { return }
+            GossipMetrics.tailProbes.increment()
+            out.append(.send(.changes([change], claims: [:]), on: connection))
         case .handshakeDeadline(let connection):
             guard let state = connections[connection], state.inHandshake else { return }
             refuse(connection, .handshakeTimeout, now)

@@ -44,6 +44,8 @@ public final class ReplicationService: Service, Sendable {
     let captured = Mutex(0)
     /// Peers whose links are cut by the fault-injection switch (tests only; off unless enabled).
     public let blocked = Mutex<Set<NodeID>>([])
+    /// Delay, jitter and loss emulated on every link this node sends on (the fault switch; none unless set).
+    let conditions = Mutex(LinkConditions.none)
 
     enum Work: Sendable {
         case dial(NodeID)
@@ -203,10 +205,12 @@ public final class ReplicationService: Service, Sendable {
 
     typealias Connection = NIOAsyncChannel<[UInt8], ByteBuffer>
 
-    /// Frames over TLS when `tls` is given: LZ4 stays inside the encrypted stream.
-    static func configure(_ channel: any Channel, tls: (any ChannelHandler)?) -> EventLoopFuture<Connection> {
+    /// Frames over TLS when `tls` is given: LZ4 stays inside the encrypted stream. Frames pass the delay of the
+    /// emulated network (`LinkConditions`) before they are encrypted.
+    static func configure(_ channel: any Channel, tls: (any ChannelHandler)?, conditions: @escaping @Sendable () -> LinkConditions) -> EventLoopFuture<Connection> {
         channel.eventLoop.makeCompletedFuture {
             if let tls { try channel.pipeline.syncOperations.addHandler(tls) }
+            try channel.pipeline.syncOperations.addHandler(LinkDelayHandler(conditions: conditions))
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
             return try Connection(wrappingChannelSynchronously: channel, configuration: .init(backPressureStrategy: .init(lowWatermark: 4, highWatermark: 64)))
         }
@@ -215,7 +219,7 @@ public final class ReplicationService: Service, Sendable {
     func listen(host: String, port: Int) async throws {
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: host, port: port) { channel in Self.configure(channel, tls: self.tls?.serverHandler()) }
+            .bind(host: host, port: port) { channel in Self.configure(channel, tls: self.tls?.serverHandler(), conditions: self.currentConditions) }
         logger.info("gossip listening", metadata: ["gossip.address": "\(host):\(port)", "gossip.tls": "\(tls != nil)"])
         try await withThrowingDiscardingTaskGroup { tasks in
             try await server.executeThenClose { inbound in
@@ -238,7 +242,7 @@ public final class ReplicationService: Service, Sendable {
                 .connectTimeout(.milliseconds(settings.dialTimeout))
                 .connect(host: host, port: port) { channel in
                     do {
-                        return Self.configure(channel, tls: try tls?.clientHandler(dialing: peer))
+                        return Self.configure(channel, tls: try tls?.clientHandler(dialing: peer), conditions: self.currentConditions)
                     } catch {
                         return channel.eventLoop.makeFailedFuture(error)
                     }
@@ -297,6 +301,10 @@ public final class ReplicationService: Service, Sendable {
     }
 
     func send(_ message: GossipMessage, on connection: ConnectionID, via link: Link) async {
+        if currentConditions().drops(message) {
+            LinkConditions.dropped.increment()
+            return
+        }
         let payload = message.payload
         var buffer = ByteBuffer()
         do { try Frame.write(payload, into: &buffer) } catch {
@@ -333,6 +341,13 @@ public final class ReplicationService: Service, Sendable {
     /// The figures for /v1/cluster/replication.
     public func snapshot() async -> (coverage: VersionVector, peers: [NodeID: ReplicaEngine.PeerStats], rejections: [RejectionReason: Int]) {
         (try? await onQueue { ($0.engine.coverage, $0.engine.peers, $0.engine.rejections) }) ?? (VersionVector(), [:], [:])
+    }
+
+    @Sendable func currentConditions() -> LinkConditions { conditions.withLock { $0 } }
+
+    /// Sets the delay, jitter and loss emulated on every link (`LinkConditions.none`: loopback as it is).
+    public func setConditions(_ new: LinkConditions) {
+        conditions.withLock { $0 = new }
     }
 
     /// Cuts (or restores) the links to `peers`, as the fault-injection switch asks.

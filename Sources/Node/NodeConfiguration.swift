@@ -30,6 +30,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// Mutual TLS 1.3 on every gossip link, bound to the topology's node keys (`gossip.tls`, on unless set false;
     /// every node of a federation must agree).
     public var gossipTLS = true
+    /// Tail probes on the gossip links (`gossip.tailProbeMs`, off unless set): for a transport that can lose a message
+    /// outright, such as the propagation bench's emulated WAN; TCP retransmits and needs none.
+    public var gossipTailProbeMillis: Int?
     /// Requests per bearer token and per client address (`http.rateLimit.*`).
     public var rateLimits: RateLimits = .standard
     /// Header and idle timeouts, connection caps and trusted proxies (`http.timeouts.*`, `http.connections.*`,
@@ -111,6 +114,10 @@ public struct NodeConfiguration: Sendable, Hashable {
             addressPerMinute: try limit("addressPerMinute", standard.addressPerMinute), addressBurst: try limit("addressBurst", standard.addressBurst))
         configuration.connections = try connectionPolicy(reader)
         configuration.gossipTLS = reader.bool(forKey: "gossip.tls", default: true)
+        if let probe = reader.int(forKey: "gossip.tailProbeMs") {
+            guard (1...10_000).contains(probe) else { throw Invalid(description: "gossip.tailProbeMs must be from 1 to 10000") }
+            configuration.gossipTailProbeMillis = probe
+        }
         func days(_ key: String, _ fallback: Int64) throws -> Int64 {
             let value = reader.double(forKey: ConfigKey(key), default: Double(fallback) / 86_400_000)
             guard value > 0, value <= 3_650 else { throw Invalid(description: "\(key) must be more than 0 and at most 3650 days") }
@@ -204,6 +211,7 @@ public struct NodeConfiguration: Sendable, Hashable {
         if let topologyPath {
             var gossip: [(String, Node)] = [("topology", text(topologyPath)), ("key", text(keyPath ?? ""))]
             if !gossipTLS { gossip.append(("tls", Node("false"))) }
+            if let gossipTailProbeMillis { gossip.append(("tailProbeMs", number(gossipTailProbeMillis))) }
             root.append(("gossip", section(gossip)))
         }
         if faultInjection { root.append(("faults", section([("enabled", Node("true"))]))) }

@@ -8,11 +8,14 @@ import Replication
 /// The HTTP view of replication: peers' liveness and replication figures.
 struct ReplicationStatus: ClusterStatus {
     let service: ReplicationService
-    let faultInjection: (@Sendable ([String]) async -> Void)?
+    let faultInjection: (@Sendable (FaultSwitch) async -> Void)?
 
     init(service: ReplicationService, faultInjection enabled: Bool) {
         self.service = service
-        self.faultInjection = enabled ? { @Sendable peers in await service.setBlocked(Set(peers)) } : nil
+        self.faultInjection = enabled ? { @Sendable faults in
+            service.setConditions(LinkConditions(delayMillis: faults.delayMillis, jitterMillis: faults.jitterMillis, loss: Double(faults.lossPermille) / 1_000))
+            await service.setBlocked(Set(faults.blocked))
+        } : nil
     }
 
     /// Every member of the federation as this node's failure detector sees it (SWIM with Lifeguard), and,

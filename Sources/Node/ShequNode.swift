@@ -1,4 +1,5 @@
 @preconcurrency import Crypto
+import Federation
 import Foundation
 import Gossip
 import GossipNIO
@@ -47,8 +48,10 @@ public struct ShequNode: Sendable {
             }
             self.store = store
             try FederationBootstrap.defineCommittees(store: store, topology: topology, node: configuration.id)
+            var settings = ReplicationDriver.Settings()
+            settings.tailProbe = configuration.gossipTailProbeMillis.map(Int64.init)
             self.replication = try ReplicationService(topology: topology, local: configuration.id, key: key, store: store, logger: logger,
-                                                      tls: configuration.gossipTLS)
+                                                      settings: settings, tls: configuration.gossipTLS)
         } else {
             self.store = try Store(path: configuration.databasePath, nodeID: configuration.id, logger: logger)
             self.replication = nil

@@ -10,6 +10,21 @@ extension Bench {
         @Option(help: "Federation sizes in nodes, comma-separated (7 is the demo's shape, 232 Shanghai's).") var nodes = "7,51,232"
         @Flag(help: "A small run, for tests: 7 nodes, a few seconds per phase.") var quick = false
         @Option(help: "Write an SVG of the curves against size here.") var plot: String?
+        @Option(help: "Emulate a wide-area network on every gossip link: 'DELAY,JITTER,LOSS' — each frame waits DELAY ± JITTER ms on the way out and LOSS per mille of messages are dropped (e.g. 10,2,10). No Serf baseline then (it runs on plain loopback).")
+        var wan: String?
+        @Option(help: "With --wan: the nodes send a paused link's last push again after this many ms (gossip.tailProbeMs).")
+        var tailProbe: Int?
+
+        var network: ReplicationBenchmark.EmulatedNetwork? {
+            get throws {
+                guard let wan else { return nil }
+                let parts = wan.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 3, let delay = parts[0], let jitter = parts[1], let loss = parts[2], (0...10_000).contains(delay), (0...delay).contains(jitter),
+                      (0...1_000).contains(loss) else { throw ValidationError("--wan: DELAY,JITTER,LOSS in ms, ms and per mille, jitter at most the delay, e.g. 10,2,10") }
+                if let tailProbe, !(1...10_000).contains(tailProbe) { throw ValidationError("--tail-probe: 1 to 10000 ms") }
+                return ReplicationBenchmark.EmulatedNetwork(delayMillis: delay, jitterMillis: jitter, lossPermille: loss, tailProbeMillis: tailProbe)
+            }
+        }
 
         var sizes: [Int] {
             get throws {
@@ -28,7 +43,8 @@ extension Bench {
             let directory = try scratch("federation-\(size)")
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var options = sizes.quick ? ReplicationBenchmark.Options.quick(nodes: size) : ReplicationBenchmark.Options(nodes: size)
-            if !serf { options.serfEvents = 0 }
+            options.wan = try sizes.network
+            if !serf || options.wan != nil { options.serfEvents = 0 }
             if size > 100 { options.serfEvents = min(options.serfEvents, 20) }
             progress("\(size) nodes ...")
             let result = try await ReplicationBenchmark.run(options, executable: Cluster.executable, directory: directory, progress: progress)
@@ -184,7 +200,7 @@ extension Bench {
 
     struct All: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Every bench in turn (about 15 minutes on 2 cores; --quick: about 2): compression, apply, rollups, recovery, HTTP, propagation with cost and memory at 7, 51 and 232 nodes, the simulator's memory.")
+            abstract: "Every bench in turn (about 17 minutes on 2 cores; --quick: about 2): compression, apply, rollups, recovery, HTTP, propagation with cost and memory at 7, 51 and 232 nodes, propagation over an emulated WAN at 51, the simulator's memory.")
         @OptionGroup var sizes: Sizes
         func run() async throws {
             let started = Date()
@@ -217,6 +233,9 @@ extension Bench {
             try await notifications.run()
             section("propagation, cost per change, memory")
             _ = try await Bench.federation(sizes, sections: Set(ReplicationBenchmark.Section.allCases), serf: true)
+            section("propagation over an emulated WAN (10 ± 2 ms each way, 1 % loss, tail probes after 25 ms)")
+            let wan = ["--wan", "10,2,10", "--tail-probe", "25"]
+            _ = try await Bench.federation(try Sizes.parse(sizes.quick ? ["--quick"] + wan : ["--nodes", "51"] + wan), sections: [.propagation, .cost], serf: false)
             section("simulator memory")
             try Bench.simulatorMemory(quick: sizes.quick)
             fflush(nil)

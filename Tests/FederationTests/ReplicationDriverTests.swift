@@ -268,6 +268,40 @@ import Testing
         #expect(Set(sync.lines.filter { $0.hasPrefix("send") }) == ["send sync on #1", "send sync on #2"])
     }
 
+    /// With tail probes on, a push followed by nothing more to that peer is sent again (its last change) once the pushes
+    /// pause; every push moves the probe on; a link that went down drops it; with probes off nothing is added.
+    @Test func aPausedLinksLastPushIsSentAgainWithTailProbesOn() throws {
+        var settings = ReplicationDriver.Settings()
+        settings.tailProbe = 25
+        var (s, store) = try Fixture.driver(street, settings: settings)
+        _ = try s.handle(.start, now: 0)
+        try connect(&s, to: district, on: c1, now: 10)
+        let (first, second) = (Fixture.post(1), Fixture.post(2))
+        store.append(first)
+        #expect(try s.handle(.committed([first]), now: 20).lines == ["send changes(1) on #1", "schedule tailProbe(\"\(district)\") at 45"])
+        store.append(second)
+        #expect(try s.handle(.committed([second]), now: 30).lines == ["send changes(1) on #1", "schedule tailProbe(\"\(district)\") at 55"])
+        let probe = try s.handle(.timer(.tailProbe(district)), now: 55)
+        #expect(probe.lines == ["send changes(1) on #1"])
+        guard case .changes(let changes, let claims) = probe.sent.first?.0 else { Issue.record("no changes sent"); return }
+        #expect(changes.map(\.id) == [second.id] && claims.isEmpty, "the last push, as a push")
+        #expect(try s.handle(.timer(.tailProbe(district)), now: 80).isEmpty, "one probe per pause")
+
+        // A probe due after the link went down sends nothing.
+        let third = Fixture.post(3)
+        store.append(third)
+        _ = try s.handle(.committed([third]), now: 100)
+        _ = try s.handle(.closed(c1), now: 110)
+        #expect(try s.handle(.timer(.tailProbe(district)), now: 125).lines.allSatisfy { !$0.hasPrefix("send") })
+
+        // Off (the default): a push schedules nothing.
+        var (plain, plainStore) = try Fixture.driver(street)
+        _ = try plain.handle(.start, now: 0)
+        try connect(&plain, to: district, on: c1, now: 10)
+        plainStore.append(first)
+        #expect(try plain.handle(.committed([first]), now: 20).lines == ["send changes(1) on #1"])
+    }
+
     /// A peer's syncs closer together than 250 ms are not answered; the next one after that is.
     @Test func throttlesAPeersSyncs() throws {
         var (d, _) = try Fixture.driver(district)

@@ -53,6 +53,6 @@ import Yams
 struct NoCluster: ClusterStatus {
     func members() async -> Value { .object(["items": .list([])]) }
     func replication() async -> Value { .object([:]) }
-    var faultInjection: (@Sendable ([String]) async -> Void)? { nil }
+    var faultInjection: (@Sendable (FaultSwitch) async -> Void)? { nil }
     func refreshGauges(_ registry: PrometheusCollectorRegistry) async {}
 }

@@ -135,8 +135,12 @@ extension MultiProcess {
             hostile.rateLimits = RateLimits(tokenPerMinute: 60, tokenBurst: 10, addressPerMinute: 600, addressBurst: 100)
             hostile.connections = ConnectionPolicy(headerTimeoutMillis: 2_500, idleTimeoutMillis: 30_000, maxConnections: 900, maxConnectionsPerAddress: 40,
                                                    trustedProxies: [try AddressRange("10.1.0.0/16"), try AddressRange("::1")])
+            hostile.topologyPath = "topology.yaml"
+            hostile.keyPath = "keys/0123.key"
+            hostile.gossipTailProbeMillis = 25
             try hostile.yaml.write(toFile: path, atomically: true, encoding: .utf8)
             let again = try await NodeConfiguration.load(path: path)
+            #expect(again.gossipTailProbeMillis == 25 && read.gossipTailProbeMillis == nil, "\(hostile.yaml)")
             #expect(again.id == "0123" && again.unit == "yes" && again.httpPort == 18_081 && again.rateLimits == hostile.rateLimits, "\(hostile.yaml)")
             #expect(again.dataDirectory == directory.appendingPathComponent("数据: #1/yes").path, "\(hostile.yaml)")
             #expect(again.connections == hostile.connections, "\(hostile.yaml)")
