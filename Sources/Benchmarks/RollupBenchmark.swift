@@ -30,8 +30,10 @@ public enum RollupBenchmark {
         public var sameAnswer: Bool
     }
 
-    /// Fills a district store at `path` (1 year of tickets, members, posts, polls) and measures every rollup.
-    public static func run(shape: Shape, path: String, progress: (String) -> Void) throws -> (rows: [Row], changes: Int, fillSeconds: Double) {
+    /// Fills a district store at `path` (1 year of tickets, members, posts, polls) and measures every rollup. With
+    /// `reuse`, a store already at `path` (left by an earlier run of the same shape) is measured without filling it again.
+    public static func run(shape: Shape, path: String, reuse: Bool = false, progress: (String) -> Void) throws -> (rows: [Row], changes: Int, fillSeconds: Double) {
+        let reused = reuse && FileManager.default.fileExists(atPath: path)
         let hour: Int64 = 3_600_000
         let start: Int64 = 1_767_196_800_000  // 2026-01-01 00:00 +08:00
         let clock = Mutex<Int64>(start)
@@ -39,103 +41,108 @@ public enum RollupBenchmark {
         var rng = SplitMix64(seed: 42)
         let streets = max(1, shape.committees / 30)
         let committees = (0..<shape.committees).map { Committee(id: "c\($0)", name: "居委会\($0)", street: "s\($0 % streets)", district: "bench") }
+        let hours = 365 * 24
         let began = Date()
         var changes = 0
 
-        func append(_ drafts: [ChangeDraft], at millis: Int64) throws {
-            guard !drafts.isEmpty else { return }
-            clock.withLock { $0 = millis }
-            try store.writeNow { tx in _ = try tx.append(drafts) }
-            changes += drafts.count
-        }
+        if reused {
+            changes = try store.readNow { try $0.changeCount() }
+            progress("  reusing \(path): \(changes) changes")
+        } else {
+            func append(_ drafts: [ChangeDraft], at millis: Int64) throws {
+                guard !drafts.isEmpty else { return }
+                clock.withLock { $0 = millis }
+                try store.writeNow { tx in _ = try tx.append(drafts) }
+                changes += drafts.count
+            }
 
-        // People and their activity: 100 members per committee, posts with comments and likes, polls with ballots.
-        var drafts: [ChangeDraft] = committees.map { Committee.define($0, author: "district.bench") }
-        for committee in committees {
-            for m in 0..<100 {
-                let id = "m-\(committee.id)-\(m)"
-                let application = JoinApplication(joinCode: "", realName: "王小明", phone: "13800000000", building: "\(m / 4)号楼", room: "\(m % 4)01",
-                                                  birthYear: 1940 + Int(rng.next() % 70), partyMember: rng.next() % 8 == 0)
-                drafts.append(Member.join(application, committee: committee, id: id, household: "h-\(committee.id)-\(m / 3)", currentYear: 2026))
-                drafts.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.member.rawValue, entity: id, op: .assign,
-                                          fields: ["status": .string("approved"), "volunteer": .bool(rng.next() % 6 == 0)], author: id))
+            // People and their activity: 100 members per committee, posts with comments and likes, polls with ballots.
+            var drafts: [ChangeDraft] = committees.map { Committee.define($0, author: "district.bench") }
+            for committee in committees {
+                for m in 0..<100 {
+                    let id = "m-\(committee.id)-\(m)"
+                    let application = JoinApplication(joinCode: "", realName: "王小明", phone: "13800000000", building: "\(m / 4)号楼", room: "\(m % 4)01",
+                                                      birthYear: 1940 + Int(rng.next() % 70), partyMember: rng.next() % 8 == 0)
+                    drafts.append(Member.join(application, committee: committee, id: id, household: "h-\(committee.id)-\(m / 3)", currentYear: 2026))
+                    drafts.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.member.rawValue, entity: id, op: .assign,
+                                              fields: ["status": .string("approved"), "volunteer": .bool(rng.next() % 6 == 0)], author: id))
+                }
             }
-        }
-        try append(drafts, at: start)
-        progress("  \(changes) changes: committees and members")
+            try append(drafts, at: start)
+            progress("  \(changes) changes: committees and members")
 
-        // A year of tickets, hour by hour, each event filed under the hour it happens.
-        let hours = 365 * 24
-        var pending: [Int: [ChangeDraft]] = [:]
-        var made = 0, madePosts = 0
-        for h in 0..<hours {
-            let now = start + Int64(h) * hour
-            let due = shape.tickets * (h + 1) / hours - made
-            var batch = pending.removeValue(forKey: h) ?? []
-            for _ in 0..<due {
-                let committee = committees[Int(rng.next() % UInt64(committees.count))]
-                let id = "t-\(made)"
-                made += 1
-                let category = TicketCategory.allCases[Int(rng.next() % UInt64(TicketCategory.allCases.count))]
-                batch.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.ticket.rawValue, entity: id, op: .add, fields: [
-                    "category": .string(category.rawValue), "title": "问题", "description": "", "photos": .list([]),
-                    "location": .object(["address": ""]), "reporter": .string("m-\(committee.id)-1"),
-                ], author: "m-\(committee.id)-1"))
-                func event(_ type: TicketEventType, after delay: Int, staff: Bool = true, extra: [String: Value] = [:]) {
-                    var fields: [String: Value] = ["ticket": .string(id), "type": .string(type.rawValue), "actor": "cadre", "byStaff": .bool(staff), "note": ""]
-                    fields.merge(extra) { $1 }
-                    pending[h + delay, default: []].append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.ticketEvent.rawValue,
-                                                                       entity: "\(id)-\(type.rawValue)", op: .add, fields: fields, author: "cadre"))
+            // A year of tickets, hour by hour, each event filed under the hour it happens.
+            var pending: [Int: [ChangeDraft]] = [:]
+            var made = 0, madePosts = 0
+            for h in 0..<hours {
+                let now = start + Int64(h) * hour
+                let due = shape.tickets * (h + 1) / hours - made
+                var batch = pending.removeValue(forKey: h) ?? []
+                for _ in 0..<due {
+                    let committee = committees[Int(rng.next() % UInt64(committees.count))]
+                    let id = "t-\(made)"
+                    made += 1
+                    let category = TicketCategory.allCases[Int(rng.next() % UInt64(TicketCategory.allCases.count))]
+                    batch.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.ticket.rawValue, entity: id, op: .add, fields: [
+                        "category": .string(category.rawValue), "title": "问题", "description": "", "photos": .list([]),
+                        "location": .object(["address": ""]), "reporter": .string("m-\(committee.id)-1"),
+                    ], author: "m-\(committee.id)-1"))
+                    func event(_ type: TicketEventType, after delay: Int, staff: Bool = true, extra: [String: Value] = [:]) {
+                        var fields: [String: Value] = ["ticket": .string(id), "type": .string(type.rawValue), "actor": "cadre", "byStaff": .bool(staff), "note": ""]
+                        fields.merge(extra) { $1 }
+                        pending[h + delay, default: []].append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.ticketEvent.rawValue,
+                                                                           entity: "\(id)-\(type.rawValue)", op: .add, fields: fields, author: "cadre"))
+                    }
+                    let respond = Int(rng.next() % 100) < 92 ? Int(rng.next() % 20) : nil
+                    guard let respond else { continue }
+                    event(.acknowledge, after: respond)
+                    if rng.next() % 10 == 0 { event(.escalate, after: respond + 2, extra: ["level": "street"]) }
+                    if rng.next() % 10 < 8 { event(.resolve, after: respond + 3 + Int(rng.next() % 72)) }
                 }
-                let respond = Int(rng.next() % 100) < 92 ? Int(rng.next() % 20) : nil
-                guard let respond else { continue }
-                event(.acknowledge, after: respond)
-                if rng.next() % 10 == 0 { event(.escalate, after: respond + 2, extra: ["level": "street"]) }
-                if rng.next() % 10 < 8 { event(.resolve, after: respond + 3 + Int(rng.next() % 72)) }
-            }
-            // Board life: a post for every 20 tickets, with comments and likes a little later.
-            let posts = shape.tickets / 20 * (h + 1) / hours - madePosts
-            madePosts += posts
-            for _ in 0..<posts {
-                let committee = committees[Int(rng.next() % UInt64(committees.count))]
-                let post = "p-\(h)-\(rng.next() % 1_000_000)"
-                let category = TicketCategory.allCases[Int(rng.next() % UInt64(TicketCategory.allCases.count))]
-                batch.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.post.rawValue, entity: post, op: .add, fields: [
-                    "board": "neighbours", "author": .string("m-\(committee.id)-2"), "title": "话题", "body": "内容", "photos": .list([]),
-                    "mentions": .list([]), "category": .string(category.rawValue),
-                ], author: "m-\(committee.id)-2"))
-                for c in 0..<Int(rng.next() % 4) {
-                    pending[h + 1 + c, default: []].append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.comment.rawValue,
-                                                                        entity: "\(post)-c\(c)", op: .add,
-                                                                        fields: ["post": .string(post), "author": "m", "body": "支持"], author: "m"))
-                }
-                for l in 0..<Int(rng.next() % 6) {
-                    let member = "m-\(committee.id)-\(l)"
-                    pending[h + 2 + l, default: []].append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.like.rawValue,
-                                                                        entity: Like.id(post: post, member: member), op: .assign,
-                                                                        fields: ["post": .string(post), "member": .string(member), "on": .bool(true)], author: member))
-                }
-            }
-            // A poll a month per committee (at full size), with ballots over the following days.
-            if h % (24 * 30) == 0 {
-                for committee in committees {
-                    let poll = "v-\(committee.id)-\(h)"
-                    batch.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.poll.rawValue, entity: poll, op: .add, fields: [
-                        "title": "议题", "kind": "consultation", "options": .strings(["同意", "不同意"]), "maxChoices": .int(1), "secret": .bool(false),
-                        "opensAt": .int(now), "closesAt": .int(now + 7 * 24 * hour), "quorum": .int(10), "createdBy": "cadre",
-                    ], author: "cadre"))
-                    for v in 0..<20 {
-                        pending[h + 1 + v * 6, default: []].append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.ballot.rawValue,
-                                                                                entity: "\(poll)-b\(v)", op: .add, fields: [
-                            "poll": .string(poll), "voter": .string("m-\(committee.id)-\(v)"), "choices": .strings([v % 3 == 0 ? "不同意" : "同意"]),
-                        ], author: "m"))
+                // Board life: a post for every 20 tickets, with comments and likes a little later.
+                let posts = shape.tickets / 20 * (h + 1) / hours - madePosts
+                madePosts += posts
+                for _ in 0..<posts {
+                    let committee = committees[Int(rng.next() % UInt64(committees.count))]
+                    let post = "p-\(h)-\(rng.next() % 1_000_000)"
+                    let category = TicketCategory.allCases[Int(rng.next() % UInt64(TicketCategory.allCases.count))]
+                    batch.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.post.rawValue, entity: post, op: .add, fields: [
+                        "board": "neighbours", "author": .string("m-\(committee.id)-2"), "title": "话题", "body": "内容", "photos": .list([]),
+                        "mentions": .list([]), "category": .string(category.rawValue),
+                    ], author: "m-\(committee.id)-2"))
+                    for c in 0..<Int(rng.next() % 4) {
+                        pending[h + 1 + c, default: []].append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.comment.rawValue,
+                                                                            entity: "\(post)-c\(c)", op: .add,
+                                                                            fields: ["post": .string(post), "author": "m", "body": "支持"], author: "m"))
+                    }
+                    for l in 0..<Int(rng.next() % 6) {
+                        let member = "m-\(committee.id)-\(l)"
+                        pending[h + 2 + l, default: []].append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.like.rawValue,
+                                                                            entity: Like.id(post: post, member: member), op: .assign,
+                                                                            fields: ["post": .string(post), "member": .string(member), "on": .bool(true)], author: member))
                     }
                 }
+                // A poll a month per committee (at full size), with ballots over the following days.
+                if h % (24 * 30) == 0 {
+                    for committee in committees {
+                        let poll = "v-\(committee.id)-\(h)"
+                        batch.append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.poll.rawValue, entity: poll, op: .add, fields: [
+                            "title": "议题", "kind": "consultation", "options": .strings(["同意", "不同意"]), "maxChoices": .int(1), "secret": .bool(false),
+                            "opensAt": .int(now), "closesAt": .int(now + 7 * 24 * hour), "quorum": .int(10), "createdBy": "cadre",
+                        ], author: "cadre"))
+                        for v in 0..<20 {
+                            pending[h + 1 + v * 6, default: []].append(ChangeDraft(scope: .committee(committee.id), kind: EntityKind.ballot.rawValue,
+                                                                                    entity: "\(poll)-b\(v)", op: .add, fields: [
+                                "poll": .string(poll), "voter": .string("m-\(committee.id)-\(v)"), "choices": .strings([v % 3 == 0 ? "不同意" : "同意"]),
+                            ], author: "m"))
+                        }
+                    }
+                }
+                try append(batch, at: now)
+                if h % (24 * 30) == 0 { progress("  \(changes) changes: day \(h / 24) of 365") }
             }
-            try append(batch, at: now)
-            if h % (24 * 30) == 0 { progress("  \(changes) changes: day \(h / 24) of 365") }
+            for h in pending.keys.sorted() { try append(pending[h]!, at: start + Int64(h) * hour) }
         }
-        for h in pending.keys.sorted() { try append(pending[h]!, at: start + Int64(h) * hour) }
         let fillSeconds = Date().timeIntervalSince(began)
         progress("  filled: \(changes) changes in \(String(format: "%.0f", fillSeconds)) s; measuring ...")
 

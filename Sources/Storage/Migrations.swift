@@ -476,26 +476,29 @@ enum Migrations {
             // 300 committees): this keeps the same counts per street with a column per stage, so 30 days cost
             // streets × days × categories rows. Tickets whose committee is not defined here yet count under
             // district '' and street '' until it is.
+            // The stages as they are at this version (a later stage would come with a migration of its own).
+            let stages = ["submitted", "acknowledged", "in_progress", "resolved", "closed"]
+            let columns = stages.map { "\($0) INTEGER NOT NULL" }.joined(separator: ", ")
+            func pivot(_ table: String) -> String { stages.map { "SUM(CASE \(table).stage WHEN '\($0)' THEN \(table).count ELSE 0 END)" }.joined(separator: ", ") }
             try db.execute(sql: """
                 CREATE TABLE rollup_tickets_street (
-                    day TEXT NOT NULL,
-                    district TEXT NOT NULL,
-                    street TEXT NOT NULL,
-                    category TEXT NOT NULL,
-                    submitted INTEGER NOT NULL,
-                    acknowledged INTEGER NOT NULL,
-                    in_progress INTEGER NOT NULL,
-                    resolved INTEGER NOT NULL,
-                    closed INTEGER NOT NULL,
+                    day TEXT NOT NULL, district TEXT NOT NULL, street TEXT NOT NULL, category TEXT NOT NULL, \(columns),
                     PRIMARY KEY (day, district, street, category)
                 ) WITHOUT ROWID;
-                INSERT INTO rollup_tickets_street(day, district, street, category, submitted, acknowledged, in_progress, resolved, closed)
-                    SELECT r.day, COALESCE(u.district, ''), COALESCE(u.street, ''), r.category,
-                           SUM(CASE r.stage WHEN 'submitted' THEN r.count ELSE 0 END), SUM(CASE r.stage WHEN 'acknowledged' THEN r.count ELSE 0 END),
-                           SUM(CASE r.stage WHEN 'in_progress' THEN r.count ELSE 0 END), SUM(CASE r.stage WHEN 'resolved' THEN r.count ELSE 0 END),
-                           SUM(CASE r.stage WHEN 'closed' THEN r.count ELSE 0 END)
+                INSERT INTO rollup_tickets_street(day, district, street, category, \(stages.joined(separator: ", ")))
+                    SELECT r.day, COALESCE(u.district, ''), COALESCE(u.street, ''), r.category, \(pivot("r"))
                     FROM rollup_tickets r LEFT JOIN committee_units u ON u.committee = r.committee
                     GROUP BY r.day, COALESCE(u.district, ''), COALESCE(u.street, ''), r.category;
+
+                -- The year's counts per committee and category, likewise a column per stage (a fifth of the rows).
+                CREATE TABLE rollup_tickets_all_by_stage (
+                    committee TEXT NOT NULL, category TEXT NOT NULL, \(columns),
+                    PRIMARY KEY (committee, category)
+                ) WITHOUT ROWID;
+                INSERT INTO rollup_tickets_all_by_stage(committee, category, \(stages.joined(separator: ", ")))
+                    SELECT a.committee, a.category, \(pivot("a")) FROM rollup_tickets_all a GROUP BY a.committee, a.category;
+                DROP TABLE rollup_tickets_all;
+                ALTER TABLE rollup_tickets_all_by_stage RENAME TO rollup_tickets_all;
                 """)
         }
         return migrator

@@ -66,7 +66,7 @@ struct TicketFacts: RollupFact {
                             counts: ["count": sign])
         try TicketRollups.addByStreet(try TicketRollups.unit(of: committee, rollups: rollups), category: category, day: day, stage: stage,
                                       count: sign, rollups: rollups)
-        try rollups.add("rollup_tickets_all", keys: ["committee": committee, "category": category, "stage": stage], counts: ["count": sign])
+        try TicketRollups.addByStage("rollup_tickets_all", keys: ["committee": committee, "category": category], stage: stage, count: sign, rollups: rollups)
         try rollups.add("rollup_sla", keys: ["committee": committee], counts: [
             "tickets": sign, "responded": count(firstResponseMillis != nil), "responded_in_time": count(respondedInTime),
             "resolved": count(resolved), "resolved_in_committee": count(resolved && level == 0), "waiting": count(waiting),
@@ -132,9 +132,15 @@ enum TicketRollups {
     /// Tickets per day, street and category, a column per stage: a district's 30 days are streets × days × categories
     /// rows, not one row per committee, day and stage.
     static func addByStreet(_ unit: Unit, category: String, day: String, stage: String, count: Int, rollups: RollupDelta) throws {
+        try addByStage("rollup_tickets_street", keys: ["day": day, "district": unit.district, "street": unit.street, "category": category],
+                       stage: stage, count: count, rollups: rollups)
+    }
+
+    /// Moves the column of `stage` in a table that keeps a column per stage.
+    static func addByStage(_ table: String, keys: KeyValuePairs<String, any DatabaseValueConvertible>, stage: String, count: Int,
+                           rollups: RollupDelta) throws {
         func at(_ column: TicketStage) -> Int { stage == column.rawValue ? count : 0 }
-        try rollups.add("rollup_tickets_street", keys: ["day": day, "district": unit.district, "street": unit.street, "category": category],
-                        counts: ["submitted": at(.submitted), "acknowledged": at(.acknowledged), "in_progress": at(.inProgress),
-                                 "resolved": at(.resolved), "closed": at(.closed)])
+        try rollups.add(table, keys: keys, counts: ["submitted": at(.submitted), "acknowledged": at(.acknowledged), "in_progress": at(.inProgress),
+                                                    "resolved": at(.resolved), "closed": at(.closed)])
     }
 }

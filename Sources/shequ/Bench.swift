@@ -54,6 +54,8 @@ struct Bench: ParsableCommand {
         @Flag(help: "A small run, for tests.") var quick = false
         @Option(help: "Committees in the district.") var committees: Int?
         @Option(help: "Tickets over the year.") var tickets: Int?
+        @Option(help: "Keep the filled district's database at this path, and measure one already there instead of filling it again (the full fill takes most of an hour); give the same shape each time.")
+        var keep: String?
 
         func run() throws {
             var shape: RollupBenchmark.Shape = quick ? .quick : .full
@@ -63,7 +65,7 @@ struct Bench: ParsableCommand {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: directory) }
             FileHandle.standardError.write(Data("filling a district of \(shape.committees) committees with \(shape.tickets) tickets ...\n".utf8))
-            let (rows, changes, seconds) = try RollupBenchmark.run(shape: shape, path: directory + "/district.sqlite") {
+            let (rows, changes, seconds) = try RollupBenchmark.run(shape: shape, path: keep ?? directory + "/district.sqlite", reuse: keep != nil) {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))
             }
             print(RollupBenchmark.report(rows, shape: shape, changes: changes, fillSeconds: seconds), terminator: "")

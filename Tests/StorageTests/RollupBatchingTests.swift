@@ -12,7 +12,7 @@ import Testing
 @Suite struct RollupBatchingTests {
     /// Each rollup table with its key columns; a row is empty when every other column is zero.
     static let rollupTables: [(table: String, keys: [String])] = [
-        ("rollup_tickets", ["committee", "category", "day", "stage"]), ("rollup_tickets_all", ["committee", "category", "stage"]),
+        ("rollup_tickets", ["committee", "category", "day", "stage"]), ("rollup_tickets_all", ["committee", "category"]),
         ("rollup_sla", ["committee"]), ("rollup_first_response", ["committee", "bucket"]), ("rollup_resolution", ["committee", "bucket"]),
         ("rollup_activity", ["day", "unit", "category"]), ("post_activity", ["post", "unit", "category", "day"]),
         ("household_members", ["committee", "household"]), ("rollup_participation", ["committee"]), ("poll_votes", ["poll", "option"]),

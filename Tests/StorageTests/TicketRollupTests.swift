@@ -93,6 +93,16 @@ import Testing
             let quantiles = Dictionary(uniqueKeysWithValues: sla.map { ($0.key, [$0.firstResponseP50Minutes, $0.firstResponseP90Minutes,
                                                                                   $0.resolutionP50Minutes, $0.resolutionP90Minutes]) })
             #expect(quantiles == expected.quantiles, "seed \(seed)")
+            // By street, the committees' rows add up (summed as they are read, not by SQL).
+            let slaByStreet = try view.slaRollup(groupBy: .street, scope: .district("d1"), nowMillis: end)
+            for street in ["s1", "s2"] {
+                let members = Self.committees.filter { $0.street == street }.compactMap { c in sla.first { $0.key == c.id } }
+                let summed = SLARollupRow.sum(members, key: street)
+                let row = slaByStreet.first { $0.key == street }
+                #expect([row?.tickets, row?.responded, row?.respondedInTime, row?.resolved, row?.resolvedInCommittee, row?.overdue, row?.rated, row?.ratingSum]
+                        == [summed.tickets, summed.responded, summed.respondedInTime, summed.resolved, summed.resolvedInCommittee, summed.overdue,
+                            summed.rated, summed.ratingSum], "seed \(seed) \(street)")
+            }
             #expect(expected.quantiles.values.contains { $0[2] != nil }, "some ticket was resolved")
             // Per day, the tickets add up to the same total.
             let byDay = try view.ticketRollup(groupBy: .day, scope: .city)
@@ -196,27 +206,41 @@ import Testing
         try district.readNow { try Self.expectEveryWindowEqualsTheTickets($0, days: try Self.days($0), "seed \(seed), a committee with its tickets") }
     }
 
-    /// A node written before the per-street table existed gets it filled from its committee-day rows on opening.
+    /// A node written before v13 gets the per-street table filled from its committee-day rows on opening, and its
+    /// year's counts turned into a column per stage.
     @Test func theMigrationFillsTheStreetTableFromWhatTheNodeHolds() throws {
         let (changes, end) = try Self.activity(seed: 9)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-v13-\(UUID().uuidString).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let before: [TicketRollupRow]
+        let before: [TicketRollupRow], yearBefore: [TicketRollupRow]
         do {
             let district = try Store(path: path, nodeID: "district.d1", wallMillis: { UInt64(end) })
             _ = try district.applyRemote(changes)
             before = try district.readNow { try $0.ticketRollup(groupBy: .street, scope: .district("d1"), since: "2000-01-01", until: "2100-01-01") }
+            yearBefore = try district.readNow { try $0.ticketRollup(groupBy: .committee, scope: .city) }
         }
         #expect(before.reduce(0) { $0 + $1.total } > 0)
         // Back to the schema before v13, as the previous release left it.
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
-            try db.execute(sql: "DROP TABLE rollup_tickets_street; DELETE FROM grdb_migrations WHERE identifier = 'v13-tickets-by-street'")
+            try db.execute(sql: """
+                DROP TABLE rollup_tickets_street;
+                DROP TABLE rollup_tickets_all;
+                CREATE TABLE rollup_tickets_all (
+                    committee TEXT NOT NULL, category TEXT NOT NULL, stage TEXT NOT NULL, count INTEGER NOT NULL,
+                    PRIMARY KEY (committee, category, stage)
+                ) WITHOUT ROWID;
+                INSERT INTO rollup_tickets_all(committee, category, stage, count)
+                    SELECT committee, category, stage, SUM(count) FROM rollup_tickets GROUP BY committee, category, stage;
+                DELETE FROM grdb_migrations WHERE identifier = 'v13-tickets-by-street';
+                """)
         }
         try queue.close()
         let reopened = try Store(path: path, nodeID: "district.d1", wallMillis: { UInt64(end) })
         let after = try reopened.readNow { try $0.ticketRollup(groupBy: .street, scope: .district("d1"), since: "2000-01-01", until: "2100-01-01") }
         #expect(after == before)
+        let yearAfter = try reopened.readNow { try $0.ticketRollup(groupBy: .committee, scope: .city) }
+        #expect(yearAfter == yearBefore && !yearAfter.isEmpty)
         try reopened.readNow { try Self.expectEveryWindowEqualsTheTickets($0, days: try Self.days($0), "after the migration") }
     }
 
