@@ -159,9 +159,11 @@ public enum ReplicationBenchmark {
         return result
     }
 
-    /// Posts at `rate` per second for `seconds` from 32 concurrent writers, round the streets; the cost is the change in
-    /// the federation's counters from before the first post until 3 s after the last (so every push has landed).
-    static func load(_ federation: ProcessFederation, rate: Double, seconds: Double, streets: [NodeID]? = nil) async throws -> Load {
+    /// Posts at `rate` per second for `seconds` from `writers` concurrent writers, round the streets; the cost is the change
+    /// in the federation's counters from before the first post until 3 s after the last (so every push has landed).
+    /// With `deadline`, writers that fall behind the rate stop once `seconds` are up instead of making every post.
+    static func load(_ federation: ProcessFederation, rate: Double, seconds: Double, streets: [NodeID]? = nil, writers: Int = 32,
+                     deadline: Bool = false) async throws -> Load {
         let counters = { try await federation.metrics(prefix: "shequ_") }
         let before = try await counters()
         let streets = streets ?? federation.streets
@@ -176,10 +178,10 @@ public enum ReplicationBenchmark {
         var outcomes: [(ok: Bool, ms: Double)] = []
         var pss: [Int] = []
         try await withThrowingTaskGroup(of: Part.self) { group in
-            for _ in 0..<32 {
+            for _ in 0..<writers {
                 group.addTask {
                     var mine: [(ok: Bool, ms: Double)] = []
-                    while let k = next.take(below: total) {
+                    while let k = next.take(below: total), !deadline || ContinuousClock.now < start + .seconds(seconds) {
                         try await Task.sleep(until: start + .seconds(Double(k) / rate))
                         let sent = ContinuousClock.now
                         let ok = (try? await federation.post(at: streets[k % streets.count], title: "负载 \(k)")) != nil

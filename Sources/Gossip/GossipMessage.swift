@@ -30,6 +30,26 @@ public enum GossipMessage: Hashable, Sendable {
         }
     }
 
+    /// Received messages as the driver takes them, each with its payload's size: each run of consecutive eager pushes
+    /// (claim-less `changes`) becomes one push of their changes in order, up to `limit` changes each (more starts
+    /// another), its size the sum of theirs; every other message stays as it is and where it is. A receiver that fell
+    /// behind and finds many pushes from one peer waiting applies them in one transaction instead of one each, exactly
+    /// as if the peer had committed them together.
+    public static func coalescingPushes(_ messages: [(message: GossipMessage, bytes: Int)],
+                                        limit: Int = maxChangesPerMessage) -> [(message: GossipMessage, bytes: Int)] {
+        var out: [(message: GossipMessage, bytes: Int)] = []
+        out.reserveCapacity(messages.count)
+        for (message, bytes) in messages {
+            if case .changes(let more, let claims) = message, claims.isEmpty, let last = out.last,
+               case .changes(let run, let runClaims) = last.message, runClaims.isEmpty, run.count + more.count <= limit {
+                out[out.count - 1] = (.changes(run + more, claims: [:]), last.bytes + bytes)
+            } else {
+                out.append((message, bytes))
+            }
+        }
+        return out
+    }
+
     /// The message's kind as the wire names it (`t`): hello, welcome, proof, sync, changes or swim.
     public var kindName: String {
         switch self {

@@ -204,6 +204,9 @@ public final class ReplicationService: Service, Sendable {
     // MARK: - Connections
 
     typealias Connection = NIOAsyncChannel<[UInt8], ByteBuffer>
+    /// Frames one connection may have read and not yet handed to the driver (as many as NIO buffers before it stops
+    /// reading the socket).
+    static let inboxFrames = 64
 
     /// Frames over TLS when `tls` is given: LZ4 stays inside the encrypted stream. Frames pass the delay of the
     /// emulated network (`LinkConditions`) before they are encrypted.
@@ -261,17 +264,34 @@ public final class ReplicationService: Service, Sendable {
             try await connection.executeThenClose { inbound, outbound in
                 links.withLock { $0[id] = Link(outbound: outbound, channel: connection.channel) }
                 await drive(.opened(id, dialed: dialed), on: id)
+                // The socket is read into an inbox while the driver works, and the driver takes what waits there at
+                // once: a backlog of pushes costs one transaction, not one per frame (`FrameInbox`).
+                let inbox = FrameInbox(capacity: Self.inboxFrames)
                 do {
-                    for try await payload in inbound {
-                        if try await isCut(id) { break }
-                        let message: GossipMessage
-                        do {
-                            message = try GossipMessage(payload: payload)
-                        } catch {
-                            await drive(.malformed(id, .badMessage), on: id)
-                            break
+                    try await withThrowingTaskGroup(of: Void.self) { reader in
+                        reader.addTask {
+                            defer { inbox.finish() }
+                            for try await payload in inbound { guard await inbox.put(payload) else { return } }
                         }
-                        await drive(.received(message, on: id, bytes: payload.count), on: id)
+                        frames: while let frames = await inbox.takeAll() {
+                            if try await isCut(id) { break }
+                            var messages: [(message: GossipMessage, bytes: Int)] = []
+                            var malformed = false
+                            for payload in frames {
+                                guard let message = try? GossipMessage(payload: payload) else { malformed = true; break }
+                                messages.append((message, payload.count))
+                            }
+                            for (message, bytes) in GossipMessage.coalescingPushes(messages) {
+                                await drive(.received(message, on: id, bytes: bytes), on: id)
+                            }
+                            if malformed {
+                                await drive(.malformed(id, .badMessage), on: id)
+                                break frames
+                            }
+                        }
+                        inbox.finish()
+                        reader.cancelAll()
+                        try await reader.waitForAll()
                     }
                 } catch is Frame.Failure {
                     await drive(.malformed(id, .badFrame), on: id)

@@ -78,10 +78,10 @@ extension ReadView {
     }
 
     /// Every change this node holds, by id, with when it arrived here (this node's clock, ms): what the simulator
-    /// checks acknowledged writes and propagation against.
-    public func changeArrivals() throws -> [ChangeID: Int64] {
+    /// checks acknowledged writes and propagation against. Only those that arrived at `since` (ms) or later, if given.
+    public func changeArrivals(since: Int64 = .min) throws -> [ChangeID: Int64] {
         var out: [ChangeID: Int64] = [:]
-        let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq, received_at FROM changes")
+        let rows = try Row.fetchCursor(db, sql: "SELECT origin, seq, received_at FROM changes WHERE received_at >= ?", arguments: [since])
         while let row = try rows.next() {
             let seq: Int64 = row[1]
             out[ChangeID(origin: row[0], seq: UInt64(seq))] = row[2]

@@ -184,6 +184,40 @@ extension Bench {
         }
     }
 
+    struct CityPeak: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "city-peak",
+            abstract: "A city-wide peak: every street of the Shanghai topology posting at once (2,000/s for 2 minutes); the city's replication lag p50/p99, its memory through the run, its CPU share.")
+        @Flag(help: "A small run, for tests: 7 nodes, 200 posts/s for 5 s.") var quick = false
+        @Option(help: "Nodes, in the shape the other benches use (232: Shanghai's).") var nodes: Int?
+        @Option(help: "Posts per second in total.") var rate: Int?
+        @Option(help: "Seconds of load.") var seconds: Double?
+        @Option(help: "Concurrent HTTP writers.") var writers: Int?
+        func run() async throws {
+            var options = quick ? CityPeakBenchmark.Options.quick : CityPeakBenchmark.Options()
+            if let nodes {
+                guard (7...400).contains(nodes) else { throw ValidationError("--nodes: 7 to 400") }
+                options.nodes = nodes
+            }
+            if let rate {
+                guard (1...100_000).contains(rate) else { throw ValidationError("--rate: 1 to 100000 posts/s") }
+                options.rate = rate
+            }
+            if let seconds {
+                guard (1...3_600).contains(seconds) else { throw ValidationError("--seconds: 1 to 3600") }
+                options.seconds = seconds
+            }
+            if let writers {
+                guard (1...1_024).contains(writers) else { throw ValidationError("--writers: 1 to 1024") }
+                options.writers = writers
+            }
+            let result = try await Bench.inScratch("city-peak") { directory in
+                try await CityPeakBenchmark.run(options, executable: Cluster.executable, directory: directory, progress: progress)
+            }
+            say(CityPeakBenchmark.report(result))
+        }
+    }
+
     struct HTTP: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "http", abstract: "Requests per second and p99 for reading a board and for posting on one street node, with wrk, beside GET /healthz.")
@@ -200,7 +234,7 @@ extension Bench {
 
     struct All: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Every bench in turn (about 17 minutes on 2 cores; --quick: about 2): compression, apply, rollups, recovery, HTTP, propagation with cost and memory at 7, 51 and 232 nodes, propagation over an emulated WAN at 51, the simulator's memory.")
+            abstract: "Every bench in turn (about 22 minutes on 2 cores; --quick: about 2): compression, apply, rollups, recovery, HTTP, propagation with cost and memory at 7, 51 and 232 nodes, propagation over an emulated WAN at 51, the city-wide peak at 232, the simulator's memory.")
         @OptionGroup var sizes: Sizes
         func run() async throws {
             let started = Date()
@@ -236,6 +270,9 @@ extension Bench {
             section("propagation over an emulated WAN (10 ± 2 ms each way, 1 % loss, tail probes after 25 ms)")
             let wan = ["--wan", "10,2,10", "--tail-probe", "25"]
             _ = try await Bench.federation(try Sizes.parse(sizes.quick ? ["--quick"] + wan : ["--nodes", "51"] + wan), sections: [.propagation, .cost], serf: false)
+            section("a city-wide peak: every street posting at once")
+            let peak = try Bench.CityPeak.parse(sizes.quick ? ["--quick"] : [])
+            try await peak.run()
             section("simulator memory")
             try Bench.simulatorMemory(quick: sizes.quick)
             fflush(nil)

@@ -8,7 +8,7 @@ import Storage
 
 /// `shequ bench NAME`: benchmarks that print figures beside a baseline measured in the same run.
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks, each beside its baseline, as ratios.", subcommands: [All.self, Propagation.self, Cost.self, Memory.self, Recovery.self, Apply.self, Rollup.self, Compress.self, HTTP.self, TLS.self, Photos.self, Notifications.self, Serf.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks, each beside its baseline, as ratios.", subcommands: [All.self, Propagation.self, Cost.self, Memory.self, Recovery.self, Apply.self, Rollup.self, Compress.self, HTTP.self, TLS.self, Photos.self, Notifications.self, CityPeak.self, Serf.self])
 
     /// Runs `body` in a fresh scratch directory, removed afterwards.
     static func inScratch<T>(_ name: String, _ body: (String) async throws -> T) async throws -> T {
