@@ -193,6 +193,8 @@ extension Bench {
         @Option(help: "Posts per second in total.") var rate: Int?
         @Option(help: "Seconds of load.") var seconds: Double?
         @Option(help: "Concurrent HTTP writers.") var writers: Int?
+        @Option(help: "Give the city's threads this nice value once it is up (-20 to 19; below 0 needs root): the nearest this shared machine comes to a city on hardware of its own.")
+        var cityNice: Int?
         func run() async throws {
             var options = quick ? CityPeakBenchmark.Options.quick : CityPeakBenchmark.Options()
             if let nodes {
@@ -210,6 +212,10 @@ extension Bench {
             if let writers {
                 guard (1...1_024).contains(writers) else { throw ValidationError("--writers: 1 to 1024") }
                 options.writers = writers
+            }
+            if let cityNice {
+                guard (-20...19).contains(cityNice) else { throw ValidationError("--city-nice: -20 to 19") }
+                options.cityNice = cityNice
             }
             let result = try await Bench.inScratch("city-peak") { directory in
                 try await CityPeakBenchmark.run(options, executable: Cluster.executable, directory: directory, progress: progress)
