@@ -137,14 +137,24 @@ public final class ReplicationService: Service, Sendable {
     /// Gives the driver one event and carries out what it answers. A store error closes the connection it came on.
     func drive(_ event: ReplicationDriver.Event, on connection: ConnectionID? = nil) async {
         let directives: [ReplicationDriver.Directive]
+        let asked = DispatchTime.now().uptimeNanoseconds
         do {
-            directives = try await onQueue { try $0.handle(event, now: Self.millis()) }
+            directives = try await onQueue { driver in
+                let started = DispatchTime.now().uptimeNanoseconds
+                defer {
+                    GossipMetrics.queueWait.recordNanoseconds(Int64(started - asked))
+                    GossipMetrics.handled(event).recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started))
+                }
+                return try driver.handle(event, now: Self.millis())
+            }
         } catch {
             logger.error("replication failed", metadata: ["error": "\(error)", "gossip.connection": "\(connection.map(\.description) ?? "-")"])
             if let connection { links.withLock { $0[connection] }?.channel.close(promise: nil) }
             return
         }
+        let carrying = DispatchTime.now().uptimeNanoseconds
         for directive in directives { await carryOut(directive) }
+        GossipMetrics.carriedOut.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - carrying))
     }
 
     func carryOut(_ directive: ReplicationDriver.Directive) async {
