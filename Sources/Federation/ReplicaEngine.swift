@@ -54,6 +54,9 @@ public struct ReplicaEngine: Sendable {
         for peer in topology.peers(of: local) { peers[peer] = PeerStats() }
     }
 
+    /// Reads the saved coverage again (after a transaction whose changes the engine had counted failed to commit).
+    mutating func reloadCoverage() throws { coverage = try store.savedCoverage() }
+
     /// The topology was reloaded: who holds what, whose key signs what, and which peers there are follow it; what is
     /// known of the peers that stay is kept.
     mutating func replaceTopology(_ new: Topology) {

@@ -22,4 +22,14 @@ public protocol ReplicaStore: AnyObject, Sendable {
     /// In one transaction: applies `changes` (already admitted), then saves the coverage that `coverage` works out
     /// from what happened (for the origins it names). Returns what happened.
     func applyRemote(_ changes: [Change], coverage: (RemoteApplyResult) throws -> (VersionVector, origins: Set<NodeID>)) throws -> RemoteApplyResult
+    /// Runs `body`, in which every `applyRemote` joins one transaction, each in a savepoint of its own (one that fails
+    /// is rolled back alone and throws as before): a node that fell behind pays one commit for many received batches.
+    /// Nothing inside may read the log expecting to see those changes before the commit (the driver puts only
+    /// `changes` messages in it; a `sync` answer reads the log).
+    func applyingTogether<T>(_ body: () throws -> T) throws -> T
+}
+
+extension ReplicaStore {
+    /// Without a transaction to share, each `applyRemote` stays its own.
+    public func applyingTogether<T>(_ body: () throws -> T) throws -> T { try body() }
 }

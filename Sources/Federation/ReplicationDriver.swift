@@ -69,6 +69,10 @@ public struct ReplicationDriver: Sendable {
         case closed(ConnectionID)
         /// A message arrived on a connection; `bytes` is its payload size.
         case received(GossipMessage, on: ConnectionID, bytes: Int)
+        /// `changes` messages that waited on several connections, applied in one store transaction
+        /// (`ReplicaStore.applyingTogether`), each as `received` would; one whose apply fails closes its connection.
+        /// Any other message is handled after the transaction commits, in order (a `sync` answer reads the log).
+        case receivedTogether([(message: GossipMessage, on: ConnectionID, bytes: Int)])
         /// Bytes arrived that are not a frame or not a message.
         case malformed(ConnectionID, LinkRefusal)
         /// Local writes committed, in order.
@@ -114,6 +118,8 @@ public struct ReplicationDriver: Sendable {
         case recovering(peer: NodeID, clear: Bool, own: UInt64, theirs: UInt64)
         /// Every dialed peer has shown that: local writes are taken again.
         case recovered(own: UInt64)
+        /// Received changes could not be stored (in `receivedTogether`, where the connection is closed for it).
+        case applyFailed(ConnectionID, String)
     }
 
     enum Phase: Sendable {
@@ -231,6 +237,8 @@ public struct ReplicationDriver: Sendable {
             drop(connection, now)
         case .received(let message, let connection, let bytes):
             try received(message, on: connection, bytes: bytes, now: now)
+        case .receivedTogether(let items):
+            try receivedTogether(items, now: now)
         case .malformed(let connection, let reason):
             refuse(connection, reason, now)
         case .committed(let changes):
@@ -241,6 +249,27 @@ public struct ReplicationDriver: Sendable {
             reload(new, now)
         }
         return out
+    }
+
+    private mutating func receivedTogether(_ items: [(message: GossipMessage, on: ConnectionID, bytes: Int)], now: Int64) throws {
+        func isChanges(_ message: GossipMessage) -> Bool { if case .changes = message { true } else { false } }
+        do {
+            try engine.store.applyingTogether {
+                for item in items where isChanges(item.message) {
+                    do {
+                        try received(item.message, on: item.on, bytes: item.bytes, now: now)
+                    } catch {
+                        out.append(.note(.applyFailed(item.on, "\(error)")))
+                        out.append(.close(item.on, nil))
+                    }
+                }
+            }
+        } catch {
+            // The shared commit failed: nothing of the batch is stored, so what the engine believes it covers is read again.
+            try engine.reloadCoverage()
+            throw error
+        }
+        for item in items where !isChanges(item.message) { try received(item.message, on: item.on, bytes: item.bytes, now: now) }
     }
 
     private mutating func reload(_ new: Topology, _ now: Int64) {

@@ -204,6 +204,8 @@ public final class ReplicationService: Service, Sendable {
             logger.notice("member status changed", metadata: ["swim.member": "\(node)", "swim.status": "\(status.rawValue)"])
         case .recovering(let peer, let clear, let own, let theirs):
             logger.info("recovering", metadata: ["gossip.peer": "\(peer)", "recovery.clear": "\(clear)", "recovery.own": "\(own)", "recovery.theirs": "\(theirs)"])
+        case .applyFailed(let connection, let error):
+            logger.error("replication failed", metadata: ["error": "\(error)", "gossip.connection": "\(connection)"])
         case .recovered(let own):
             logger.notice("recovered: every dialed peer holds nothing of ours beyond our log; taking writes again", metadata: ["recovery.own": "\(own)"])
         }
@@ -214,6 +216,17 @@ public final class ReplicationService: Service, Sendable {
     // MARK: - Connections
 
     typealias Connection = NIOAsyncChannel<[UInt8], ByteBuffer>
+    /// One connection's `changes` messages waiting to be applied together with other connections' (`receiveTogether`).
+    struct TogetherEntry: Sendable {
+        var items: [(message: GossipMessage, bytes: Int)]
+        var connection: ConnectionID
+        var done: CheckedContinuation<Void, Never>
+        var changes: Int { items.reduce(0) { if case .changes(let c, _) = $1.message { $0 + c.count } else { $0 } } }
+    }
+    /// The most changes one shared transaction takes (more wait for the next).
+    static let togetherChanges = 2_000
+    let together = Mutex<(waiting: [TogetherEntry], draining: Bool)>(([], false))
+
     /// Frames one connection may have read and not yet handed to the driver (as many as NIO buffers before it stops
     /// reading the socket).
     static let inboxFrames = 64
@@ -291,7 +304,10 @@ public final class ReplicationService: Service, Sendable {
                                 guard let message = try? GossipMessage(payload: payload) else { malformed = true; break }
                                 messages.append((message, payload.count))
                             }
-                            for (message, bytes) in GossipMessage.coalescingPushes(messages) {
+                            let coalesced = GossipMessage.coalescingPushes(messages)
+                            let leading = coalesced.prefix { if case .changes = $0.message { true } else { false } }
+                            if !leading.isEmpty { await receiveTogether(Array(leading), on: id) }
+                            for (message, bytes) in coalesced.dropFirst(leading.count) {
                                 await drive(.received(message, on: id, bytes: bytes), on: id)
                             }
                             if malformed {
@@ -321,6 +337,40 @@ public final class ReplicationService: Service, Sendable {
         }
         links.withLock { $0[id] = nil }
         await drive(.closed(id))
+    }
+
+    /// Hands the driver a connection's waiting `changes` messages together with those every other connection has
+    /// waiting, in one store transaction (`Event.receivedTogether`), and returns once they are applied. A city that
+    /// receives one push on each of 215 connections at once commits once, not 215 times.
+    func receiveTogether(_ items: [(message: GossipMessage, bytes: Int)], on connection: ConnectionID) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let drain = together.withLock { state -> Bool in
+                state.waiting.append(TogetherEntry(items: items, connection: connection, done: done))
+                defer { state.draining = true }
+                return !state.draining
+            }
+            if drain { Task { await self.drainTogether() } }
+        }
+    }
+
+    /// Applies what waits in `together`, a transaction at a time (at most `Self.togetherChanges` changes each, and
+    /// at least one connection's), until nothing does.
+    func drainTogether() async {
+        while true {
+            let batch = together.withLock { state -> [TogetherEntry] in
+                var count = 0
+                let taken = state.waiting.prefix { entry in
+                    defer { count += entry.changes }
+                    return count == 0 || count + entry.changes <= Self.togetherChanges
+                }
+                state.waiting.removeFirst(taken.count)
+                if taken.isEmpty { state.draining = false }
+                return Array(taken)
+            }
+            guard !batch.isEmpty else { return }
+            await drive(.receivedTogether(batch.flatMap { entry in entry.items.map { ($0.message, entry.connection, $0.bytes) } }))
+            for entry in batch { entry.done.resume() }
+        }
     }
 
     /// Whether the fault switch cuts the peer this connection belongs to.

@@ -286,7 +286,7 @@ public final class Simulator {
             case .recovered(let own):
                 trace.add(clock.now, "\(id) recovered: its district and the city hold nothing of its own beyond #\(own); taking writes again")
                 stats.recoveries += 1
-            case .linkDown, .recovering:
+            case .linkDown, .recovering, .applyFailed:
                 break
             }
         }

@@ -30,6 +30,8 @@ public final class Store: Sendable {
     public let localChanges: AsyncStream<[Change]>
     /// Every change this node commits, its own and received ones, for open pages (`GET /v1/me/events`).
     public let feed = ChangeFeed()
+    /// The transaction received batches join while `applyingTogether` runs (Store+ReplicaStore.swift); nil otherwise.
+    let remoteBatch = Mutex<RemoteBatch?>(nil)
     private let lifetimesSetting = Mutex(AccessLifetimes.standard)
     private let searchSetting = Mutex(false)
     private let inboxSetting = Mutex((inboxes: false, webhook: false))
@@ -204,7 +206,7 @@ public final class Store: Sendable {
 
     /// After a write transaction commits: announce the changes it committed (those it made to eager push, all of them
     /// to the feed), and move the own-sequence mark.
-    private func committed(made: [Change], received: [Change], notified: [InboxNotification], ownHighest: UInt64) {
+    func committed(made: [Change], received: [Change], notified: [InboxNotification], ownHighest: UInt64) {
         if ownHighest > 0 { self.ownHighest.withLock { $0 = max($0, ownHighest) } }
         if !made.isEmpty { localChangesContinuation.yield(made) }
         if !made.isEmpty || !received.isEmpty { feed.publish(made + received, notified: notified) }

@@ -12,6 +12,9 @@ final class MemoryStore: ReplicaStore {
         var now: Int64 = 0
         var recovering = false
         var recoveryFinished = 0
+        /// How many times `applyingTogether` ran; a change whose batch `applyRemote` refuses to store.
+        var together = 0
+        var failing: ChangeID?
     }
     let nodeID: NodeID
     let state = Mutex(State())
@@ -32,6 +35,8 @@ final class MemoryStore: ReplicaStore {
     }
 
     func applyRemote(_ changes: [Change], coverage: (RemoteApplyResult) throws -> (VersionVector, origins: Set<NodeID>)) throws -> RemoteApplyResult {
+        struct Unwritable: Error {}
+        if let failing = state.withLock({ $0.failing }), changes.contains(where: { $0.id == failing }) { throw Unwritable() }
         var result = RemoteApplyResult()
         var log = state.withLock { $0.log }
         for change in changes {
@@ -40,6 +45,11 @@ final class MemoryStore: ReplicaStore {
         let (vector, _) = try coverage(result)
         state.withLock { $0.log = log; $0.coverage = vector }
         return result
+    }
+
+    func applyingTogether<T>(_ body: () throws -> T) throws -> T {
+        state.withLock { $0.together += 1 }
+        return try body()
     }
 
     /// A local write: logged (and covered) here, as `WriteTransaction.append` does.

@@ -370,6 +370,30 @@ import Testing
         #expect(d.engine.coverage[street].contiguous == 2)
     }
 
+    /// Pushes that waited on several connections are applied in one store transaction, each as `received` would; one
+    /// the store cannot take closes its own connection only; a message other than `changes` is handled after, in order.
+    @Test func changesThatWaitedOnSeveralConnectionsAreAppliedTogether() throws {
+        var (d, store) = try Fixture.driver(district)
+        store.state.withLock { $0.now = 2_000; $0.failing = Fixture.post(5).id }
+        try accept(&d, from: street, on: c1, now: 0)
+        try accept(&d, from: "street.luodian", on: c2, now: 0)
+        let out = try d.handle(.receivedTogether([
+            (.changes([Fixture.post(1), Fixture.post(2)], claims: [:]), c1, 100),
+            (.sync(VersionVector(), clock: 2_000), c1, 10),
+            (.changes([Fixture.post(3)], claims: [:]), c1, 50),
+            (.changes([Fixture.post(5)], claims: [:]), c2, 50),
+        ]), now: 10)
+        #expect(store.state.withLock { $0.together } == 1)
+        #expect(d.engine.coverage[street].contiguous == 3)
+        let lines = out.lines
+        #expect(lines.filter { $0.hasPrefix("note applied(Replication.RemoteApplyResult(applied: ") }.count == 2, "\(lines)")
+        #expect(lines.contains("close #2") && !lines.contains("close #1"), "\(lines)")
+        // The sync is answered after the transaction: with what the batch brought already covered.
+        let failed = lines.firstIndex { $0.hasPrefix("note applyFailed(#2") }
+        let sync = lines.firstIndex { $0.hasPrefix("send sync") || $0.hasPrefix("send changes") }
+        #expect(failed != nil && sync != nil && failed! < sync!, "\(lines)")
+    }
+
     /// A resident's comment on a district-wide post, received from its street, goes on at once to the district's other
     /// streets (streets link to no street); the street's committee business does not.
     @Test func aDistrictPassesAStreetsThreadOnToItsOtherStreets() throws {
