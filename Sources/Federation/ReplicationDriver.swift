@@ -464,8 +464,11 @@ public struct ReplicationDriver: Sendable {
         case .antiEntropy:
             for peer in sessions.keys.sorted() where now >= syncDue[peer] ?? now {
                 out.append(.send(engine.sync(for: peer), on: sessions[peer]!))
-                // Found nothing since the last sync: wait twice as long (up to the cap) before the next.
-                let quiet = syncFound.remove(peer) == nil ? min((quietSyncs[peer] ?? 0) + 1, 8) : 0
+                // Found nothing since the last sync: wait twice as long (up to the cap) before the next. Not the city's
+                // syncs to a district: a street cut from the city only reaches it through its district's answers, so
+                // that wait is the city's lag for it (16 links at the round cost next to nothing).
+                let relays = topology.nodes[local]?.role == .city && topology.nodes[peer]?.role == .district
+                let quiet = syncFound.remove(peer) == nil && !relays ? min((quietSyncs[peer] ?? 0) + 1, 8) : 0
                 quietSyncs[peer] = quiet
                 syncDue[peer] = quiet == 0 ? nil : now + min(settings.antiEntropy.lowerBound << quiet, settings.quietAntiEntropy)
             }

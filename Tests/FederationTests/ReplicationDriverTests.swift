@@ -254,6 +254,18 @@ import Testing
         #expect(after.first == 121_000, "the next round syncs again: \(after)")
     }
 
+    /// The city does not quiet its syncs to a district: what a street cut from the city only writes reaches the city
+    /// through its district's answers, one round after it was written at most (the street's own link still backs off).
+    @Test func theCitySyncsItsDistrictsEveryRound() throws {
+        var (c, _) = try Fixture.driver(city)
+        try accept(&c, from: district, on: c1, now: 0)
+        var times: [Int64] = []
+        for now in stride(from: Int64(1_000), to: 60_000, by: 1_000) where try c.handle(.timer(.antiEntropy), now: now).lines.contains("send sync on #1") {
+            times.append(now)
+        }
+        #expect(times.count >= 50, "a sync at every round: \(times)")
+    }
+
     @Test func pushesACommittedChangeToEachConnectedHolderOnly() throws {
         var (s, store) = try Fixture.driver(street)
         _ = try s.handle(.start, now: 0)
