@@ -28,35 +28,27 @@ extension Store: ReplicaStore {
             result = try apply(&tx)
             return .commit
         }
-        batch.received += tx.received
-        batch.notified += tx.notified
-        batch.ownHighest = max(batch.ownHighest, tx.ownHighest)
+        batch.nested.append(tx)
         return result
     }
 
     public func applyingTogether<T>(_ body: () throws -> T) throws -> T {
-        let started = DispatchTime.now().uptimeNanoseconds
-        defer { StoreMetrics.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - started)) }
-        var received: [Change] = [], notified: [InboxNotification] = [], ownHighest: UInt64 = 0
-        let result = try writer.write { db in
-            let batch = RemoteBatch(db: db)
+        try writeNow { tx in
+            let batch = RemoteBatch(db: tx.db)
             remoteBatch.withLock { $0 = batch }
             defer { remoteBatch.withLock { $0 = nil } }
             let result = try body()
-            (received, notified, ownHighest) = (batch.received, batch.notified, batch.ownHighest)
+            for nested in batch.nested { tx.absorb(nested) }
             return result
         }
-        committed(made: [], received: received, notified: notified, ownHighest: ownHighest)
-        return result
     }
 }
 
-/// The transaction `Store.applyingTogether` holds open while the replication driver applies several received batches:
-/// what they brought, announced once it commits. Used only on the writer's connection, by the batch that opened it.
+/// The transaction `Store.applyingTogether` holds open while the replication driver applies several received batches,
+/// and the savepoints' transactions nested in it, whose changes and notifications it announces once it commits. Used
+/// only on the writer's connection, by the batch that opened it.
 final class RemoteBatch: @unchecked Sendable {
     let db: Database
-    var received: [Change] = []
-    var notified: [InboxNotification] = []
-    var ownHighest: UInt64 = 0
+    var nested: [WriteTransaction] = []
     init(db: Database) { self.db = db }
 }

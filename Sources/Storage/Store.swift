@@ -206,7 +206,7 @@ public final class Store: Sendable {
 
     /// After a write transaction commits: announce the changes it committed (those it made to eager push, all of them
     /// to the feed), and move the own-sequence mark.
-    func committed(made: [Change], received: [Change], notified: [InboxNotification], ownHighest: UInt64) {
+    private func committed(made: [Change], received: [Change], notified: [InboxNotification], ownHighest: UInt64) {
         if ownHighest > 0 { self.ownHighest.withLock { $0 = max($0, ownHighest) } }
         if !made.isEmpty { localChangesContinuation.yield(made) }
         if !made.isEmpty || !received.isEmpty { feed.publish(made + received, notified: notified) }

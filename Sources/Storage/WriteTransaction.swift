@@ -97,6 +97,15 @@ public struct WriteTransaction {
         return result
     }
 
+    /// Takes on what a transaction nested in this one (a savepoint's, see `Store.applyingTogether`) made, received and
+    /// caused, to be announced when this one commits.
+    mutating func absorb(_ nested: WriteTransaction) {
+        made += nested.made
+        received += nested.received
+        caused += nested.notified
+        ownHighest = max(ownHighest, nested.ownHighest)
+    }
+
     /// Records what this node covers for the given origins (in the transaction that applied the changes).
     public func saveCoverage(_ coverage: VersionVector, origins: Set<NodeID>) throws {
         for origin in origins.sorted() {
