@@ -10,6 +10,17 @@ public struct ConnectionID: Hashable, Comparable, Sendable, CustomStringConverti
     public var description: String { "#\(raw)" }
 }
 
+/// The messages that waited on one connection, in the order they arrived, each with its payload size: what
+/// `ReplicationDriver.Event.receivedTogether` takes from each of several connections at once.
+public struct WaitingMessages: Sendable {
+    public var connection: ConnectionID
+    public var messages: [(message: GossipMessage, bytes: Int)]
+    public init(_ messages: [(message: GossipMessage, bytes: Int)], on connection: ConnectionID) {
+        self.connection = connection
+        self.messages = messages
+    }
+}
+
 /// One node's replication, as a state machine: events in (a connection opened, a frame received, a local write
 /// committed, a timer fired), directives out (dial, send, close, schedule a timer). It owns every decision of the
 /// protocol — the mutual handshake and its deadline, which connection is a peer's session, eager push, anti-entropy
@@ -70,9 +81,9 @@ public struct ReplicationDriver: Sendable {
         /// A message arrived on a connection; `bytes` is its payload size.
         case received(GossipMessage, on: ConnectionID, bytes: Int)
         /// `changes` messages that waited on several connections, applied in one store transaction
-        /// (`ReplicaStore.applyingTogether`), each as `received` would; one whose apply fails closes its connection.
-        /// Any other message is handled after the transaction commits, in order (a `sync` answer reads the log).
-        case receivedTogether([(message: GossipMessage, on: ConnectionID, bytes: Int)])
+        /// (`ReplicaStore.applyingTogether`), each as `received` would; one whose apply fails closes its connection, and
+        /// nothing more of that connection is handled. Any other message is handled after the transaction commits, in order (a `sync` answer reads the log).
+        case receivedTogether([WaitingMessages])
         /// Bytes arrived that are not a frame or not a message.
         case malformed(ConnectionID, LinkRefusal)
         /// Local writes committed, in order.
@@ -251,16 +262,21 @@ public struct ReplicationDriver: Sendable {
         return out
     }
 
-    private mutating func receivedTogether(_ items: [(message: GossipMessage, on: ConnectionID, bytes: Int)], now: Int64) throws {
+    private mutating func receivedTogether(_ waiting: [WaitingMessages], now: Int64) throws {
         func isChanges(_ message: GossipMessage) -> Bool { if case .changes = message { true } else { false } }
+        var closed: Set<ConnectionID> = []   // a connection whose push failed is closed: nothing more of it is handled
         do {
             try engine.store.applyingTogether {
-                for item in items where isChanges(item.message) {
-                    do {
-                        try received(item.message, on: item.on, bytes: item.bytes, now: now)
-                    } catch {
-                        out.append(.note(.applyFailed(item.on, "\(error)")))
-                        out.append(.close(item.on, nil))
+                for connection in waiting where !closed.contains(connection.connection) {
+                    for (message, bytes) in connection.messages where isChanges(message) {
+                        do {
+                            try received(message, on: connection.connection, bytes: bytes, now: now)
+                        } catch {
+                            out.append(.note(.applyFailed(connection.connection, "\(error)")))
+                            out.append(.close(connection.connection, nil))
+                            closed.insert(connection.connection)
+                            break
+                        }
                     }
                 }
             }
@@ -269,7 +285,11 @@ public struct ReplicationDriver: Sendable {
             try engine.reloadCoverage()
             throw error
         }
-        for item in items where !isChanges(item.message) { try received(item.message, on: item.on, bytes: item.bytes, now: now) }
+        for connection in waiting where !closed.contains(connection.connection) {
+            for (message, bytes) in connection.messages where !isChanges(message) {
+                try received(message, on: connection.connection, bytes: bytes, now: now)
+            }
+        }
     }
 
     private mutating func reload(_ new: Topology, _ now: Int64) {
@@ -464,10 +484,11 @@ public struct ReplicationDriver: Sendable {
         case .antiEntropy:
             for peer in sessions.keys.sorted() where now >= syncDue[peer] ?? now {
                 out.append(.send(engine.sync(for: peer), on: sessions[peer]!))
-                // Found nothing since the last sync: wait twice as long (up to the cap) before the next. Not the city's
-                // syncs to a district: a street cut from the city only reaches it through its district's answers, so
-                // that wait is the city's lag for it (16 links at the round cost next to nothing).
-                let relays = topology.nodes[local]?.role == .city && topology.nodes[peer]?.role == .district
+                // Found nothing since the last sync: wait twice as long (up to the cap) before the next. Not syncs to a
+                // peer that relays to this node (the city's districts): a street cut from the city only reaches it through
+                // its district's answers, so that wait would be the city's lag for it (16 links at the round cost next to
+                // nothing).
+                let relays = engine.planner.relaysToMe(peer)
                 let quiet = syncFound.remove(peer) == nil && !relays ? min((quietSyncs[peer] ?? 0) + 1, 8) : 0
                 quietSyncs[peer] = quiet
                 syncDue[peer] = quiet == 0 ? nil : now + min(settings.antiEntropy.lowerBound << quiet, settings.quietAntiEntropy)

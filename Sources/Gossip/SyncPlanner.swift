@@ -11,20 +11,28 @@ public struct SyncPlanner: Sendable {
     /// otherwise ask both questions of all 232 origins, where a street's answer is three of them.
     private let claimable: [NodeID: [NodeID]]
     private let told: [NodeID: [NodeID]]
+    /// The peers that relay other origins' changes to this node (`relays`): at the city, its districts.
+    private let relayers: Set<NodeID>
 
     public init(topology: Topology, local: NodeID) {
         self.topology = topology
         self.local = local
         let origins = topology.nodes.keys.sorted()
-        var claimable: [NodeID: [NodeID]] = [:], told: [NodeID: [NodeID]] = [:]
+        var claimable: [NodeID: [NodeID]] = [:], told: [NodeID: [NodeID]] = [:], relayers: Set<NodeID> = []
         for peer in topology.peers(of: local) {
             let ancestor = topology.isAncestor(peer, of: local)
             claimable[peer] = origins.filter { Self.claimable($0, topology: topology, local: local, peer: peer) }
             told[peer] = origins.filter { Self.told($0, topology: topology, local: local, peer: peer, peerIsAncestor: ancestor) }
+            if origins.contains(where: { Self.relays(peer, origin: $0, to: local, topology: topology) }) { relayers.insert(peer) }
         }
         self.claimable = claimable
         self.told = told
+        self.relayers = relayers
     }
+
+    /// Whether `peer` relays other origins' changes to this node (the city's districts): its sync answers are how this node
+    /// learns what a street cut from it wrote, so syncs to it are not to back off when they find nothing.
+    public func relaysToMe(_ peer: NodeID) -> Bool { relayers.contains(peer) }
 
     /// Whether `local` ranges over `origin` for `peer`: it may claim it (`mayClaim`) and the peer may hold some of it.
     /// Another street of the peer's district (the threads of district-wide posts) is ranged over by that district only,

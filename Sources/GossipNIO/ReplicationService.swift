@@ -218,10 +218,9 @@ public final class ReplicationService: Service, Sendable {
     typealias Connection = NIOAsyncChannel<[UInt8], ByteBuffer>
     /// One connection's `changes` messages waiting to be applied together with other connections' (`receiveTogether`).
     struct TogetherEntry: Sendable {
-        var items: [(message: GossipMessage, bytes: Int)]
-        var connection: ConnectionID
+        var waiting: WaitingMessages
         var done: CheckedContinuation<Void, Never>
-        var changes: Int { items.reduce(0) { if case .changes(let c, _) = $1.message { $0 + c.count } else { $0 } } }
+        var changes: Int { waiting.messages.reduce(0) { if case .changes(let c, _) = $1.message { $0 + c.count } else { $0 } } }
     }
     /// The most changes one shared transaction takes (more wait for the next).
     static let togetherChanges = 2_000
@@ -345,7 +344,7 @@ public final class ReplicationService: Service, Sendable {
     func receiveTogether(_ items: [(message: GossipMessage, bytes: Int)], on connection: ConnectionID) async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let drain = together.withLock { state -> Bool in
-                state.waiting.append(TogetherEntry(items: items, connection: connection, done: done))
+                state.waiting.append(TogetherEntry(waiting: WaitingMessages(items, on: connection), done: done))
                 defer { state.draining = true }
                 return !state.draining
             }
@@ -368,7 +367,7 @@ public final class ReplicationService: Service, Sendable {
                 return Array(taken)
             }
             guard !batch.isEmpty else { return }
-            await drive(.receivedTogether(batch.flatMap { entry in entry.items.map { ($0.message, entry.connection, $0.bytes) } }))
+            await drive(.receivedTogether(batch.map(\.waiting)))
             for entry in batch { entry.done.resume() }
         }
     }

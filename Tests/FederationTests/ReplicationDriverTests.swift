@@ -390,10 +390,9 @@ import Testing
         try accept(&d, from: street, on: c1, now: 0)
         try accept(&d, from: "street.luodian", on: c2, now: 0)
         let out = try d.handle(.receivedTogether([
-            (.changes([Fixture.post(1), Fixture.post(2)], claims: [:]), c1, 100),
-            (.sync(VersionVector(), clock: 2_000), c1, 10),
-            (.changes([Fixture.post(3)], claims: [:]), c1, 50),
-            (.changes([Fixture.post(5)], claims: [:]), c2, 50),
+            WaitingMessages([(.changes([Fixture.post(1), Fixture.post(2)], claims: [:]), 100), (.sync(VersionVector(), clock: 2_000), 10),
+                             (.changes([Fixture.post(3)], claims: [:]), 50)], on: c1),
+            WaitingMessages([(.changes([Fixture.post(5)], claims: [:]), 50)], on: c2),
         ]), now: 10)
         #expect(store.state.withLock { $0.together } == 1)
         #expect(d.engine.coverage[street].contiguous == 3)

@@ -153,6 +153,10 @@ import Testing
         #expect(district.ranges(mine: mine, theirs: theirs, peer: "city") == [.init(origin: "street.a1", seqs: 2...5)])
         // The city tells the district how far it has each of the district's streets, so the district knows what to relay.
         #expect(Set(city.syncVector(mine, for: "district.a").origins.keys) == ["street.a1"])
+        // Only the city has peers relaying to it: its districts, not its streets; nobody relays to a district or a street.
+        #expect(["district.a", "district.b"].allSatisfy(city.relaysToMe) && !city.relaysToMe("street.a1"))
+        #expect(!district.relaysToMe("city") && !district.relaysToMe("street.a1"))
+        #expect(!SyncPlanner(topology: Self.topology, local: "street.a1").relaysToMe("district.a"))
     }
 
     @Test func coveringThroughASequenceAbsorbsGaps() {
