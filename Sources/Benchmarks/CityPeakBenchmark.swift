@@ -70,11 +70,11 @@ public enum CityPeakBenchmark {
         do {
             try await Task.sleep(for: .seconds(3))
             let city = try federation.endpoint("city").pid
-            if let nice = options.cityNice { try CPUProbe.renice(pid: city, to: nice) }
+            if let nice = options.cityNice { try ProcessProbe.renice(pid: city, to: nice) }
             let pids = federation.endpoints.map(\.pid)
             progress("every street posting: \(options.rate)/s in total for \(Int(options.seconds)) s from \(options.writers) writers")
-            let before = (city: CPUProbe.seconds(pid: city), nodes: pids.map(CPUProbe.seconds(pid:)).reduce(0, +),
-                          generator: CPUProbe.seconds(pid: getpid()), machine: CPUProbe.machineBusySeconds())
+            let before = (city: ProcessProbe.cpuSeconds(pid: city), nodes: pids.map(ProcessProbe.cpuSeconds(pid:)).reduce(0, +),
+                          generator: ProcessProbe.cpuSeconds(pid: getpid()), machine: ProcessProbe.machineBusySeconds())
             loadStartMillis = Int64(Date().timeIntervalSince1970 * 1_000)
             let sampler = Task { () -> [Sample] in
                 var samples: [Sample] = []
@@ -91,10 +91,10 @@ public enum CityPeakBenchmark {
                                                          deadline: true)
             sampler.cancel()
             result.citySamples = await sampler.value
-            result.cityCPU = CPUProbe.seconds(pid: city) - before.city
-            result.nodesCPU = pids.map(CPUProbe.seconds(pid:)).reduce(0, +) - before.nodes
-            result.generatorCPU = CPUProbe.seconds(pid: getpid()) - before.generator
-            result.machineCPU = CPUProbe.machineBusySeconds() - before.machine
+            result.cityCPU = ProcessProbe.cpuSeconds(pid: city) - before.city
+            result.nodesCPU = pids.map(ProcessProbe.cpuSeconds(pid:)).reduce(0, +) - before.nodes
+            result.generatorCPU = ProcessProbe.cpuSeconds(pid: getpid()) - before.generator
+            result.machineCPU = ProcessProbe.machineBusySeconds() - before.machine
             progress("load: \(result.load.posted) posts in \(String(format: "%.1f", result.load.seconds)) s (\(result.load.refused) refused)")
         } catch {
             await federation.stop()
@@ -152,34 +152,5 @@ public enum CityPeakBenchmark {
         let rateMet = r.achievedRate >= 2_000
         lines.append("  target: ≥ 2,000 changes/s for 2 minutes: \(rateMet && o.seconds >= 120 ? "met" : "MISSED"); city lag p99 < 1 s: \(lag.p99 < 1_000 && r.notArrived == 0 ? "met" : "MISSED")")
         return lines.joined(separator: "\n") + "\n"
-    }
-}
-
-/// CPU time from /proc: a process's (user + system) and the whole machine's busy time, in seconds.
-enum CPUProbe {
-    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-
-    static func seconds(pid: Int32) -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return 0 }
-        // After the command's closing parenthesis: state, ppid, ... utime (14th field) and stime (15th).
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / ticksPerSecond
-    }
-
-    /// Sets the nice value of every thread of a process (on Linux a nice value belongs to a thread; threads made later
-    /// take their maker's).
-    static func renice(pid: Int32, to nice: Int) throws {
-        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap { Int32($0) }
-        for tid in tasks where setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(tid), Int32(nice)) != 0 {
-            throw BenchmarkFailure("setpriority(\(tid), \(nice)) failed: errno \(errno)")
-        }
-    }
-
-    static func machineBusySeconds() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = text.split(separator: "\n").first else { return 0 }
-        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-        guard ticks.count >= 5 else { return 0 }
-        return (ticks.reduce(0, +) - ticks[3] - ticks[4]) / ticksPerSecond   // all but idle and iowait
     }
 }

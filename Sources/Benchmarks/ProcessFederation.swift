@@ -229,7 +229,8 @@ public final class ProcessFederation: @unchecked Sendable {
     }
 }
 
-/// What the benches read of other processes: memory figures from /proc, and a tool's output.
+/// What the benches read of other processes: memory and CPU figures from /proc, and a tool's output; and a process's
+/// priority, which `bench city-peak` raises for the city.
 public enum ProcessProbe {
     /// Runs a tool to completion; its standard output and error together.
     static func output(of executable: String, _ arguments: [String]) throws -> String {
@@ -252,5 +253,33 @@ public enum ProcessProbe {
             return Int(line.dropFirst(field.count + 1).split(whereSeparator: \.isWhitespace).first ?? "") ?? 0
         }
         return 0
+    }
+
+    private static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// The CPU time a process has used, user and system, in seconds (0 if it is gone).
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return 0 }
+        // After the command's closing parenthesis: state, ppid, ... utime (14th field) and stime (15th).
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / ticksPerSecond
+    }
+
+    /// Sets the nice value of every thread of a process (on Linux a nice value belongs to a thread; threads made later
+    /// take their maker's).
+    static func renice(pid: Int32, to nice: Int) throws {
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap { Int32($0) }
+        for tid in tasks where setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(tid), Int32(nice)) != 0 {
+            throw BenchmarkFailure("setpriority(\(tid), \(nice)) failed: errno \(errno)")
+        }
+    }
+
+    /// The CPU time the whole machine has been busy since boot (every core), in seconds.
+    static func machineBusySeconds() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = text.split(separator: "\n").first else { return 0 }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 5 else { return 0 }
+        return (ticks.reduce(0, +) - ticks[3] - ticks[4]) / ticksPerSecond   // all but idle and iowait
     }
 }

@@ -197,26 +197,11 @@ extension Bench {
         var cityNice: Int?
         func run() async throws {
             var options = quick ? CityPeakBenchmark.Options.quick : CityPeakBenchmark.Options()
-            if let nodes {
-                guard (7...400).contains(nodes) else { throw ValidationError("--nodes: 7 to 400") }
-                options.nodes = nodes
-            }
-            if let rate {
-                guard (1...100_000).contains(rate) else { throw ValidationError("--rate: 1 to 100000 posts/s") }
-                options.rate = rate
-            }
-            if let seconds {
-                guard (1...3_600).contains(seconds) else { throw ValidationError("--seconds: 1 to 3600") }
-                options.seconds = seconds
-            }
-            if let writers {
-                guard (1...1_024).contains(writers) else { throw ValidationError("--writers: 1 to 1024") }
-                options.writers = writers
-            }
-            if let cityNice {
-                guard (-20...19).contains(cityNice) else { throw ValidationError("--city-nice: -20 to 19") }
-                options.cityNice = cityNice
-            }
+            if let nodes { options.nodes = try (7...400).check(nodes, option: "--nodes") }
+            if let rate { options.rate = try (1...100_000).check(rate, option: "--rate") }
+            if let seconds { options.seconds = try (1...3_600).check(seconds, option: "--seconds") }
+            if let writers { options.writers = try (1...1_024).check(writers, option: "--writers") }
+            if let cityNice { options.cityNice = try (-20...19).check(cityNice, option: "--city-nice") }
             let result = try await Bench.inScratch("city-peak") { directory in
                 try await CityPeakBenchmark.run(options, executable: Cluster.executable, directory: directory, progress: progress)
             }

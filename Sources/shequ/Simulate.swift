@@ -26,12 +26,12 @@ struct Simulate: ParsableCommand {
 
     func validate() throws {
         guard Faults(parsing: faults) != nil else { throw ValidationError("unknown fault in '\(faults)'; use loss, duplicate, reorder, partition, crash, skew, restore, all or none") }
-        guard (4...5_000).contains(nodes) else { throw ValidationError("--nodes must be between 4 and 5000") }
+        try (4...5_000).check(nodes, option: "--nodes")
         guard minutes > 0, minutes <= 24 * 60 else { throw ValidationError("--minutes must be above 0 and at most 1440") }
-        guard (1...100_000).contains(seeds) else { throw ValidationError("--seeds must be between 1 and 100000") }
+        try (1...100_000).check(seeds, option: "--seeds")
         if let rate { guard rate > 0, rate <= 10_000 else { throw ValidationError("--rate must be above 0 and at most 10000") } }
-        if let committees { guard (1...100).contains(committees) else { throw ValidationError("--committees must be between 1 and 100") } }
-        guard (0...3_600).contains(maxSkew) else { throw ValidationError("--max-skew must be between 0 and 3600") }
+        if let committees { try (1...100).check(committees, option: "--committees") }
+        try (0...3_600).check(maxSkew, option: "--max-skew")
     }
 
     func run() throws {
