@@ -383,7 +383,8 @@ import Testing
     }
 
     /// Pushes that waited on several connections are applied in one store transaction, each as `received` would; one
-    /// the store cannot take closes its own connection only; a message other than `changes` is handled after, in order.
+    /// the store cannot take closes its own connection only, and nothing more of that connection is handled; a message
+    /// other than `changes` is handled after, in order.
     @Test func changesThatWaitedOnSeveralConnectionsAreAppliedTogether() throws {
         var (d, store) = try Fixture.driver(district)
         store.state.withLock { $0.now = 2_000; $0.failing = Fixture.post(5).id }
@@ -392,7 +393,7 @@ import Testing
         let out = try d.handle(.receivedTogether([
             WaitingMessages([(.changes([Fixture.post(1), Fixture.post(2)], claims: [:]), 100), (.sync(VersionVector(), clock: 2_000), 10),
                              (.changes([Fixture.post(3)], claims: [:]), 50)], on: c1),
-            WaitingMessages([(.changes([Fixture.post(5)], claims: [:]), 50)], on: c2),
+            WaitingMessages([(.changes([Fixture.post(5)], claims: [:]), 50), (.sync(VersionVector(), clock: 2_000), 10)], on: c2),
         ]), now: 10)
         #expect(store.state.withLock { $0.together } == 1)
         #expect(d.engine.coverage[street].contiguous == 3)
@@ -403,6 +404,8 @@ import Testing
         let failed = lines.firstIndex { $0.hasPrefix("note applyFailed(#2") }
         let sync = lines.firstIndex { $0.hasPrefix("send sync") || $0.hasPrefix("send changes") }
         #expect(failed != nil && sync != nil && failed! < sync!, "\(lines)")
+        // Nothing more of the connection whose push failed is handled: its sync is not answered.
+        #expect(!out.sent.contains { $0.1 == c2 }, "\(lines)")
     }
 
     /// A resident's comment on a district-wide post, received from its street, goes on at once to the district's other
