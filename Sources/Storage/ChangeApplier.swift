@@ -60,6 +60,7 @@ struct ChangeApplier {
             INSERT INTO entities(id, kind, scope, parent, created) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET created = min(created, excluded.created),
                 parent = coalesce(entities.parent, excluded.parent)
+            WHERE excluded.created < entities.created OR (entities.parent IS NULL AND excluded.parent IS NOT NULL)
             """).execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, Int64(change.hlc.rawValue)])
         switch kind {
         case .member, .ticket, .committee, .post, .comment, .like, .poll, .topic: touched[change.entity] = kind

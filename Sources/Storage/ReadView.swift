@@ -19,11 +19,17 @@ public struct ReadView {
     public var departments: [String] { store?.departments ?? [] }
 
     static func cell(from row: Row) throws -> Cell {
-        let text: String = row["value"]
+        try cell(from: row, at: 0)
+    }
+
+    /// A cell from the four columns value, hlc, origin and op, starting at column `first` (by position: a lookup by
+    /// name costs a search of the row's columns, and records are read cell by cell on every apply).
+    static func cell(from row: Row, at first: Int) throws -> Cell {
+        let text: String = row[first]
         let value: Value
         do { value = try Value(json: text) } catch { throw StorageError.corruptRow("cell value: \(error)") }
-        let op = FieldOp(rawValue: UInt8(clamping: row["op"] as Int64)) ?? .assign
-        return Cell(value: value, stamp: WriteStamp(hlc: HLCTimestamp(rawValue: UInt64(row["hlc"] as Int64)), origin: row["origin"]), op: op)
+        let op = FieldOp(rawValue: UInt8(clamping: row[first + 3] as Int64)) ?? .assign
+        return Cell(value: value, stamp: WriteStamp(hlc: HLCTimestamp(rawValue: UInt64(row[first + 1] as Int64)), origin: row[first + 2]), op: op)
     }
 
     /// The value of one cell, if written.
@@ -44,20 +50,21 @@ public struct ReadView {
         if let cache, let hit = cache.records[id] { return hit }
         var record: EntityRecord?
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT e.kind AS kind, e.scope AS scope, c.field AS field, c.value AS value, c.hlc AS hlc, c.origin AS origin, c.op AS op
+            SELECT e.kind, e.scope, c.field, c.value, c.hlc, c.origin, c.op
             FROM entities e JOIN cells c ON c.entity = e.id WHERE e.id = ?
             """), arguments: [id])
         while let row = try rows.next() {
-            if record == nil { record = try Self.emptyRecord(id: id, row: row) }
-            record!.cells[row["field"]] = try Self.cell(from: row)
+            if record == nil { record = try Self.emptyRecord(id: id, row: row, at: 0) }
+            record!.cells[row[2]] = try Self.cell(from: row, at: 3)
         }
         cache?.records[id] = record
         return record
     }
 
-    private static func emptyRecord(id: String, row: Row) throws -> EntityRecord {
-        let kindText: String = row["kind"]
-        let scopeText: String = row["scope"]
+    /// An entity with no cells yet, from its kind and scope in columns `first` and `first + 1`.
+    private static func emptyRecord(id: String, row: Row, at first: Int) throws -> EntityRecord {
+        let kindText: String = row[first]
+        let scopeText: String = row[first + 1]
         guard let kind = EntityKind(rawValue: kindText), let scope = Scope(scopeText) else {
             throw StorageError.corruptRow("entity \(id): kind \(kindText), scope \(scopeText)")
         }
@@ -77,7 +84,7 @@ public struct ReadView {
         }
         let direction = newestFirst ? "DESC" : "ASC"
         let sql = """
-            SELECT e.id AS eid, e.kind AS kind, e.scope AS scope, c.field AS field, c.value AS value, c.hlc AS hlc, c.origin AS origin, c.op AS op
+            SELECT e.id, e.kind, e.scope, c.field, c.value, c.hlc, c.origin, c.op
             FROM (SELECT id, kind, scope, created FROM entities WHERE \(filter) ORDER BY created \(direction), id \(direction) LIMIT ?) e
             JOIN cells c ON c.entity = e.id
             ORDER BY e.created \(direction), e.id \(direction)
@@ -86,9 +93,9 @@ public struct ReadView {
         var result: [EntityRecord] = []
         let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
         while let row = try rows.next() {
-            let id: String = row["eid"]
-            if result.last?.id != id { result.append(try Self.emptyRecord(id: id, row: row)) }
-            result[result.count - 1].cells[row["field"]] = try Self.cell(from: row)
+            let id: String = row[0]
+            if result.last?.id != id { result.append(try Self.emptyRecord(id: id, row: row, at: 1)) }
+            result[result.count - 1].cells[row[3]] = try Self.cell(from: row, at: 4)
         }
         return result
     }

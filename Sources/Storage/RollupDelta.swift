@@ -96,19 +96,56 @@ extension RollupFact {
     @discardableResult
     static func replace(_ id: String, with new: Self?, rollups: RollupDelta) throws -> Self? {
         let db = rollups.db
-        let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(table) WHERE \(key) = ?"), arguments: [id]).flatMap(Self.init(row:))
+        let sql = statements
+        let old = try Row.fetchOne(db.cachedStatement(sql: sql.select), arguments: [id]).flatMap(Self.init(row:))
         guard old != new else { return old }
         try old?.add(sign: -1, to: rollups)
         guard let new else {
-            try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(key) = ?").execute(arguments: [id])
+            try db.cachedStatement(sql: sql.delete).execute(arguments: [id])
             return old
         }
         try new.add(sign: 1, to: rollups)
         let columns = new.columns
-        let names = ([key] + columns.map(\.0)).joined(separator: ", ")
-        let placeholders = Array(repeating: "?", count: columns.count + 1).joined(separator: ", ")
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(table)(\(names)) VALUES (\(placeholders))")
-            .execute(arguments: StatementArguments([id] + columns.map(\.1)))
+        try db.cachedStatement(sql: sql.insert(columns: columns.map(\.0))).execute(arguments: StatementArguments([id] + columns.map(\.1)))
         return old
+    }
+
+    /// The statements of this facts table, built once per fact type (a fact is replaced for most changes applied).
+    private static var statements: RollupFactStatements {
+        RollupFactStatements.cache.withLock { cache in
+            if let known = cache[ObjectIdentifier(Self.self)] { return known }
+            let made = RollupFactStatements(table: table, key: key)
+            cache[ObjectIdentifier(Self.self)] = made
+            return made
+        }
+    }
+}
+
+/// The SQL a `RollupFact` is read, deleted and written with.
+final class RollupFactStatements: Sendable {
+    static let cache = Mutex<[ObjectIdentifier: RollupFactStatements]>([:])
+    let select: String
+    let delete: String
+    private let table: String
+    private let key: String
+    private let insertSQL = Mutex<String?>(nil)
+
+    init(table: String, key: String) {
+        self.table = table
+        self.key = key
+        select = "SELECT * FROM \(table) WHERE \(key) = ?"
+        delete = "DELETE FROM \(table) WHERE \(key) = ?"
+    }
+
+    /// The insert of a fact with these columns besides the key, built for the first fact written: a fact type always has
+    /// the same columns.
+    func insert(columns: [String]) -> String {
+        insertSQL.withLock { known in
+            if let known { return known }
+            let placeholders = Array(repeating: "?", count: columns.count + 1).joined(separator: ", ")
+            let sql = "INSERT OR REPLACE INTO \(table)(\(([key] + columns).joined(separator: ", "))) VALUES (\(placeholders))"
+            known = sql
+            return sql
+        }
     }
 }
