@@ -11,10 +11,11 @@ extension MultiProcess {
         @Test(.timeLimit(.minutes(8)))
         func everyBenchRunsInItsQuickForm() async throws {
             // Minutes of a child process: waited for off the cooperative pool, which the other suites' servers need.
-            let (status, output) = try await offPool {
-                try Command.run("/usr/bin/timeout", ["420", TestFederation.executable, "bench", "all", "--quick"], mergeErrors: false)
+            let (status, output, errors) = try await offPool {
+                try Command.runKeepingErrors("/usr/bin/timeout", ["420", TestFederation.executable, "bench", "all", "--quick"])
             }
-            #expect(status == 0, "\(output.suffix(3_000))")
+            // The figures are on standard output; the progress, and why a bench failed, on standard error.
+            #expect(status == 0, "\(output.suffix(3_000))\n--- standard error:\n\(errors.suffix(3_000))")
             for expected in ["shequ / lz4 tool", "worst rollup p99", "street → district", "street → city", "replicas reached",
                              "idle:", "under load:", "equal digests on every node:", "GET a board", "POST a notice", "simulator: 7 nodes",
                              "TLS / TCP: p50", "photo lane:", "every photo at the city after",

@@ -1,12 +1,25 @@
 import Foundation
 
-/// A program run to its end, its standard output and error read together.
+/// A program run to its end, its standard output and error read together or apart.
 public enum Command {
     /// Runs `executable` with `arguments` (and `environment` added to this process's), waits for it, and returns its
-    /// exit status and what it printed (`mergeErrors: false`: standard output only). Bound long runs with
-    /// `/usr/bin/timeout` as the executable. It blocks: call it through `offPool` from a test.
+    /// exit status and what it printed, standard output and error together. Bound long runs with `/usr/bin/timeout` as
+    /// the executable. It blocks: call it through `offPool` from a test.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                           in directory: String? = nil, mergeErrors: Bool = true) throws -> (status: Int32, output: String) {
+                           in directory: String? = nil) throws -> (status: Int32, output: String) {
+        let result = try run(executable, arguments, environment: environment, in: directory, mergeErrors: true)
+        return (result.status, result.output)
+    }
+
+    /// The same, with standard error kept apart from standard output (a bench's figures on one, its progress and the
+    /// reason it failed on the other).
+    public static func runKeepingErrors(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                                        in directory: String? = nil) throws -> (status: Int32, output: String, errors: String) {
+        try run(executable, arguments, environment: environment, in: directory, mergeErrors: false)
+    }
+
+    private static func run(_ executable: String, _ arguments: [String], environment: [String: String], in directory: String?,
+                            mergeErrors: Bool) throws -> (status: Int32, output: String, errors: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -14,10 +27,20 @@ public enum Command {
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = mergeErrors ? pipe : FileHandle.nullDevice
+        // Standard error apart goes to a file, read at the end: a second pipe could fill while the first is read.
+        let errorsPath = NSTemporaryDirectory() + "shequ-command-\(UUID().uuidString).err"
+        defer { try? FileManager.default.removeItem(atPath: errorsPath) }
+        if mergeErrors {
+            process.standardError = pipe
+        } else {
+            guard FileManager.default.createFile(atPath: errorsPath, contents: nil),
+                  let file = FileHandle(forWritingAtPath: errorsPath) else { throw CocoaError(.fileWriteUnknown) }
+            process.standardError = file
+        }
         try process.run()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let errors = mergeErrors ? "" : ((try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? "")
+        return (process.terminationStatus, text, errors)
     }
 }
