@@ -82,7 +82,8 @@ public struct ReplicationDriver: Sendable {
         case received(GossipMessage, on: ConnectionID, bytes: Int)
         /// `changes` messages that waited on several connections, applied in one store transaction
         /// (`ReplicaStore.applyingTogether`), each as `received` would; one whose apply fails closes its connection, and
-        /// nothing more of that connection is handled. Any other message is handled after the transaction commits, in order (a `sync` answer reads the log).
+        /// nothing more of that connection is handled. Any other message is handled after the transaction commits, in
+        /// order (a `sync` answer reads the log).
         case receivedTogether([WaitingMessages])
         /// Bytes arrived that are not a frame or not a message.
         case malformed(ConnectionID, LinkRefusal)
