@@ -264,12 +264,11 @@ public struct ReplicationDriver: Sendable {
     }
 
     private mutating func receivedTogether(_ waiting: [WaitingMessages], now: Int64) throws {
-        func isChanges(_ message: GossipMessage) -> Bool { if case .changes = message { true } else { false } }
         var closed: Set<ConnectionID> = []   // a connection whose push failed is closed: nothing more of it is handled
         do {
             try engine.store.applyingTogether {
                 for connection in waiting where !closed.contains(connection.connection) {
-                    for (message, bytes) in connection.messages where isChanges(message) {
+                    for (message, bytes) in connection.messages where message.isChanges {
                         do {
                             try received(message, on: connection.connection, bytes: bytes, now: now)
                         } catch {
@@ -287,7 +286,7 @@ public struct ReplicationDriver: Sendable {
             throw error
         }
         for connection in waiting where !closed.contains(connection.connection) {
-            for (message, bytes) in connection.messages where !isChanges(message) {
+            for (message, bytes) in connection.messages where !message.isChanges {
                 try received(message, on: connection.connection, bytes: bytes, now: now)
             }
         }
@@ -570,5 +569,11 @@ extension GossipMessage {
     public var changeCount: Int {
         if case .changes(let changes, _) = self { return changes.count }
         return 0
+    }
+
+    /// Whether it is a `changes` message (a push or a sync's answer), even an empty one.
+    public var isChanges: Bool {
+        if case .changes = self { return true }
+        return false
     }
 }

@@ -220,7 +220,7 @@ public final class ReplicationService: Service, Sendable {
     struct TogetherEntry: Sendable {
         var waiting: WaitingMessages
         var done: CheckedContinuation<Void, Never>
-        var changes: Int { waiting.messages.reduce(0) { if case .changes(let c, _) = $1.message { $0 + c.count } else { $0 } } }
+        var changes: Int { waiting.messages.reduce(0) { $0 + $1.message.changeCount } }
     }
     /// The most changes one shared transaction takes (more wait for the next).
     static let togetherChanges = 2_000
@@ -304,7 +304,7 @@ public final class ReplicationService: Service, Sendable {
                                 messages.append((message, payload.count))
                             }
                             let coalesced = GossipMessage.coalescingPushes(messages)
-                            let leading = coalesced.prefix { if case .changes = $0.message { true } else { false } }
+                            let leading = coalesced.prefix(while: \.message.isChanges)
                             if !leading.isEmpty { await receiveTogether(Array(leading), on: id) }
                             for (message, bytes) in coalesced.dropFirst(leading.count) {
                                 await drive(.received(message, on: id, bytes: bytes), on: id)
