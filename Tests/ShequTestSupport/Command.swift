@@ -28,19 +28,19 @@ public enum Command {
         let pipe = Pipe()
         process.standardOutput = pipe
         // Standard error apart goes to a file, read at the end: a second pipe could fill while the first is read.
-        let errorsPath = NSTemporaryDirectory() + "shequ-command-\(UUID().uuidString).err"
-        defer { try? FileManager.default.removeItem(atPath: errorsPath) }
-        if mergeErrors {
-            process.standardError = pipe
-        } else {
+        let errorsPath = mergeErrors ? nil : NSTemporaryDirectory() + "shequ-command-\(UUID().uuidString).err"
+        defer { if let errorsPath { try? FileManager.default.removeItem(atPath: errorsPath) } }
+        if let errorsPath {
             guard FileManager.default.createFile(atPath: errorsPath, contents: nil),
                   let file = FileHandle(forWritingAtPath: errorsPath) else { throw CocoaError(.fileWriteUnknown) }
             process.standardError = file
+        } else {
+            process.standardError = pipe
         }
         try process.run()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let errors = mergeErrors ? "" : ((try? String(contentsOfFile: errorsPath, encoding: .utf8)) ?? "")
+        let errors = errorsPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
         return (process.terminationStatus, text, errors)
     }
 }
