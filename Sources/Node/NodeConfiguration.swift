@@ -49,6 +49,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var webhook: WebhookTarget?
     /// The departments a district dispatches tickets to (`dispatch.departments`, a list; district nodes).
     public var departments: [String] = []
+    /// The memory SQLite's page caches may hold, all connections together (`storage.pageCacheMiB`, 32): where the
+    /// node's memory levels off as its database grows.
+    public var pageCache: PageCacheBudget = .standard
 
     public init(id: String, role: String, unit: String?, httpHost: String = "127.0.0.1", httpPort: Int, dataDirectory: String, publicURL: String? = nil,
                 topologyPath: String? = nil, keyPath: String? = nil, faultInjection: Bool = false) {
@@ -133,6 +136,11 @@ public struct NodeConfiguration: Sendable, Hashable {
             return EscalationRule(level: level, afterMillis: Int64(value * 3_600_000))
         }
         configuration.escalation = [try hours(.street), try hours(.district)]
+        let cacheMiB = reader.int(forKey: "storage.pageCacheMiB", default: PageCacheBudget.standard.kibibytes / 1_024)
+        guard PageCacheBudget.mebibyteRange.contains(cacheMiB) else {
+            throw Invalid(description: "storage.pageCacheMiB must be from \(PageCacheBudget.mebibyteRange.lowerBound) to \(PageCacheBudget.mebibyteRange.upperBound)")
+        }
+        configuration.pageCache = PageCacheBudget(mebibytes: cacheMiB)
         configuration.departments = (reader.stringArray(forKey: "dispatch.departments") ?? []).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard configuration.departments.count <= 200, configuration.departments.allSatisfy({ $0.count <= 100 }),
               Set(configuration.departments).count == configuration.departments.count else {
@@ -215,6 +223,7 @@ public struct NodeConfiguration: Sendable, Hashable {
             root.append(("gossip", section(gossip)))
         }
         if faultInjection { root.append(("faults", section([("enabled", Node("true"))]))) }
+        if pageCache != .standard { root.append(("storage", section([("pageCacheMiB", number(pageCache.kibibytes / 1_024))]))) }
         if escalation != EscalationRule.standard {
             func hours(_ level: TicketLevel) -> Node { Node(String(Double(escalation.first { $0.level == level }?.afterMillis ?? 0) / 3_600_000)) }
             root.append(("tickets", section([("escalation", section([("streetAfterHours", hours(.street)), ("districtAfterHours", hours(.district))]))])))

@@ -84,7 +84,7 @@ extension NodeConfiguration {
     public func openStore(wallMillis: @escaping @Sendable () -> UInt64 = Store.systemMillis) throws -> Store {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let store = try Store(path: databasePath, nodeID: id, wallMillis: wallMillis, signer: try keyPath.map { try NodeKey.signer(path: $0) },
-                              ballotSecret: try keyPath.flatMap { try NodeKey.ballotSecret(keyPath: $0) })
+                              ballotSecret: try keyPath.flatMap { try NodeKey.ballotSecret(keyPath: $0) }, pageCache: pageCache)
         applySettings(to: store)
         return store
     }

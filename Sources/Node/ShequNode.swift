@@ -33,7 +33,8 @@ public struct ShequNode: Sendable {
             }
             let backedUp = try NodeKey.ballotSecret(keyPath: keyPath)
             let store = try Store(path: configuration.databasePath, nodeID: configuration.id,
-                                  signer: { bytes in ChangeSignature.sign(bytes, with: key) }, ballotSecret: backedUp, logger: logger)
+                                  signer: { bytes in ChangeSignature.sign(bytes, with: key) }, ballotSecret: backedUp,
+                                  pageCache: configuration.pageCache, logger: logger)
             // The backup follows the secret in use: written the first time (a node made before backups existed), and
             // replaced if the database was made by a command that did not read it. A node restored without it keeps
             // the backup as it is: that one is the secret its residents' ballots were cast under.
@@ -53,7 +54,7 @@ public struct ShequNode: Sendable {
             self.replication = try ReplicationService(topology: topology, local: configuration.id, key: key, store: store, logger: logger,
                                                       settings: settings, tls: configuration.gossipTLS)
         } else {
-            self.store = try Store(path: configuration.databasePath, nodeID: configuration.id, logger: logger)
+            self.store = try Store(path: configuration.databasePath, nodeID: configuration.id, pageCache: configuration.pageCache, logger: logger)
             self.replication = nil
         }
         configuration.applySettings(to: store)

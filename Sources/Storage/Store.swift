@@ -75,14 +75,16 @@ public final class Store: Sendable {
     public convenience init(path: String?, nodeID: NodeID, wallMillis: @escaping @Sendable () -> UInt64 = Store.systemMillis,
                             random: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator(),
                             signer: (@Sendable ([UInt8]) -> [UInt8])? = nil, ballotSecret: BallotSecret? = nil,
-                            logger: Logger = Logger(label: "shequ.storage")) throws {
+                            pageCache: PageCacheBudget = .standard, logger: Logger = Logger(label: "shequ.storage")) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        let readers = configuration.maximumReaderCount
         configuration.prepareDatabase { db in
             // WAL with NORMAL sync: a commit survives a process crash; a power cut may lose the last
             // commits but never corrupts. Checkpoints are batched (8,192 pages) so that a burst of
-            // remote changes is not paced by checkpoint fsyncs; the page cache holds 64 MiB.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")
+            // remote changes is not paced by checkpoint fsyncs; the page caches share `pageCache`.
+            let cache = db.configuration.readonly ? pageCache.readerKibibytes(readers: readers) : pageCache.writerKibibytes
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -\(cache); PRAGMA temp_store = MEMORY")
             if !db.configuration.readonly { try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192") }
         }
         let writer: any DatabaseWriter = if let path {

@@ -138,12 +138,16 @@ extension MultiProcess {
             hostile.topologyPath = "topology.yaml"
             hostile.keyPath = "keys/0123.key"
             hostile.gossipTailProbeMillis = 25
+            hostile.pageCache = PageCacheBudget(mebibytes: 96)
             try hostile.yaml.write(toFile: path, atomically: true, encoding: .utf8)
             let again = try await NodeConfiguration.load(path: path)
             #expect(again.gossipTailProbeMillis == 25 && read.gossipTailProbeMillis == nil, "\(hostile.yaml)")
             #expect(again.id == "0123" && again.unit == "yes" && again.httpPort == 18_081 && again.rateLimits == hostile.rateLimits, "\(hostile.yaml)")
             #expect(again.dataDirectory == directory.appendingPathComponent("数据: #1/yes").path, "\(hostile.yaml)")
             #expect(again.connections == hostile.connections, "\(hostile.yaml)")
+            #expect(again.pageCache.kibibytes == 96 * 1_024 && read.pageCache == .standard, "\(hostile.yaml)")
+            try "node:\n  id: \"a\"\nstorage:\n  pageCacheMiB: 2\n".write(toFile: path, atomically: true, encoding: .utf8)
+            await #expect(throws: NodeConfiguration.Invalid.self) { try await NodeConfiguration.load(path: path) }
             try "node:\n  id: \"a\"\nhttp:\n  trustedProxies: [\"10.0.0.0/33\"]\n".write(toFile: path, atomically: true, encoding: .utf8)
             await #expect(throws: NodeConfiguration.Invalid.self) { try await NodeConfiguration.load(path: path) }
             try "node:\n  id: \"bad id\"\n".write(toFile: path, atomically: true, encoding: .utf8)
