@@ -39,15 +39,19 @@ public struct ReplicationDriver: Sendable {
         /// At most this many inbound connections may be in their handshake at once; more are closed when opened.
         public var maxHandshaking = 32
         /// An established link from which nothing is heard for this long is closed (every live link carries a sync
-        /// at least every `antiEntropy.upperBound`).
-        public var idleTimeout: Int64 = 30_000
+        /// at least every `quietAntiEntropy`, half of this).
+        public var idleTimeout: Int64 = 60_000
         /// A peer's syncs closer together than this are not answered.
         public var syncInterval: Int64 = 250
         /// Each side of every link tells the other what it covers once in this many ms, drawn anew each round.
         public var antiEntropy: ClosedRange<Int64> = 1_000...5_000
         /// A link whose syncs keep finding nothing syncs less often, doubling its wait up to this (below
         /// `idleTimeout`); a sync that finds something, a gap in what arrives, a refusal or a new session resets it.
-        public var quietAntiEntropy: Int64 = 15_000
+        /// 30 s: at 232 nodes some 900 link ends sync, and at 15 s that was ~60 syncs/s — 0.16–0.22 messages per
+        /// replica reached at the 140–200 changes/s the bench machine reaches, over the 1.2 asked (docs/benchmarks.md).
+        /// A TCP link loses nothing without closing, and a new session syncs at once, so the wait costs only a change
+        /// its origin never pushed here (another process's write to the node's database, say).
+        public var quietAntiEntropy: Int64 = 30_000
         /// Redial after a failure: the first wait, doubling up to `maxBackoff`, each jittered down to half so that the
         /// streets of a restarted parent do not all dial at once. The cap bounds how long a healed link stays down.
         public var firstBackoff: Int64 = 200

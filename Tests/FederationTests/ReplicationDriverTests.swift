@@ -28,11 +28,11 @@ import Testing
         #expect(d.peer(of: c1) == street)
 
         let proof = try s.handle(.received(welcome.sent[0].0, on: c1, bytes: 60), now: 1_030)
-        #expect(proof.lines.prefix(4) == ["send proof on #1", "note linkUp(\"\(district)\")", "send sync on #1", "schedule idleCheck(#1) at 31030"])
+        #expect(proof.lines.prefix(4) == ["send proof on #1", "note linkUp(\"\(district)\")", "send sync on #1", "schedule idleCheck(#1) at 61030"])
         #expect(s.established == [district: c1])
 
         let done = try d.handle(.received(proof.sent[0].0, on: c1, bytes: 60), now: 1_040)
-        #expect(done.lines.prefix(3) == ["note linkUp(\"\(street)\")", "send sync on #1", "schedule idleCheck(#1) at 31040"])
+        #expect(done.lines.prefix(3) == ["note linkUp(\"\(street)\")", "send sync on #1", "schedule idleCheck(#1) at 61040"])
         #expect(d.established == [street: c1])
 
         // Once established, the deadline passes unnoticed.
@@ -240,8 +240,8 @@ import Testing
         }
         let quiet = try syncsSent(from: 1_000, to: 120_000)
         let gaps = zip(quiet.dropFirst(), quiet).map { $0 - $1 }
-        #expect(gaps.prefix(4) == [2_000, 4_000, 8_000, 15_000], "doubling from the round: \(gaps)")
-        #expect(gaps.dropFirst(3).allSatisfy { $0 == 15_000 }, "capped at 15 s: \(gaps)")
+        #expect(gaps.prefix(5) == [2_000, 4_000, 8_000, 16_000, 30_000], "doubling from the round: \(gaps)")
+        #expect(gaps.dropFirst(4).allSatisfy { $0 == 30_000 }, "capped at 30 s: \(gaps)")
         // The district answers a sync with a change this street lacked (its own post, lost with a disk, say).
         // It leaves a gap (1-8 missing), which the street asks for at once; a second arrival behind the same gap does not
         // ask again.
@@ -328,8 +328,8 @@ import Testing
         var (d, _) = try Fixture.driver(district)
         try accept(&d, from: street, on: c1, now: 0)
         _ = try d.handle(.received(.sync(VersionVector()), on: c1, bytes: 10), now: 20_000)
-        #expect(try d.handle(.timer(.idleCheck(c1)), now: 30_000).lines == ["schedule idleCheck(#1) at 50000"])
-        let closed = try d.handle(.timer(.idleCheck(c1)), now: 50_000)
+        #expect(try d.handle(.timer(.idleCheck(c1)), now: 60_000).lines == ["schedule idleCheck(#1) at 80000"])
+        let closed = try d.handle(.timer(.idleCheck(c1)), now: 80_000)
         #expect(closed.lines.contains("note linkDown(\"\(street)\")") && closed.lines.last == "close #1 idle")
     }
 
