@@ -27,6 +27,11 @@ public struct ReplicaEngine: Sendable {
         public var payloadBytesReceived = 0
         public var payloadBytesSent = 0
         public var theirCoverage = VersionVector()
+        /// The peer's coverage as its last `sync` on the current session showed (nil before the session's first): what
+        /// `SyncPlanner.ranges` compares with to relay only what the origin's own link is not bringing.
+        public var sessionCoverage: VersionVector?
+        /// When the current session came up (this node's clock).
+        public var sessionStartedMillis: Int64 = 0
         public var connects = 0
         /// Changes this node could claim to the peer that the peer's last `sync` did not cover.
         public var lagChanges = 0
@@ -38,6 +43,9 @@ public struct ReplicaEngine: Sendable {
         public var caughtUpMillis: Int64 = 0
     }
     public private(set) var peers: [NodeID: PeerStats] = [:]
+    /// How long a session must have lasted before this node relays other origins' changes on it (`SyncPlanner.ranges`):
+    /// the dialer's longest backoff (2 s) and a sync round.
+    static let relayGrace: Int64 = 5_000
     public private(set) var rejections: [RejectionReason: Int] = [:]
 
     /// - Parameter verifier: how signatures are checked (every one, unless the simulator injects its own).
@@ -115,14 +123,19 @@ public struct ReplicaEngine: Sendable {
     /// `theirClock`: the peer's wall clock as its sync carried it; changes stamped too far ahead of it are held back,
     /// and each origin's claim stops before the first of them, so that the peer asks again once its clock has moved.
     public mutating func batches(for peer: NodeID, theirs: VersionVector, theirClock: UInt64? = nil, maxBatches: Int = 20) throws -> [GossipMessage] {
+        // A session younger than `relayGrace` relays nothing: the links that healed with it (its streets', redialled
+        // within the 2 s backoff cap) bring their own changes first, and the city's coverage shows whether they did.
+        let settled = store.nowMillis - (peers[peer]?.sessionStartedMillis ?? 0) >= Self.relayGrace
+        let previous = settled ? peers[peer]?.sessionCoverage : nil
         peers[peer, default: PeerStats()].theirCoverage = theirs
+        peers[peer, default: PeerStats()].sessionCoverage = theirs
         if let theirClock { peers[peer, default: PeerStats()].clockOffset = Int64(clamping: theirClock) - store.nowMillis }
         let limit = theirClock.flatMap { _ in acceptableStamp(for: peer) }
         // This node's own changes are all in its log: read the mark there, so that anti-entropy never
         // depends on the push loop having seen every local write.
         let own = store.highestOwnSequence
         if own > coverage[local].contiguous { coverage.replace(local, with: OriginProgress(contiguous: own)) }
-        let ranges = planner.ranges(mine: coverage, theirs: theirs, peer: peer)
+        let ranges = planner.ranges(mine: coverage, theirs: theirs, peer: peer, previous: previous)
         var messages: [GossipMessage] = []
         // Ranges with nothing the peer holds (the city's writes for other committees, seen from a street) travel as
         // claims alone, merged into the answer's last message — not a message each.
@@ -262,6 +275,8 @@ public struct ReplicaEngine: Sendable {
 
     public mutating func connected(_ peer: NodeID, _ up: Bool) {
         peers[peer, default: PeerStats()].connected = up
+        peers[peer, default: PeerStats()].sessionCoverage = nil
+        if up { peers[peer, default: PeerStats()].sessionStartedMillis = store.nowMillis }
         if up { peers[peer, default: PeerStats()].connects += 1 }
     }
 

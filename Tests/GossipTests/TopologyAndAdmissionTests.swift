@@ -150,7 +150,11 @@ import Testing
         var mine = VersionVector(), theirs = VersionVector()
         for seq in 1...5 { mine.insert(ChangeID(origin: "street.a1", seq: UInt64(seq))); mine.insert(ChangeID(origin: "street.b1", seq: UInt64(seq))) }
         theirs.insert(ChangeID(origin: "street.a1", seq: 1))
-        #expect(district.ranges(mine: mine, theirs: theirs, peer: "city") == [.init(origin: "street.a1", seqs: 2...5)])
+        // Relayed only when the city's coverage of the street has not moved since its previous sync on this session: not
+        // at the session's first sync, nor while the street's own link is bringing its changes.
+        #expect(district.ranges(mine: mine, theirs: theirs, peer: "city", previous: theirs) == [.init(origin: "street.a1", seqs: 2...5)])
+        #expect(district.ranges(mine: mine, theirs: theirs, peer: "city").isEmpty, "the session's first sync")
+        #expect(district.ranges(mine: mine, theirs: theirs, peer: "city", previous: VersionVector()).isEmpty, "the street's link is moving")
         // The city tells the district how far it has each of the district's streets, so the district knows what to relay.
         #expect(Set(city.syncVector(mine, for: "district.a").origins.keys) == ["street.a1"])
         // Only the city has peers relaying to it: its districts, not its streets; nobody relays to a district or a street.
