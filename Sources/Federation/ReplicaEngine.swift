@@ -276,8 +276,10 @@ public struct ReplicaEngine: Sendable {
     public mutating func connected(_ peer: NodeID, _ up: Bool) {
         peers[peer, default: PeerStats()].connected = up
         peers[peer, default: PeerStats()].sessionCoverage = nil
-        if up { peers[peer, default: PeerStats()].sessionStartedMillis = store.nowMillis }
-        if up { peers[peer, default: PeerStats()].connects += 1 }
+        if up {
+            peers[peer, default: PeerStats()].connects += 1
+            peers[peer, default: PeerStats()].sessionStartedMillis = store.nowMillis
+        }
     }
 
     public mutating func sent(_ peer: NodeID, changes: Int, payloadBytes: Int, wireBytes: Int) {
