@@ -27,9 +27,9 @@ public struct ReplicaEngine: Sendable {
         public var payloadBytesReceived = 0
         public var payloadBytesSent = 0
         public var theirCoverage = VersionVector()
-        /// The peer's coverage as its last `sync` on the current session showed (nil before the session's first): what
-        /// `SyncPlanner.ranges` compares with to relay only what the origin's own link is not bringing.
-        public var sessionCoverage: VersionVector?
+        /// Whether the peer has sent a `sync` on the current session: then `theirCoverage` is what its last one showed,
+        /// which `SyncPlanner.ranges` compares with to relay only what the origin's own link is not bringing.
+        public var syncedThisSession = false
         /// When the current session came up (this node's clock).
         public var sessionStartedMillis: Int64 = 0
         public var connects = 0
@@ -126,9 +126,9 @@ public struct ReplicaEngine: Sendable {
         // A session younger than `relayGrace` relays nothing: the links that healed with it (its streets', redialled
         // within the 2 s backoff cap) bring their own changes first, and the city's coverage shows whether they did.
         let settled = store.nowMillis - (peers[peer]?.sessionStartedMillis ?? 0) >= Self.relayGrace
-        let previous = settled ? peers[peer]?.sessionCoverage : nil
+        let previous = settled && peers[peer]?.syncedThisSession == true ? peers[peer]?.theirCoverage : nil
         peers[peer, default: PeerStats()].theirCoverage = theirs
-        peers[peer, default: PeerStats()].sessionCoverage = theirs
+        peers[peer, default: PeerStats()].syncedThisSession = true
         if let theirClock { peers[peer, default: PeerStats()].clockOffset = Int64(clamping: theirClock) - store.nowMillis }
         let limit = theirClock.flatMap { _ in acceptableStamp(for: peer) }
         // This node's own changes are all in its log: read the mark there, so that anti-entropy never
@@ -275,7 +275,7 @@ public struct ReplicaEngine: Sendable {
 
     public mutating func connected(_ peer: NodeID, _ up: Bool) {
         peers[peer, default: PeerStats()].connected = up
-        peers[peer, default: PeerStats()].sessionCoverage = nil
+        peers[peer, default: PeerStats()].syncedThisSession = false
         if up {
             peers[peer, default: PeerStats()].connects += 1
             peers[peer, default: PeerStats()].sessionStartedMillis = store.nowMillis
