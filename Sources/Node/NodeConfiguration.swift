@@ -136,7 +136,7 @@ public struct NodeConfiguration: Sendable, Hashable {
             return EscalationRule(level: level, afterMillis: Int64(value * 3_600_000))
         }
         configuration.escalation = [try hours(.street), try hours(.district)]
-        let cacheMiB = reader.int(forKey: "storage.pageCacheMiB", default: PageCacheBudget.standard.kibibytes / 1_024)
+        let cacheMiB = reader.int(forKey: "storage.pageCacheMiB", default: PageCacheBudget.standard.mebibytes)
         guard PageCacheBudget.mebibyteRange.contains(cacheMiB) else {
             throw Invalid(description: "storage.pageCacheMiB must be from \(PageCacheBudget.mebibyteRange.lowerBound) to \(PageCacheBudget.mebibyteRange.upperBound)")
         }
@@ -223,7 +223,7 @@ public struct NodeConfiguration: Sendable, Hashable {
             root.append(("gossip", section(gossip)))
         }
         if faultInjection { root.append(("faults", section([("enabled", Node("true"))]))) }
-        if pageCache != .standard { root.append(("storage", section([("pageCacheMiB", number(pageCache.kibibytes / 1_024))]))) }
+        if pageCache != .standard { root.append(("storage", section([("pageCacheMiB", number(pageCache.mebibytes))]))) }
         if escalation != EscalationRule.standard {
             func hours(_ level: TicketLevel) -> Node { Node(String(Double(escalation.first { $0.level == level }?.afterMillis ?? 0) / 3_600_000)) }
             root.append(("tickets", section([("escalation", section([("streetAfterHours", hours(.street)), ("districtAfterHours", hours(.district))]))])))

@@ -13,6 +13,9 @@ public struct PageCacheBudget: Sendable, Hashable {
 
     public init(mebibytes: Int) { kibibytes = mebibytes * 1_024 }
 
+    /// The budget in whole MiB, as the configuration states it.
+    public var mebibytes: Int { kibibytes / 1_024 }
+
     /// The writer's cache, in KiB.
     public var writerKibibytes: Int { kibibytes / 2 }
 

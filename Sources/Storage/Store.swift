@@ -83,9 +83,10 @@ public final class Store: Sendable {
             // WAL with NORMAL sync: a commit survives a process crash; a power cut may lose the last
             // commits but never corrupts. Checkpoints are batched (8,192 pages) so that a burst of
             // remote changes is not paced by checkpoint fsyncs; the page caches share `pageCache`.
-            let cache = db.configuration.readonly ? pageCache.readerKibibytes(readers: readers) : pageCache.writerKibibytes
+            let writes = !db.configuration.readonly
+            let cache = writes ? pageCache.writerKibibytes : pageCache.readerKibibytes(readers: readers)
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -\(cache); PRAGMA temp_store = MEMORY")
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192") }
+            if writes { try db.execute(sql: "PRAGMA wal_autocheckpoint = 8192") }
         }
         let writer: any DatabaseWriter = if let path {
             try DatabasePool(path: path, configuration: configuration)
