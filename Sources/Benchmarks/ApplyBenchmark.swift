@@ -14,6 +14,11 @@ public enum ApplyBenchmark {
         public var applyRate: Double { Double(changes) / applySeconds }
         public var plainRate: Double { Double(changes) / plainSeconds }
         public var ratio: Double { applyRate / plainRate }
+        /// The SQL statements the apply path ran, by their text (the same for the same changes, however loaded the machine).
+        public var statements: [String: Int] = [:]
+        /// How many changes (the first ones) `statements` counts over.
+        public var statementChanges = 1
+        public var statementsPerChange: Double { Double(statements.values.reduce(0, +)) / Double(statementChanges) }
 
         public var report: String {
             """
@@ -21,7 +26,17 @@ public enum ApplyBenchmark {
               shequ apply path : \(Int(applyRate)) changes/s (\(String(format: "%.3f", applySeconds)) s)
               plain SQLite     : \(Int(plainRate)) rows/s (\(String(format: "%.3f", plainSeconds)) s)
               ratio            : \(String(format: "%.2f", ratio)) of plain (target >= 0.33)
+              SQL statements   : \(String(format: "%.2f", statementsPerChange)) per change over the first \(statementChanges) (plain: 1); the most run:
+            \(topStatements.joined(separator: "\n"))
             """
+        }
+
+        /// The five statements run most, per change, each as its first words.
+        var topStatements: [String] {
+            statements.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(5).map { sql, count in
+                let words = sql.split(whereSeparator: \.isWhitespace).prefix(8).joined(separator: " ")
+                return "    " + String(format: "%.2f", Double(count) / Double(statementChanges)) + "  " + words
+            }
         }
     }
 
@@ -64,7 +79,11 @@ public enum ApplyBenchmark {
         return try source.readNow { try $0.changes(origin: "street.bench", afterSeq: 0, limit: count) }
     }
 
-    /// Applies the changes at a fresh district store and inserts them plainly, timing both.
+    /// The changes whose SQL statements `run` counts (on a second store, untimed).
+    static let statementSample = 20_000
+
+    /// Applies the changes at a fresh district store and inserts them plainly, timing both; then counts the SQL statements
+    /// of the first `statementSample` applied again at another.
     public static func run(changes: [Change], batch: Int, directory: String) throws -> Result {
         let plain = try PlainInsertBaseline.insert(changes, batch: batch, path: (directory as NSString).appendingPathComponent("plain.sqlite"))
         let district = try Store(path: (directory as NSString).appendingPathComponent("district.sqlite"), nodeID: "district.bench")
@@ -75,6 +94,15 @@ public enum ApplyBenchmark {
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         precondition(applied == changes.count, "applied \(applied) of \(changes.count)")
-        return Result(changes: changes.count, batch: batch, applySeconds: seconds, plainSeconds: plain)
+        // Counted apart, untimed: SQLite's statement trace halves the rate it watches.
+        let counted = Array(changes.prefix(statementSample))
+        let second = try Store(path: (directory as NSString).appendingPathComponent("counted.sqlite"), nodeID: "district.bench")
+        let (_, statements) = try second.countingStatements {
+            for offset in stride(from: 0, to: counted.count, by: batch) {
+                _ = try second.applyRemote(Array(counted[offset..<min(offset + batch, counted.count)]))
+            }
+        }
+        return Result(changes: changes.count, batch: batch, applySeconds: seconds, plainSeconds: plain, statements: statements,
+                      statementChanges: counted.count)
     }
 }

@@ -207,6 +207,22 @@ public final class Store: Sendable {
         return result
     }
 
+    /// Runs `body` counting the SQL statements the writer's connection runs meanwhile, by their text: a measure of the
+    /// apply path's work that does not vary with the machine's load (`bench apply`). Statements SQLite runs inside its own
+    /// modules (the full-text index's) are left out.
+    public func countingStatements<T>(_ body: () throws -> T) throws -> (result: T, statements: [String: Int]) {
+        let counts = Mutex<[String: Int]>([:])
+        try writer.writeWithoutTransaction { db in
+            db.trace(options: .statement) { event in
+                guard case .statement(let statement) = event, !statement.sql.hasPrefix("--") else { return }
+                counts.withLock { $0[statement.sql, default: 0] += 1 }
+            }
+        }
+        defer { try? writer.writeWithoutTransaction { db in db.trace(options: .statement, nil) } }
+        let result = try body()
+        return (result, counts.withLock { $0 })
+    }
+
     /// After a write transaction commits: announce the changes it committed (those it made to eager push, all of them
     /// to the feed), and move the own-sequence mark.
     private func committed(made: [Change], received: [Change], notified: [InboxNotification], ownHighest: UInt64) {
