@@ -25,6 +25,10 @@ struct ChangeApplier {
     private var campaigns: Set<String> = []
     /// The notifications the applied changes caused, for the change feed.
     private(set) var notified: [InboxNotification] = []
+    /// Entities the batch wrote to, and the records of those among them it created with a single change: such a record is
+    /// that change's cells (`record(createdBy:)`), which `finish()` then need not read back.
+    private var written: Set<String> = []
+    private var created = ReadView.RecordCache()
 
     init(db: Database, indexesSearch: Bool, inbox: Bool = false, webhook: Bool = false, nowMillis: Int64 = 0) {
         self.db = db
@@ -54,14 +58,25 @@ struct ChangeApplier {
             ])
         guard db.changesCount > 0 else { return false }
 
-        try merge(entity: change.entity, cells: Cell.cells(of: change))
+        let cells = Cell.cells(of: change)
+        try merge(entity: change.entity, cells: cells)
         let parent = kind.parentField.flatMap { change.fields[$0]?.string }
-        try db.cachedStatement(sql: """
-            INSERT INTO entities(id, kind, scope, parent, created) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET created = min(created, excluded.created),
-                parent = coalesce(entities.parent, excluded.parent)
-            WHERE excluded.created < entities.created OR (entities.parent IS NULL AND excluded.parent IS NOT NULL)
-            """).execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, Int64(change.hlc.rawValue)])
+        let hlc = Int64(change.hlc.rawValue)
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO entities(id, kind, scope, parent, created) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, hlc])
+        let isNew = db.changesCount > 0
+        if !isNew {
+            // Known already: it was made no later than this change, and its parent is the first one any change named.
+            try db.cachedStatement(sql: """
+                UPDATE entities SET created = min(created, ?1), parent = coalesce(parent, ?2)
+                WHERE id = ?3 AND (?1 < created OR (parent IS NULL AND ?2 IS NOT NULL))
+                """).execute(arguments: [hlc, parent, change.entity])
+        }
+        if written.insert(change.entity).inserted {
+            if isNew, kind.isReadWhenFinishing { created.records[change.entity] = Self.record(createdBy: change, kind: kind, cells: cells) }
+        } else {
+            created.records[change.entity] = nil
+        }
         switch kind {
         case .member, .ticket, .committee, .post, .comment, .like, .poll, .topic: touched[change.entity] = kind
         case .ticketEvent: if let parent { touched[parent] = .ticket }
@@ -111,6 +126,11 @@ struct ChangeApplier {
         }
     }
 
+    /// The record of an entity whose first change this is: its cells as they merge into no cells at all.
+    static func record(createdBy change: Change, kind: EntityKind, cells: [(field: String, cell: Cell)]) -> EntityRecord {
+        EntityRecord(id: change.entity, kind: kind, scope: change.scope, cells: Dictionary(cells.map { ($0.field, $0.cell) }, uniquingKeysWith: { $1 }))
+    }
+
     private static let assignUpserts = (0...16).map { upsert(op: .assign, rows: $0) }
     private static let addUpserts = (0...16).map { upsert(op: .add, rows: $0) }
 
@@ -137,13 +157,17 @@ struct ChangeApplier {
 
     /// Refreshes the derived columns and rollup facts of every entity the batch touched.
     mutating func finish() throws {
-        let view = ReadView(db: db, store: nil, cache: ReadView.RecordCache())
+        let view = ReadView(db: db, store: nil, cache: created)
+        defer {
+            created = ReadView.RecordCache()
+            written.removeAll()
+        }
         var posts = Set<String>(), items = Set<String>(), polls = Set<String>(), ballots = Set<String>()
         for (id, kind) in touched.sorted(by: { $0.key < $1.key }) {
             let status: String?
             switch kind {
             case .member:
-                status = try view.cellValue(entity: id, field: "status")?.string
+                status = try view.record(id)?["status"].string
                 try ParticipationRollups.update(member: id, view: view, rollups: rollups)
             case .post:
                 posts.insert(id)
@@ -173,7 +197,7 @@ struct ChangeApplier {
                 status = nil
             }
             guard kind == .member || kind == .ticket || tombstoned.contains(id) else { continue }
-            let deleted = try view.cellValue(entity: id, field: Cell.tombstoneField) == .bool(true)
+            let deleted = try view.record(id)?.isDeleted ?? false
             try db.cachedStatement(sql: "UPDATE entities SET status = ?, deleted = ? WHERE id = ?").execute(arguments: [status, deleted, id])
         }
         try ActivityRollups.refresh(posts: posts, items: items, view: view, rollups: rollups)
@@ -184,6 +208,16 @@ struct ChangeApplier {
         if let inbox {
             for campaign in campaigns.sorted() { notified += try inbox.confirmations(campaign: campaign) }
             campaigns.removeAll()
+        }
+    }
+}
+
+extension EntityKind {
+    /// Whether `ChangeApplier.finish()` reads an entity of this kind (to derive its status, facts or search text).
+    fileprivate var isReadWhenFinishing: Bool {
+        switch self {
+        case .member, .ticket, .committee, .post, .comment, .like, .poll, .ballot, .topic: true
+        default: false
         }
     }
 }

@@ -195,8 +195,13 @@ enum PollRollups {
         var voters: [String: Set<String>] = [:]
         for id in ballots.sorted() {
             guard let record = try view.record(id), let ballot = Ballot(record) else { continue }
-            try db.cachedStatement(sql: "INSERT OR IGNORE INTO ballot_facts(ballot, poll, voter) VALUES (?, ?, ?)")
-                .execute(arguments: [ballot.id, ballot.poll, ballot.voter])
+            // The fact carries all that counting a ballot needs (its stamp and choices, as its record has them now), so a
+            // voter's ballots are read from their facts, not as records. Its poll and voter stay those it was first filed under.
+            try db.cachedStatement(sql: """
+                INSERT INTO ballot_facts(ballot, poll, voter, hlc, origin, choices) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(ballot) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, choices = excluded.choices
+                """).execute(arguments: [ballot.id, ballot.poll, ballot.voter, Int64(ballot.stamp.hlc.rawValue), ballot.stamp.origin,
+                                     Value.strings(ballot.choices).canonicalJSON])
             voters[ballot.poll, default: []].insert(ballot.voter)
         }
         for id in polls {
@@ -205,17 +210,20 @@ enum PollRollups {
         for (id, changed) in voters.sorted(by: { $0.key < $1.key }) {
             // A ballot whose poll has not arrived yet waits: the poll's arrival re-counts every voter.
             guard let poll = try view.poll(id) else { continue }
-            for voter in changed.sorted() { try recount(poll, voter: voter, view: view, rollups: rollups) }
+            for voter in changed.sorted() { try recount(poll, voter: voter, rollups: rollups) }
             try rollups.flush("poll_votes")
             try write(poll, db: db)
         }
     }
 
     /// Moves the votes by the difference between what the voter counted for and what they count for now.
-    private static func recount(_ poll: Poll, voter: String, view: ReadView, rollups: RollupDelta) throws {
+    private static func recount(_ poll: Poll, voter: String, rollups: RollupDelta) throws {
         let db = rollups.db
-        let ids = try String.fetchAll(db.cachedStatement(sql: "SELECT ballot FROM ballot_facts WHERE poll = ? AND voter = ?"), arguments: [poll.id, voter])
-        let ballots = try ids.compactMap { try view.record($0).flatMap(Ballot.init) }
+        let ballots = try Row.fetchAll(db.cachedStatement(sql: "SELECT ballot, hlc, origin, choices FROM ballot_facts WHERE poll = ? AND voter = ?"),
+                                       arguments: [poll.id, voter]).map { row in
+            Ballot(id: row[0], poll: poll.id, voter: voter, choices: try Value(json: row[3] as String).strings,
+                   stamp: WriteStamp(hlc: HLCTimestamp(rawValue: UInt64(row[1] as Int64)), origin: row[2]))
+        }
         let tally = poll.tally(ballots)
         let new: [String]? = tally.ballots == 0 ? nil : poll.options.filter { (tally.counts[$0] ?? 0) > 0 }
         let old = try String.fetchOne(db.cachedStatement(sql: "SELECT choices FROM poll_voters WHERE poll = ? AND voter = ?"), arguments: [poll.id, voter])

@@ -501,6 +501,19 @@ enum Migrations {
                 ALTER TABLE rollup_tickets_all_by_stage RENAME TO rollup_tickets_all;
                 """)
         }
+        migrator.registerMigration("v14-ballot-facts-carry-the-ballot") { db in
+            // A ballot is written once: its fact keeps its stamp (the first write's, as `EntityRecord.created` takes it)
+            // and its choices, so that re-counting a voter reads their facts rather than each ballot's record.
+            try db.execute(sql: """
+                ALTER TABLE ballot_facts ADD COLUMN hlc INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE ballot_facts ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+                ALTER TABLE ballot_facts ADD COLUMN choices TEXT NOT NULL DEFAULT '[]';
+                UPDATE ballot_facts SET
+                    hlc = coalesce((SELECT c.hlc FROM cells c WHERE c.entity = ballot_facts.ballot ORDER BY c.hlc, c.origin LIMIT 1), 0),
+                    origin = coalesce((SELECT c.origin FROM cells c WHERE c.entity = ballot_facts.ballot ORDER BY c.hlc, c.origin LIMIT 1), ''),
+                    choices = coalesce((SELECT c.value FROM cells c WHERE c.entity = ballot_facts.ballot AND c.field = 'choices'), '[]');
+                """)
+        }
         return migrator
     }
 }
