@@ -72,6 +72,7 @@ struct ChangeApplier {
                 WHERE id = ?3 AND (?1 < created OR (parent IS NULL AND ?2 IS NOT NULL))
                 """).execute(arguments: [hlc, parent, change.entity])
         }
+        if isNew { rollups.unfiled.insert(change.entity) }
         if written.insert(change.entity).inserted {
             if isNew, kind.isReadWhenFinishing { created.records[change.entity] = Self.record(createdBy: change, kind: kind, cells: cells) }
         } else {
@@ -161,6 +162,7 @@ struct ChangeApplier {
         defer {
             created = ReadView.RecordCache()
             written.removeAll()
+            rollups.unfiled.removeAll()
         }
         var posts = Set<String>(), items = Set<String>(), polls = Set<String>(), ballots = Set<String>()
         for (id, kind) in touched.sorted(by: { $0.key < $1.key }) {

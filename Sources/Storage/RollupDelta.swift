@@ -16,6 +16,9 @@ final class RollupDelta {
     private var pending: [String: Table] = [:]
     /// Where each committee sits (district, street), as read or changed during this batch (`TicketRollups.unit(of:)`).
     var units: [String: TicketRollups.Unit] = [:]
+    /// Entities the batch created: no fact is filed under them until `RollupFact.replace` files the first, which then need
+    /// not look for an old one.
+    var unfiled: Set<String> = []
 
     private struct Table {
         var sql: String
@@ -97,7 +100,7 @@ extension RollupFact {
     static func replace(_ id: String, with new: Self?, rollups: RollupDelta) throws -> Self? {
         let db = rollups.db
         let sql = statements
-        let old = try Row.fetchOne(db.cachedStatement(sql: sql.select), arguments: [id]).flatMap(Self.init(row:))
+        let old = rollups.unfiled.remove(id) != nil ? nil : try Row.fetchOne(db.cachedStatement(sql: sql.select), arguments: [id]).flatMap(Self.init(row:))
         guard old != new else { return old }
         try old?.add(sign: -1, to: rollups)
         guard let new else {
