@@ -54,8 +54,11 @@ extension ActivityRollups {
     static func refresh(posts: Set<String>, items: Set<String>, view: ReadView, rollups: RollupDelta) throws {
         let db = rollups.db
         var recount = Set<String>(), childrenRefreshed = Set<String>()
+        // Each post's category while it counts (nil: it does not), as its fact says once the posts are refreshed.
+        var categories: [String: String?] = [:]
         for id in posts.sorted() {
             let new = try view.post(id).flatMap { try fact(post: $0, db: db) }
+            categories[id] = new?.category
             let old = try Fact.replace(id, with: new, rollups: rollups)
             if old != new { recount.insert(id) }
             if let old, let new, old.category == new.category { continue }
@@ -74,8 +77,14 @@ extension ActivityRollups {
         }
         for id in items.sorted() {
             guard let record = try view.record(id), let postID = record["post"].string, !childrenRefreshed.contains(postID) else { continue }
-            let category = try String.fetchOne(db.cachedStatement(sql: "SELECT category FROM activity_facts WHERE entity = ? AND kind = 'post'"),
+            let category: String?
+            if let known = categories[postID] {
+                category = known
+            } else {
+                category = try String.fetchOne(db.cachedStatement(sql: "SELECT category FROM activity_facts WHERE entity = ? AND kind = 'post'"),
                                                arguments: [postID])
+                categories[postID] = category
+            }
             let new = try fact(item: record, post: postID, category: category, db: db)
             let old = try Fact.replace(id, with: new, rollups: rollups)
             guard old != new else { continue }
