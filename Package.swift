@@ -260,6 +260,7 @@ let package = Package(
             dependencies: [
                 "shequ", "Node", "Demo", "Benchmarks", "HTTPAPI", "Gossip", "GossipNIO", "Governance", "Storage", "Replication", "Wire",
                 "ShequTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

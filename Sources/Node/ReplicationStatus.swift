@@ -39,7 +39,7 @@ struct ReplicationStatus: ClusterStatus {
         let (_, peers, _) = await service.snapshot()
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for (id, s) in peers {
-            registry.makeGauge(name: "shequ_replication_lag_changes", labels: [("peer", id)], help: "Changes the peer's last sync lacked").set(Double(s.lagChanges))
+            registry.makeGauge(name: "shequ_replication_lag_changes", labels: [("peer", id)], help: "Changes the peer lacked at its last sync that this node was to send it (a street's that its own link brings not counted)").set(Double(s.lagChanges))
             let seconds = s.lagChanges == 0 ? 0 : (s.caughtUpMillis > 0 ? (now - s.caughtUpMillis) / 1000 : -1)
             registry.makeGauge(name: "shequ_replication_lag_seconds", labels: [("peer", id)], help: "Seconds since the peer was last caught up (-1: never)").set(seconds)
             registry.makeGauge(name: "shequ_gossip_compression_ratio", labels: [("peer", id)], help: "Payload bytes per wire byte sent")

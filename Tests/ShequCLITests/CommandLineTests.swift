@@ -1,3 +1,4 @@
+import ArgumentParser
 import Benchmarks
 import Demo
 import Foundation
@@ -30,6 +31,18 @@ extension MultiProcess {
         }
 
         /// `shequ query` tables line up in a terminal, Chinese labels counting two columns each.
+        /// An option outside its range fails naming the range as the option is written: whole seconds without ".0".
+        @Test func anOptionOutOfRangeNamesItsBounds() throws {
+            func message(_ check: () throws -> Void) -> String? {
+                do { try check() } catch let error as ValidationError { return error.message } catch { return nil }
+                return nil
+            }
+            #expect(message { try (1...3_600.0).check(0.5, option: "--seconds") } == "--seconds must be between 1 and 3600")
+            #expect(message { try (0.5...2.5).check(3, option: "--ratio") } == "--ratio must be between 0.5 and 2.5")
+            #expect(message { try (7...400).check(6, option: "--nodes") } == "--nodes must be between 7 and 400")
+            #expect(message { try (7...400).check(7, option: "--nodes") } == nil)
+        }
+
         @Test func rollupTablesLineUpWithChineseLabels() throws {
             let body: Value = .object(["categories": .list([
                 .object(["category": "traffic", "label": "交通出行", "posts": .int(12), "comments": .int(3), "likes": .int(40), "score": .int(55)]),
