@@ -19,6 +19,9 @@ public enum ApplyBenchmark {
         /// How many changes (the first ones) `statements` counts over.
         public var statementChanges = 1
         public var statementsPerChange: Double { Double(statements.values.reduce(0, +)) / Double(statementChanges) }
+        /// Bytes the process wrote while applying (the WAL's frames and the checkpoints'), and the plain inserts', when
+        /// the system says (`wchar` in /proc/self/io).
+        public var bytesWritten: (apply: Int, plain: Int)?
 
         public var report: String {
             """
@@ -26,6 +29,7 @@ public enum ApplyBenchmark {
               shequ apply path : \(Int(applyRate)) changes/s (\(String(format: "%.3f", applySeconds)) s)
               plain SQLite     : \(Int(plainRate)) rows/s (\(String(format: "%.3f", plainSeconds)) s)
               ratio            : \(String(format: "%.2f", ratio)) of plain (target >= 0.33)
+              bytes written    : \(bytesWritten.map { String(format: "%.0f per change (plain: %.0f)", Double($0.apply) / Double(changes), Double($0.plain) / Double(changes)) } ?? "not known here")
               SQL statements   : \(String(format: "%.2f", statementsPerChange)) per change over the first \(statementChanges) (plain: 1); the most run:
             \(topStatements.joined(separator: "\n"))
             """
@@ -85,14 +89,18 @@ public enum ApplyBenchmark {
     /// Applies the changes at a fresh district store and inserts them plainly, timing both; then counts the SQL statements
     /// of the first `statementSample` applied again at another.
     public static func run(changes: [Change], batch: Int, directory: String) throws -> Result {
+        let beforePlain = writtenBytes()
         let plain = try PlainInsertBaseline.insert(changes, batch: batch, path: (directory as NSString).appendingPathComponent("plain.sqlite"))
+        let afterPlain = writtenBytes()
         let district = try Store(path: (directory as NSString).appendingPathComponent("district.sqlite"), nodeID: "district.bench")
+        let beforeApply = writtenBytes()
         let start = DispatchTime.now().uptimeNanoseconds
         var applied = 0
         for offset in stride(from: 0, to: changes.count, by: batch) {
             applied += try district.applyRemote(Array(changes[offset..<min(offset + batch, changes.count)])).applied
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let afterApply = writtenBytes()
         precondition(applied == changes.count, "applied \(applied) of \(changes.count)")
         // Counted apart, untimed: SQLite's statement trace halves the rate it watches.
         let counted = Array(changes.prefix(statementSample))
@@ -102,7 +110,20 @@ public enum ApplyBenchmark {
                 _ = try second.applyRemote(Array(counted[offset..<min(offset + batch, counted.count)]))
             }
         }
-        return Result(changes: changes.count, batch: batch, applySeconds: seconds, plainSeconds: plain, statements: statements,
-                      statementChanges: counted.count)
+        var result = Result(changes: changes.count, batch: batch, applySeconds: seconds, plainSeconds: plain, statements: statements,
+                            statementChanges: counted.count)
+        if let beforePlain, let afterPlain, let beforeApply, let afterApply {
+            result.bytesWritten = (afterApply - beforeApply, afterPlain - beforePlain)
+        }
+        return result
+    }
+
+    /// The bytes this process has passed to `write` and `pwrite` so far (Linux's `wchar`), nil where it is not known.
+    static func writtenBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("wchar:") {
+            return Int(line.dropFirst("wchar:".count).trimmingCharacters(in: .whitespaces))
+        }
+        return nil
     }
 }

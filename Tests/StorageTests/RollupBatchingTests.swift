@@ -125,4 +125,23 @@ import Testing
         }
         #expect(expected["poll_votes"]?.isEmpty == false)
     }
+
+    /// v15 keeps in the status and parent indexes only the entities that have one: a committee's tickets in a stage and an
+    /// entity's children are still read through them, and they hold no row of a like or a ballot.
+    @Test func theStatusAndParentIndexesHoldOnlyWhatTheyAreAskedFor() throws {
+        let (changes, end) = try CommunityRollupTests.activity(seed: 26)
+        let district = try Store(path: nil, nodeID: "district.d1", wallMillis: { UInt64(end) })
+        _ = try district.applyRemote(changes)
+        try district.readNow { view in
+            func plan(_ sql: String) throws -> String {
+                try Row.fetchAll(view.db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
+            }
+            #expect(try plan("SELECT id FROM entities WHERE kind = 'ticket' AND scope = 'c:c1' AND status = 'submitted'").contains("entities_by_status"))
+            #expect(try plan("SELECT id FROM entities WHERE parent = 'p' AND kind = 'comment' ORDER BY created").contains("entities_by_parent"))
+            let indexes = try String.fetchAll(view.db, sql: "SELECT sql FROM sqlite_master WHERE name IN ('entities_by_status', 'entities_by_parent') ORDER BY name")
+            #expect(indexes.count == 2 && indexes.allSatisfy { $0.contains("IS NOT NULL") })
+            let withoutStatus = try Int.fetchOne(view.db, sql: "SELECT count(*) FROM entities WHERE status IS NULL") ?? 0
+            #expect(withoutStatus > 0, "likes, comments and ballots have no status")
+        }
+    }
 }
