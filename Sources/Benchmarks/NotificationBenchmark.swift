@@ -24,8 +24,9 @@ public enum NotificationBenchmark {
 
     public static func run(streams: Int, polls: Int, messages: Int, dispatches: Int, executable: String, directory: String,
                            progress: @escaping @Sendable (String) -> Void) async throws -> Result {
+        // Ports below Linux's ephemeral range (32768 up), where another process's outgoing connection cannot hold one.
         let federation = try await ProcessFederation.start(nodes: 7, directory: (directory as NSString).appendingPathComponent("shequ"),
-                                                         executable: executable, basePort: 32_500, residents: streams, progress: progress)
+                                                         executable: executable, basePort: 15_500, residents: streams, progress: progress)
         var result = Result()
         result.streams = streams
         do {

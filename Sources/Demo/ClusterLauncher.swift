@@ -66,7 +66,10 @@ public enum ClusterLauncher {
                 if await healthy(endpoint.http) { waiting.remove(endpoint.id) }
                 else if kill(endpoint.pid, 0) != 0 {
                     stop(endpoints)
-                    throw Failure(description: "node \(endpoint.id) exited; see \(data)/\(endpoint.id)/node.log")
+                    // The log's last lines go with the error: a bench removes its scratch directory, log and all.
+                    let log = "\(data)/\(endpoint.id)/node.log"
+                    let last = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(5)
+                    throw Failure(description: "node \(endpoint.id) exited; see \(log)" + last.map { "\n  | \($0)" }.joined())
                 }
             }
             if !waiting.isEmpty { try await Task.sleep(for: .milliseconds(200)) }

@@ -42,7 +42,7 @@ final class TestFederation: @unchecked Sendable {
     static func start(districts: Int = 2, streets: [Int] = [2, 1], tls: Bool = true) async throws -> TestFederation {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-fed-\(UUID().uuidString.prefix(8))").path
         // Each federation of this test process has ports of its own (suites run at once): 20 per federation, 40
-        // federations before they are reused, in 20000-28999 (the benches use 12000, 14000, 29000 and 30500 up).
+        // federations before they are reused, in 20000-28999 (the benches use 12000, 14000, 15500, 29000 and 30500 up, all below the ephemeral ports from 32768).
         let base = 20_000 + (Int(getpid()) % 8) * 1_000 + (nextFederation.withLock { n in defer { n += 1 }; return n } % 40) * 20
         let shape = TopologyGenerator.Shape(districts: districts, streetsPerDistrict: streets, committeesPerStreet: Array(repeating: 3, count: streets.reduce(0, +)),
                                             gossipBasePort: base, httpBasePort: base + 10)
