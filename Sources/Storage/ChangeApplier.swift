@@ -200,7 +200,9 @@ struct ChangeApplier {
             }
             guard kind == .member || kind == .ticket || tombstoned.contains(id) else { continue }
             let deleted = try view.record(id)?.isDeleted ?? false
-            try db.cachedStatement(sql: "UPDATE entities SET status = ?, deleted = ? WHERE id = ?").execute(arguments: [status, deleted, id])
+            // Unchanged (a ticket's comment leaves its stage), the row is not rewritten: its page stays clean for the commit.
+            try db.cachedStatement(sql: "UPDATE entities SET status = ?1, deleted = ?2 WHERE id = ?3 AND (status IS NOT ?1 OR deleted IS NOT ?2)")
+                .execute(arguments: [status, deleted, id])
         }
         try ActivityRollups.refresh(posts: posts, items: items, view: view, rollups: rollups)
         try PollRollups.refresh(polls: polls, ballots: ballots, view: view, rollups: rollups)
