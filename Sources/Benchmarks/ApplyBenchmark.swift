@@ -95,27 +95,27 @@ public enum ApplyBenchmark {
         let district = try Store(path: (directory as NSString).appendingPathComponent("district.sqlite"), nodeID: "district.bench")
         let beforeApply = writtenBytes()
         let start = DispatchTime.now().uptimeNanoseconds
-        var applied = 0
-        for offset in stride(from: 0, to: changes.count, by: batch) {
-            applied += try district.applyRemote(Array(changes[offset..<min(offset + batch, changes.count)])).applied
-        }
+        let applied = try apply(changes, batch: batch, at: district)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let afterApply = writtenBytes()
         precondition(applied == changes.count, "applied \(applied) of \(changes.count)")
         // Counted apart, untimed: SQLite's statement trace halves the rate it watches.
         let counted = Array(changes.prefix(statementSample))
         let second = try Store(path: (directory as NSString).appendingPathComponent("counted.sqlite"), nodeID: "district.bench")
-        let (_, statements) = try second.countingStatements {
-            for offset in stride(from: 0, to: counted.count, by: batch) {
-                _ = try second.applyRemote(Array(counted[offset..<min(offset + batch, counted.count)]))
-            }
-        }
+        let (_, statements) = try second.countingStatements { try apply(counted, batch: batch, at: second) }
         var result = Result(changes: changes.count, batch: batch, applySeconds: seconds, plainSeconds: plain, statements: statements,
                             statementChanges: counted.count)
         if let beforePlain, let afterPlain, let beforeApply, let afterApply {
             result.bytesWritten = (afterApply - beforeApply, afterPlain - beforePlain)
         }
         return result
+    }
+
+    /// Applies the changes at `store` in batches of `batch`, one transaction each; returns how many were applied.
+    private static func apply(_ changes: [Change], batch: Int, at store: Store) throws -> Int {
+        try stride(from: 0, to: changes.count, by: batch).reduce(0) { applied, offset in
+            applied + (try store.applyRemote(Array(changes[offset..<min(offset + batch, changes.count)])).applied)
+        }
     }
 
     /// The bytes this process has passed to `write` and `pwrite` so far (Linux's `wchar`), nil where it is not known.
