@@ -82,6 +82,13 @@ public struct Member: Hashable, Sendable {
         self.suspendReason = record["suspendReason"].string ?? ""
     }
 
+    /// Whether the member counts in the participation figures: approved, of a committee, and not an officer.
+    public var countsInParticipation: Bool { status == .approved && committee != nil && !role.isOfficer }
+    /// Whether the member's age band lies under 50 (the seeds report that share).
+    public var isUnder50: Bool { ageBand.map(Self.under50Bands.contains) ?? false }
+    /// The bands of `ageBand(birthYear:currentYear:)` below 50.
+    public static let under50Bands: Set<String> = ["<30", "30-49"]
+
     /// The acting identity of this member.
     public var actor: Actor { Actor(memberID: id, role: role, status: status, committee: committee, unit: unit) }
 

@@ -27,6 +27,8 @@ public enum TicketStage: String, Sendable, CaseIterable, Codable {
 
     /// Whether the ticket still needs handling.
     public var isOpen: Bool { self == .submitted || self == .acknowledged || self == .inProgress }
+    /// Whether the ticket counts as solved (resolved, or closed after its rating).
+    public var isSolved: Bool { self == .resolved || self == .closed }
 }
 
 /// Who is handling a ticket: the committee, the street grid centre, or the district grid platform.
@@ -154,8 +156,20 @@ public struct Ticket: Hashable, Sendable {
 
     /// When the first response is due.
     public var dueMillis: Int64 { createdMillis + Self.responseSLAMillis }
+    /// Open with no first response yet: overdue once its due time has passed.
+    public var isAwaitingResponse: Bool { firstResponseMillis == nil && stage.isOpen }
     /// Whether the ticket has waited past its due time with no response, at `nowMillis`.
-    public func isOverdue(nowMillis: Int64) -> Bool { firstResponseMillis == nil && nowMillis > dueMillis && stage.isOpen }
+    public func isOverdue(nowMillis: Int64) -> Bool { isAwaitingResponse && nowMillis > dueMillis }
+    /// Whether a first response at `firstResponseMillis` to a ticket made at `createdMillis` came within the SLA.
+    public static func respondedInTime(createdMillis: Int64, firstResponseMillis: Int64?) -> Bool {
+        firstResponseMillis.map { $0 - createdMillis <= responseSLAMillis } ?? false
+    }
+    /// The bucket the SLA rollup counts a duration in (first response, resolution): 0 under a minute, then
+    /// ⌊log2(minutes)⌋ + 1, so bucket b holds 2^(b-1) to 2^b - 1 minutes.
+    public static func durationBucket(millis: Int64) -> Int {
+        let minutes = max(0, millis) / 60_000
+        return minutes < 1 ? 0 : Int(64 - UInt64(minutes).leadingZeroBitCount)
+    }
     /// Whether the first response came (or has not yet been missed) within the SLA.
     public func metSLA(nowMillis: Int64) -> Bool {
         if let first = firstResponseMillis { return first <= dueMillis }

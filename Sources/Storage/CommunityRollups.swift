@@ -148,10 +148,10 @@ enum ParticipationRollups {
         var volunteer: Bool
 
         init?(_ member: Member) {
-            guard member.status == .approved, let committee = member.committee, !member.role.isOfficer else { return nil }
+            guard member.countsInParticipation, let committee = member.committee else { return nil }
             self.committee = committee
             household = member.household
-            under50 = member.ageBand == "<30" || member.ageBand == "30-49"
+            under50 = member.isUnder50
             party = member.partyMember
             volunteer = member.volunteer
         }

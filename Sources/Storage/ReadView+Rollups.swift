@@ -225,5 +225,5 @@ extension ReadView {
 public enum TicketRollupQuantile {
     public static func of(_ q: Double, _ histogram: [Int: Int]) -> Int? { ReadView.quantile(q, histogram) }
     /// The bucket a duration falls in.
-    public static func bucket(millis: Int64) -> Int { TicketFacts.bucket(minutes: max(0, millis) / 60_000) }
+    public static func bucket(millis: Int64) -> Int { Ticket.durationBucket(millis: millis) }
 }

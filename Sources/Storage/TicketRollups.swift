@@ -17,7 +17,7 @@ struct TicketFacts: RollupFact {
     var firstResponseMillis: Int64?
     var resolvedMillis: Int64?
     var resolved: Bool
-    /// Open with no first response yet: counts as overdue once 15 hours have passed.
+    /// `Ticket.isAwaitingResponse`: counts as overdue once 15 hours have passed.
     var waiting: Bool
     /// The reporter's rating (1–5) of the result, once closed.
     var rating: Int?
@@ -31,8 +31,8 @@ struct TicketFacts: RollupFact {
         createdMillis = ticket.createdMillis
         firstResponseMillis = ticket.firstResponseMillis
         resolvedMillis = ticket.resolvedMillis
-        resolved = ticket.stage == .resolved || ticket.stage == .closed
-        waiting = ticket.firstResponseMillis == nil && ticket.stage.isOpen
+        resolved = ticket.stage.isSolved
+        waiting = ticket.isAwaitingResponse
         rating = ticket.rating
     }
 
@@ -48,11 +48,6 @@ struct TicketFacts: RollupFact {
         resolved = row["resolved"]
         waiting = row["waiting"]
         rating = row["rating"]
-    }
-
-    /// The power-of-two bucket of a first-response time in minutes: 0 for under a minute, then ⌊log2(minutes)⌋ + 1.
-    static func bucket(minutes: Int64) -> Int {
-        minutes < 1 ? 0 : Int(64 - UInt64(minutes).leadingZeroBitCount)
     }
 
     var columns: [(String, (any DatabaseValueConvertible)?)] {
@@ -80,9 +75,9 @@ struct TicketFacts: RollupFact {
         }
     }
 
-    var firstResponseBucket: Int? { firstResponseMillis.map { Self.bucket(minutes: max(0, $0 - createdMillis) / 60_000) } }
-    var resolutionBucket: Int? { resolvedMillis.map { Self.bucket(minutes: max(0, $0 - createdMillis) / 60_000) } }
-    var respondedInTime: Bool { firstResponseMillis.map { $0 - createdMillis <= Ticket.responseSLAMillis } ?? false }
+    var firstResponseBucket: Int? { firstResponseMillis.map { Ticket.durationBucket(millis: $0 - createdMillis) } }
+    var resolutionBucket: Int? { resolvedMillis.map { Ticket.durationBucket(millis: $0 - createdMillis) } }
+    var respondedInTime: Bool { Ticket.respondedInTime(createdMillis: createdMillis, firstResponseMillis: firstResponseMillis) }
 }
 
 enum TicketRollups {

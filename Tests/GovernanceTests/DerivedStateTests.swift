@@ -57,6 +57,19 @@ import Testing
         #expect(!untouched.isOverdue(nowMillis: 15 * 3_600_000) && untouched.isOverdue(nowMillis: 15 * 3_600_000 + 1))
     }
 
+    /// The rules the rollups count by live here, beside what they judge: the SLA's figures of a ticket, the under-50 band.
+    @Test func theRollupsRulesAreThoseOfTheTicketAndTheMember() {
+        #expect(Ticket.respondedInTime(createdMillis: 1_000, firstResponseMillis: 1_000 + Ticket.responseSLAMillis))
+        #expect(!Ticket.respondedInTime(createdMillis: 1_000, firstResponseMillis: 1_001 + Ticket.responseSLAMillis))
+        #expect(!Ticket.respondedInTime(createdMillis: 1_000, firstResponseMillis: nil))
+        // Buckets of minutes: under one, then [1], [2, 3], [4, 7], … — and a clock that ran backwards counts as zero.
+        #expect([0, 59_999, 60_000, 119_999, 120_000, 239_999, 240_000, -5].map(Ticket.durationBucket(millis:)) == [0, 0, 1, 1, 2, 2, 3, 0])
+        #expect(TicketStage.allCases.filter(\.isSolved) == [.resolved, .closed])
+        let bands = (0...100).map { Member.ageBand(birthYear: 2026 - $0, currentYear: 2026) }
+        let under50 = bands.enumerated().filter { Member.under50Bands.contains($0.element) }.map(\.offset)
+        #expect(under50 == Array(0..<50), "exactly the ages below 50")
+    }
+
     @Test func campaignPlacesGoToTheEarliestSignups() {
         let campaign = Campaign(EntityRecord(id: "cp", kind: .campaign, scope: .committee("c"), cells: ["capacity": Self.cell(.int(2))]))!
         let standings = campaign.standings([("late", Self.stamp(30)), ("first", Self.stamp(10)), ("second", Self.stamp(20, "street.b"))])
