@@ -7,18 +7,23 @@ import FoundationNetworking
 import Governance
 import Node
 import Replication
+import Storage
 
-/// `shequ query ROLLUP`: asks a node for a rollup over HTTP and prints it as a table, or as the JSON it answered.
+/// `shequ query ROLLUP`: asks a node for a rollup over HTTP and prints it as a table, or as the JSON it answered. The
+/// rollups, their parameters and their tables are those declared in `Rollups.all`.
 struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a rollup against a node and print a table (or --json).",
         discussion: """
-            Rollups: tickets, sla, hot-topics, participation, polls (closed polls), poll ID (one poll).
+            Rollups:
+            \(Rollups.all.map { "  \($0.name): \($0.summary)" + ($0.parameters.names.isEmpty ? "" : " Takes \($0.parameters.names.joined(separator: ", ")).") }
+                .joined(separator: "\n"))
+              poll ID: one poll's turnout and result (an open secret poll's result stays hidden).
             Name the node by --url and --token, or by --demo DIR --node ID (the demo's officer of that node).
             Example: shequ query sla --demo data/demo --node district.pudong --group-by street
             """)
 
-    @Argument(help: "tickets, sla, hot-topics, participation, polls or poll.") var rollup: String
+    @Argument(help: "\(Rollups.all.map(\.name).joined(separator: ", ")) or poll.") var rollup: String
     @Argument(help: "The poll id, for `poll`.") var id: String?
     @Option(help: "The node's HTTP address, e.g. http://127.0.0.1:8080.") var url: String?
     @Option(help: "An officer's or cadre's bearer token.") var token: String?
@@ -28,26 +33,39 @@ struct Query: AsyncParsableCommand {
     @Option(help: "First day, YYYY-MM-DD (tickets).") var since: String?
     @Option(help: "Last day, YYYY-MM-DD (tickets).") var until: String?
     @Option(help: "Window for hot topics, e.g. 7d or 48h.") var window: String?
+    @Option(help: "How many rows at most (hot topics' posts, polls).") var limit: Int?
     @Flag(help: "Print the JSON the node answered.") var json = false
+
+    /// The options given, by the query parameter each one sets.
+    private var given: [String: String] {
+        ["groupBy": groupBy, "since": since, "until": until, "window": window, "limit": limit.map(String.init)].compactMapValues { $0 }
+    }
+
+    /// The path and query parameters asked for, and how the answer is printed.
+    func asked() throws -> (path: String, query: [String: String], layout: [RollupLayout], single: Bool) {
+        if rollup == "poll" {
+            guard let id else { throw ValidationError("poll needs the poll id") }
+            guard given.isEmpty else { throw ValidationError("poll takes no options but the poll id") }
+            let path = "/v1/rollups/polls/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)"
+            return (path, [:], Rollups.named("polls")!.layout, true)
+        }
+        guard let declared = Rollups.named(rollup) else {
+            throw ValidationError("unknown rollup \(rollup): \(Rollups.all.map(\.name).joined(separator: ", ")) or poll")
+        }
+        let takes = declared.parameters.names
+        func option(_ parameter: String) -> String { parameter == "groupBy" ? "--group-by" : "--\(parameter)" }
+        if let refused = given.keys.sorted().first(where: { !takes.contains($0) }) {
+            throw ValidationError("\(rollup) does not take \(option(refused))"
+                                  + (takes.isEmpty ? "" : "; it takes \(takes.map(option).joined(separator: ", "))"))
+        }
+        return (declared.path, given, declared.layout, false)
+    }
 
     func run() async throws {
         let (base, token) = try target()
-        var query: [(String, String?)] = [("groupBy", groupBy)]
-        let path: String
-        switch rollup {
-        case "tickets": path = "/v1/rollups/tickets"; query += [("since", since), ("until", until)]
-        case "sla": path = "/v1/rollups/sla"
-        case "hot-topics": path = "/v1/rollups/hot-topics"; query = [("window", window)]
-        case "participation": path = "/v1/rollups/participation"
-        case "polls": path = "/v1/rollups/polls"; query = []
-        case "poll":
-            guard let id else { throw ValidationError("poll needs the poll id") }
-            path = "/v1/rollups/polls/\(id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id)"; query = []
-        default: throw ValidationError("unknown rollup \(rollup): tickets, sla, hot-topics, participation, polls or poll")
-        }
+        let (path, query, layout, single) = try asked()
         var components = URLComponents(string: base + path)
-        let items = query.compactMap { name, value in value.map { URLQueryItem(name: name, value: $0) } }
-        if !items.isEmpty { components?.queryItems = items }
+        if !query.isEmpty { components?.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
         guard let address = components?.url else { throw ValidationError("not a URL: \(base)") }
         var request = URLRequest(url: address, timeoutInterval: 30)
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
@@ -60,7 +78,7 @@ struct Query: AsyncParsableCommand {
             throw ValidationError("the node answered \(status): \(message)")
         }
         if json { say(text); return }
-        say(RollupTables.render(rollup, body))
+        say(RollupTables.render(layout, single ? .object(["items": .list([body])]) : body))
     }
 
     /// The node's address and the token to use.
@@ -79,56 +97,13 @@ struct Query: AsyncParsableCommand {
     }
 }
 
-/// How each rollup's JSON becomes a table.
+/// A rollup's answer as the tables its declaration lays out.
 enum RollupTables {
-    static func render(_ rollup: String, _ body: Value) -> String {
-        let items = body["items"].list ?? []
-        func text(_ value: Value?) -> String {
-            switch value ?? .null {
-            case .null: "-"
-            case .string(let s): s
-            case .int(let i): String(i)
-            case .bool(let b): b ? "yes" : "no"
-            default: value?.canonicalJSON ?? "-"
-            }
-        }
-        func rows(_ list: [Value], _ columns: [String]) -> [[String]] {
-            list.map { item in columns.map { text(item.object?[$0]) } }
-        }
-        switch rollup {
-        case "tickets":
-            let stages = ["submitted", "acknowledged", "in_progress", "resolved", "closed"]
-            let header: [String] = [body["groupBy"].string ?? "key", "total"] + stages
-            let table: [[String]] = items.map { item in
-                let counts: [String] = stages.map { stage in text(item["byStage"].object?[stage] ?? .int(0)) }
-                return [text(item["key"]), text(item["total"])] + counts
-            }
-            return TextTable.render(header: header, rows: table)
-        case "sla":
-            let columns = ["key", "tickets", "responded", "respondedInTime", "overdue", "resolved", "resolvedInCommittee", "solvedInCommitteeShare",
-                           "firstResponseP50Minutes", "firstResponseP90Minutes", "resolutionP50Minutes", "resolutionP90Minutes"]
-            return TextTable.render(header: [body["groupBy"].string ?? "key", "tickets", "responded", "in 15 h", "overdue", "resolved",
-                                             "in committee", "share", "1st resp p50 min", "p90", "resolution p50 min", "p90"],
-                                    rows: rows(items, columns))
-        case "hot-topics":
-            let categories = TextTable.render(header: ["category", "label", "posts", "comments", "likes", "score"],
-                                              rows: rows(body["categories"].list ?? [], ["category", "label", "posts", "comments", "likes", "score"]))
-            let posts = TextTable.render(header: ["post", "title", "unit", "day", "comments", "likes"],
-                                         rows: rows(body["posts"].list ?? [], ["post", "title", "unit", "day", "comments", "likes"]))
-            return "hot topics \(text(body["since"])) … \(text(body["until"]))\n\(categories)\n\nmost active posts\n\(posts)"
-        case "participation":
-            return TextTable.render(header: [body["groupBy"].string ?? "key", "members", "households", "under 50", "share", "party", "volunteers"],
-                                    rows: rows(items, ["key", "members", "households", "under50", "under50Share", "partyMembers", "volunteers"]))
-        default:
-            let polls = rollup == "poll" ? [body] : items
-            return TextTable.render(header: ["poll", "committee", "title", "closed", "ballots", "electorate", "turnout", "results"],
-                                    rows: polls.map { poll in
-                                        let o = poll.object ?? [:]
-                                        let results = (o["results"]?.list ?? []).map { "\(text($0.object?["option"])) \(text($0.object?["votes"]))" }
-                                        return ["poll", "committee", "title", "closed", "ballots", "electorate", "turnout"].map { text(o[$0]) }
-                                            + [o["results"] == .null ? "(hidden until closed)" : results.joined(separator: " / ")]
-                                    })
-        }
+    static func render(_ layout: [RollupLayout], _ answer: Value) -> String {
+        layout.map { table in
+            let (title, header, rows) = table.table(answer)
+            return (title.map { $0 + "\n" } ?? "") + TextTable.render(header: header, rows: rows)
+        }.joined(separator: "\n\n")
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Prometheus
 import Replication
 import HTTPAPI
+import Storage
 import Hummingbird
 import Testing
 import Yams
@@ -46,6 +47,25 @@ import Yams
         #expect(served.subtracting(documented).sorted() == [], "served but not documented")
         #expect(documented.subtracting(served).sorted() == [], "documented but not served")
         #expect(served.count > 30)
+    }
+
+    /// Each rollup of `Rollups.all` is documented at its path with exactly the query parameters its declaration reads, and
+    /// `groupBy` lists its groupings.
+    @Test func everyRollupIsDocumentedWithTheParametersItTakes() throws {
+        let spec = try Yams.load(yaml: String(contentsOfFile: Self.specPath, encoding: .utf8)) as? [String: Any]
+        let paths = try #require(spec?["paths"] as? [String: Any])
+        for rollup in Rollups.all {
+            let get = try #require((paths[rollup.path] as? [String: Any])?["get"] as? [String: Any], "\(rollup.path) is documented")
+            let parameters = (get["parameters"] as? [[String: Any]] ?? []).filter { $0["in"] as? String == "query" }
+            #expect(Set(parameters.compactMap { $0["name"] as? String }) == Set(rollup.parameters.names), "\(rollup.name)'s query parameters")
+            if let groupBy = parameters.first(where: { $0["name"] as? String == "groupBy" }) {
+                let documented = (groupBy["schema"] as? [String: Any])?["enum"] as? [String] ?? []
+                #expect(documented == rollup.parameters.groupings.map(\.rawValue), "\(rollup.name)'s groupings")
+            }
+            if let limit = rollup.parameters.limit, let schema = parameters.first(where: { $0["name"] as? String == "limit" })?["schema"] as? [String: Any] {
+                #expect(schema["maximum"] as? Int == limit.max && schema["default"] as? Int == limit.default, "\(rollup.name)'s limit")
+            }
+        }
     }
 }
 

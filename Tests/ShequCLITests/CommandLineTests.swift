@@ -28,6 +28,19 @@ extension MultiProcess {
             #expect(try Shequ.parseAsRoot(["bench", "rollup", "--quick"]) is Bench.Rollup)
             let query = try #require(try Shequ.parseAsRoot(["query", "sla", "--demo", "data/demo", "--node", "city", "--group-by", "street"]) as? Query)
             #expect(query.rollup == "sla" && query.groupBy == "street" && !query.json)
+            // Each rollup takes the parameters its declaration names: the path and query come from `Rollups`, and an option
+            // the rollup does not take is refused before anything is asked.
+            let hot = try #require(try Shequ.parseAsRoot(["query", "hot-topics", "--url", "http://x", "--token", "t", "--window", "48h", "--limit", "5"]) as? Query)
+            let asked = try hot.asked()
+            #expect(asked.path == "/v1/rollups/hot-topics" && asked.query == ["window": "48h", "limit": "5"] && asked.layout.count == 2)
+            #expect(try (#require(try Shequ.parseAsRoot(["query", "answers", "--url", "http://x", "--token", "t"]) as? Query)).asked().path == "/v1/rollups/answers")
+            let refused = try #require(try Shequ.parseAsRoot(["query", "participation", "--url", "http://x", "--token", "t", "--since", "2026-05-01"]) as? Query)
+            #expect(throws: ValidationError.self) { try refused.asked() }
+            do { _ = try refused.asked() } catch let error as ValidationError {
+                #expect(error.message == "participation does not take --since; it takes --group-by")
+            }
+            let poll = try #require(try Shequ.parseAsRoot(["query", "poll", "v_1", "--url", "http://x", "--token", "t"]) as? Query)
+            #expect(try poll.asked().path == "/v1/rollups/polls/v_1" && poll.asked().single)
         }
 
         /// `shequ query` tables line up in a terminal, Chinese labels counting two columns each.
@@ -48,7 +61,7 @@ extension MultiProcess {
                 .object(["category": "traffic", "label": "交通出行", "posts": .int(12), "comments": .int(3), "likes": .int(40), "score": .int(55)]),
                 .object(["category": "other", "label": "其他", "posts": .int(1), "comments": .int(0), "likes": .int(2), "score": .int(3)]),
             ]), "posts": .list([]), "since": "2026-11-16", "until": "2026-11-22"])
-            let lines = RollupTables.render("hot-topics", body).split(separator: "\n").map(String.init)
+            let lines = RollupTables.render(Rollups.named("hot-topics")!.layout, body).split(separator: "\n").map(String.init)
             let table = lines[1...4]
             // Every column starts at the same display column on every row: "posts" sits over 12 and 1.
             let header = table.first!, traffic = table.dropFirst(2).first!, other = table.last!
