@@ -10,9 +10,9 @@ struct ChangeApplier {
     let db: Database
     /// The rollup moves of the batch, summed per row and written at `finish()`.
     private let rollups: RollupDelta
-    /// Entities whose derived columns or rollup facts need refreshing at `finish()`: members (status, participation),
-    /// tickets (stage, ticket rollups), committees (units), posts, comments and likes (hot topics), polls (results)
-    /// and anything tombstoned. Other kinds cost nothing there.
+    /// Entities whose derived columns or rollup facts need refreshing at `finish()`: those of the kinds a rollup keeper
+    /// refreshes (`RollupKeepers`), members and tickets (their status), topics (search) and anything tombstoned. Other
+    /// kinds cost nothing there.
     private var touched: [String: EntityKind] = [:]
     /// Whether posts, topics and tickets are kept in the full-text index (street nodes, where residents search).
     let indexesSearch: Bool
@@ -78,11 +78,10 @@ struct ChangeApplier {
         } else {
             created.records[change.entity] = nil
         }
-        switch kind {
-        case .member, .ticket, .committee, .post, .comment, .like, .poll, .topic: touched[change.entity] = kind
-        case .ticketEvent: if let parent { touched[parent] = .ticket }
-        case .ballot: touched[change.entity] = kind
-        default: break
+        if kind.isReadWhenFinishing {
+            touched[change.entity] = kind
+        } else if kind == .ticketEvent, let parent {
+            touched[parent] = .ticket
         }
         if change.op == .remove || change.fields[Cell.tombstoneField] != nil {
             tombstoned.insert(change.entity)
@@ -164,48 +163,21 @@ struct ChangeApplier {
             written.removeAll()
             rollups.unfiled.removeAll()
         }
-        var posts = Set<String>(), items = Set<String>(), polls = Set<String>(), ballots = Set<String>()
-        for (id, kind) in touched.sorted(by: { $0.key < $1.key }) {
-            let status: String?
-            switch kind {
-            case .member:
-                status = try view.record(id)?["status"].string
-                try ParticipationRollups.update(member: id, view: view, rollups: rollups)
-            case .post:
-                posts.insert(id)
-                if indexesSearch { try SearchIndex.refresh(id, kind: .post, view: view, db: db) }
-                status = nil
-            case .topic:
-                if indexesSearch { try SearchIndex.refresh(id, kind: .topic, view: view, db: db) }
-                status = nil
-            case .comment, .like:
-                items.insert(id)
-                status = nil
-            case .poll:
-                polls.insert(id)
-                status = nil
-            case .ballot:
-                ballots.insert(id)
-                status = nil
-            case .ticket:
-                let ticket = try view.ticket(id)
-                if let ticket { try TicketRollups.update(ticket: ticket, rollups: rollups) }
-                if indexesSearch { try SearchIndex.refresh(id, kind: .ticket, view: view, db: db) }
-                status = ticket.map { $0.stage.rawValue }
-            case .committee:
-                if let committee = try view.committee(id) { try TicketRollups.update(committee: committee, rollups: rollups) }
-                status = nil
-            default:
-                status = nil
-            }
+        let batch = TouchedEntities(touched, view: view)
+        for keeper in RollupKeepers.all { try keeper.refresh(batch, rollups: rollups) }
+        for (id, kind) in batch.all {
+            if indexesSearch, kind == .post || kind == .topic || kind == .ticket { try SearchIndex.refresh(id, kind: kind, view: view, db: db) }
             guard kind == .member || kind == .ticket || tombstoned.contains(id) else { continue }
+            let status = switch kind {
+            case .member: try view.record(id)?["status"].string
+            case .ticket: try batch.ticket(id)?.stage.rawValue
+            default: String?.none
+            }
             let deleted = try view.record(id)?.isDeleted ?? false
             // Unchanged (a ticket's comment leaves its stage), the row is not rewritten: its page stays clean for the commit.
             try db.cachedStatement(sql: "UPDATE entities SET status = ?1, deleted = ?2 WHERE id = ?3 AND (status IS NOT ?1 OR deleted IS NOT ?2)")
                 .execute(arguments: [status, deleted, id])
         }
-        try ActivityRollups.refresh(posts: posts, items: items, view: view, rollups: rollups)
-        try PollRollups.refresh(polls: polls, ballots: ballots, view: view, rollups: rollups)
         try rollups.flush()
         touched.removeAll()
         tombstoned.removeAll()
@@ -217,11 +189,8 @@ struct ChangeApplier {
 }
 
 extension EntityKind {
-    /// Whether `ChangeApplier.finish()` reads an entity of this kind (to derive its status, facts or search text).
-    fileprivate var isReadWhenFinishing: Bool {
-        switch self {
-        case .member, .ticket, .committee, .post, .comment, .like, .poll, .ballot, .topic: true
-        default: false
-        }
-    }
+    /// Whether `ChangeApplier.finish()` reads an entity of this kind: a rollup keeper refreshes it, or its status or search
+    /// text is derived (members, tickets, topics).
+    fileprivate var isReadWhenFinishing: Bool { Self.readWhenFinishing.contains(self) }
+    private static let readWhenFinishing = RollupKeepers.refreshed.union([.member, .ticket, .topic])
 }

@@ -14,7 +14,7 @@ public struct Rollup: Sendable {
     public let summary: String
     /// The kinds of entity whose changes can move it (the facts it keeps are derived from entities of these kinds).
     public let watches: Set<EntityKind>
-    /// The tables it reads, kept as changes apply (`ChangeApplier.finish`).
+    /// The tables it reads, kept as changes apply by the `RollupKeepers` (and `AnswerRollups`, as each change applies).
     public let tables: [String]
     public let parameters: RollupParameters
     /// How `shequ query` prints the answer: one table per list in it.
