@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "Replication", "Governance", "Federation", "Photos",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

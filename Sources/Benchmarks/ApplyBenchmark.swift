@@ -22,6 +22,9 @@ public enum ApplyBenchmark {
         /// Bytes the process wrote while applying (the WAL's frames and the checkpoints'), and the plain inserts', when
         /// the system says (`wchar` in /proc/self/io).
         public var bytesWritten: (apply: Int, plain: Int)?
+        /// The process's CPU time (user and system, every thread) while applying and while inserting plainly: less moved by
+        /// other processes on the machine than the seconds on the clock.
+        public var cpuSeconds: (apply: Double, plain: Double)?
 
         public var report: String {
             """
@@ -29,6 +32,7 @@ public enum ApplyBenchmark {
               shequ apply path : \(Int(applyRate)) changes/s (\(String(format: "%.3f", applySeconds)) s)
               plain SQLite     : \(Int(plainRate)) rows/s (\(String(format: "%.3f", plainSeconds)) s)
               ratio            : \(String(format: "%.2f", ratio)) of plain (target >= 0.33)
+              CPU time         : \(cpuSeconds.map { String(format: "%.1f µs per change (plain: %.1f)", $0.apply * 1e6 / Double(changes), $0.plain * 1e6 / Double(changes)) } ?? "not known here")
               bytes written    : \(bytesWritten.map { String(format: "%.0f per change (plain: %.0f)", Double($0.apply) / Double(changes), Double($0.plain) / Double(changes)) } ?? "not known here")
               SQL statements   : \(String(format: "%.2f", statementsPerChange)) per change over the first \(statementChanges) (plain: 1); the most run:
             \(topStatements.joined(separator: "\n"))
@@ -89,15 +93,15 @@ public enum ApplyBenchmark {
     /// Applies the changes at a fresh district store and inserts them plainly, timing both; then counts the SQL statements
     /// of the first `statementSample` applied again at another.
     public static func run(changes: [Change], batch: Int, directory: String) throws -> Result {
-        let beforePlain = writtenBytes()
+        let beforePlain = writtenBytes(), cpuBeforePlain = cpuTime()
         let plain = try PlainInsertBaseline.insert(changes, batch: batch, path: (directory as NSString).appendingPathComponent("plain.sqlite"))
-        let afterPlain = writtenBytes()
+        let afterPlain = writtenBytes(), cpuAfterPlain = cpuTime()
         let district = try Store(path: (directory as NSString).appendingPathComponent("district.sqlite"), nodeID: "district.bench")
-        let beforeApply = writtenBytes()
+        let beforeApply = writtenBytes(), cpuBeforeApply = cpuTime()
         let start = DispatchTime.now().uptimeNanoseconds
         let applied = try apply(changes, batch: batch, at: district)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let afterApply = writtenBytes()
+        let afterApply = writtenBytes(), cpuAfterApply = cpuTime()
         precondition(applied == changes.count, "applied \(applied) of \(changes.count)")
         // Counted apart, untimed: SQLite's statement trace halves the rate it watches.
         let counted = Array(changes.prefix(statementSample))
@@ -108,6 +112,7 @@ public enum ApplyBenchmark {
         if let beforePlain, let afterPlain, let beforeApply, let afterApply {
             result.bytesWritten = (afterApply - beforeApply, afterPlain - beforePlain)
         }
+        result.cpuSeconds = (cpuAfterApply - cpuBeforeApply, cpuAfterPlain - cpuBeforePlain)
         return result
     }
 
@@ -116,6 +121,13 @@ public enum ApplyBenchmark {
         try stride(from: 0, to: changes.count, by: batch).reduce(0) { applied, offset in
             applied + (try store.applyRemote(Array(changes[offset..<min(offset + batch, changes.count)])).applied)
         }
+    }
+
+    /// The CPU time this process has used so far, user and system, in seconds.
+    static func cpuTime() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     /// The bytes this process has passed to `write` and `pwrite` so far (Linux's `wchar`), nil where it is not known.

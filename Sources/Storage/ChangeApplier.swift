@@ -48,29 +48,46 @@ struct ChangeApplier {
     /// Applies one change; returns false when it was already in the log.
     mutating func apply(_ change: Change, receivedAt: Int64) throws -> Bool {
         guard let kind = EntityKind(rawValue: change.kind) else { throw StorageError.unknownKind(change.kind) }
-        let fields = change.fieldsJSON
-        try db.cachedStatement(sql: """
+        var log = try DirectStatement(db, sql: """
             INSERT OR IGNORE INTO changes(origin, seq, hlc, scope, kind, entity, op, fields, author, signature, received_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                change.id.origin, Int64(change.id.seq), Int64(change.hlc.rawValue), change.scope.description, change.kind,
-                change.entity, Int64(change.op.rawValue), fields, change.author, Data(change.signature), receivedAt,
-            ])
+            """)
+        log.bind(change.id.origin)
+        log.bind(Int64(change.id.seq))
+        log.bind(Int64(change.hlc.rawValue))
+        log.bind(change.scope.description)
+        log.bind(change.kind)
+        log.bind(change.entity)
+        log.bind(Int64(change.op.rawValue))
+        log.bind(change.fieldsJSON)
+        log.bind(change.author)
+        log.bind(change.signature)
+        log.bind(receivedAt)
+        try log.run()
         guard db.changesCount > 0 else { return false }
 
         let cells = Cell.cells(of: change)
         try merge(entity: change.entity, cells: cells)
         let parent = kind.parentField.flatMap { change.fields[$0]?.string }
         let hlc = Int64(change.hlc.rawValue)
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO entities(id, kind, scope, parent, created) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [change.entity, kind.rawValue, change.scope.description, parent, hlc])
+        var entity = try DirectStatement(db, sql: "INSERT OR IGNORE INTO entities(id, kind, scope, parent, created) VALUES (?, ?, ?, ?, ?)")
+        entity.bind(change.entity)
+        entity.bind(kind.rawValue)
+        entity.bind(change.scope.description)
+        entity.bind(parent)
+        entity.bind(hlc)
+        try entity.run()
         let isNew = db.changesCount > 0
         if !isNew {
             // Known already: it was made no later than this change, and its parent is the first one any change named.
-            try db.cachedStatement(sql: """
+            var known = try DirectStatement(db, sql: """
                 UPDATE entities SET created = min(created, ?1), parent = coalesce(parent, ?2)
                 WHERE id = ?3 AND (?1 < created OR (parent IS NULL AND ?2 IS NOT NULL))
-                """).execute(arguments: [hlc, parent, change.entity])
+                """)
+            known.bind(hlc)
+            known.bind(parent)
+            known.bind(change.entity)
+            try known.run()
         }
         if isNew { rollups.unfiled.insert(change.entity) }
         if written.insert(change.entity).inserted {
@@ -106,13 +123,17 @@ struct ChangeApplier {
         guard let op = cells.first?.cell.op else { return }
         switch op {
         case .assign, .add:
-            var arguments: [(any DatabaseValueConvertible)?] = []
-            arguments.reserveCapacity(cells.count * 6)
-            for (field, cell) in cells {
-                arguments += [entity, field, cell.value.canonicalJSON, Int64(cell.stamp.hlc.rawValue), cell.stamp.origin, Int64(cell.op.rawValue)]
-            }
             let sql = (op == .assign ? Self.assignUpserts : Self.addUpserts).dropFirst(cells.count).first ?? Self.upsert(op: op, rows: cells.count)
-            try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments))
+            var upsert = try DirectStatement(db, sql: sql)
+            for (field, cell) in cells {
+                upsert.bind(entity)
+                upsert.bind(field)
+                upsert.bind(cell.value.canonicalJSON)
+                upsert.bind(Int64(cell.stamp.hlc.rawValue))
+                upsert.bind(cell.stamp.origin)
+                upsert.bind(Int64(cell.op.rawValue))
+            }
+            try upsert.run()
         case .raise, .remove:
             for (field, cell) in cells {
                 let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT value, hlc, origin, op FROM cells WHERE entity = ? AND field = ?"),

@@ -109,7 +109,10 @@ extension RollupFact {
         }
         try new.add(sign: 1, to: rollups)
         let columns = new.columns
-        try db.cachedStatement(sql: sql.insert(columns: columns.map(\.0))).execute(arguments: StatementArguments([id] + columns.map(\.1)))
+        var insert = try DirectStatement(db, sql: sql.insert(columns: columns.map(\.0)))
+        insert.bind(id)
+        for (_, value) in columns { insert.bind(value?.databaseValue ?? .null) }
+        try insert.run()
         return old
     }
 
