@@ -91,7 +91,7 @@ extension ActivityRollups {
             move(old, by: -1)
             move(new, by: 1)
         }
-        for id in recount.sorted() { try recountPost(id, db: db) }
+        for id in recount.sorted() { try recountPost(id, counts: categories[id].flatMap { $0 } != nil, db: db) }
         for (post, move) in moves.sorted(by: { $0.key < $1.key }) where !recount.contains(post) && (move.comments != 0 || move.likes != 0) {
             // The row exists while the post's fact does, and an item counts only then.
             try db.cachedStatement(sql: "UPDATE post_activity SET comments = comments + ?, likes = likes + ? WHERE post = ?")
@@ -122,12 +122,12 @@ extension ActivityRollups {
                     kind: item.kind)
     }
 
-    /// The per-post counts of a post whose own fact changed: a count over the post's facts (an index range), or no row for a
-    /// post that does not count.
-    private static func recountPost(_ post: String, db: Database) throws {
-        try db.cachedStatement(sql: "DELETE FROM post_activity WHERE post = ?").execute(arguments: [post])
+    /// The per-post counts of a post whose own fact changed: a count over the post's facts (an index range) in place of its
+    /// row, or no row for a post that does not count (`counts` false: it has no fact).
+    private static func recountPost(_ post: String, counts: Bool, db: Database) throws {
+        guard counts else { return try db.cachedStatement(sql: "DELETE FROM post_activity WHERE post = ?").execute(arguments: [post]) }
         try db.cachedStatement(sql: """
-            INSERT INTO post_activity(post, unit, category, day, comments, likes)
+            INSERT OR REPLACE INTO post_activity(post, unit, category, day, comments, likes)
             SELECT p.post, p.unit, p.category, p.day,
                    (SELECT COUNT(*) FROM activity_facts WHERE post = p.post AND kind = 'comment'),
                    (SELECT COUNT(*) FROM activity_facts WHERE post = p.post AND kind = 'like')
@@ -199,44 +199,84 @@ enum ParticipationRollups {
 /// Secret polls are stored as totals only, which is all a rollup ever shows.
 enum PollRollups {
     /// Refreshes after a batch: `polls` changed themselves, `ballots` arrived.
+    ///
+    /// A voter whose only new ballots are ones the batch created, in a poll the batch did not change, is counted from
+    /// their ballots' facts alone: what they counted for before is the tally of the facts filed before these, which is
+    /// what `poll_voters` holds for them (every batch leaves it so). Any other voter is re-counted against `poll_voters`.
     static func refresh(polls: Set<String>, ballots: Set<String>, view: ReadView, rollups: RollupDelta) throws {
         let db = rollups.db
         var voters: [String: Set<String>] = [:]
+        var fresh: [String: [String: [Ballot]]] = [:]
         for id in ballots.sorted() {
             guard let record = try view.record(id), let ballot = Ballot(record) else { continue }
-            // The fact carries all that counting a ballot needs (its stamp and choices, as its record has them now), so a
-            // voter's ballots are read from their facts, not as records. Its poll and voter stay those it was first filed under.
-            try db.cachedStatement(sql: """
-                INSERT INTO ballot_facts(ballot, poll, voter, hlc, origin, choices) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT(ballot) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, choices = excluded.choices
-                """).execute(arguments: [ballot.id, ballot.poll, ballot.voter, Int64(ballot.stamp.hlc.rawValue), ballot.stamp.origin,
-                                     Value.strings(ballot.choices).canonicalJSON])
-            voters[ballot.poll, default: []].insert(ballot.voter)
+            if rollups.unfiled.contains(id), !polls.contains(ballot.poll) {
+                fresh[ballot.poll, default: [:]][ballot.voter, default: []].append(ballot)
+            } else {
+                try file(ballot, db: db)
+                voters[ballot.poll, default: []].insert(ballot.voter)
+            }
+        }
+        // A voter with a ballot that had a fact already is re-counted the general way, new ballots and all.
+        for (poll, byVoter) in fresh {
+            for (voter, arrived) in byVoter where voters[poll]?.contains(voter) == true {
+                for ballot in arrived { try file(ballot, db: db) }
+                fresh[poll]![voter] = nil
+            }
         }
         for id in polls {
-            voters[id] = Set(try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT voter FROM ballot_facts WHERE poll = ?"), arguments: [id]))
+            voters[id, default: []].formUnion(try String.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT voter FROM ballot_facts WHERE poll = ?"),
+                                                                  arguments: [id]))
         }
-        for (id, changed) in voters.sorted(by: { $0.key < $1.key }) {
+        for id in Set(voters.keys).union(fresh.keys).sorted() {
             // A ballot whose poll has not arrived yet waits: the poll's arrival re-counts every voter.
-            guard let poll = try view.poll(id) else { continue }
-            for voter in changed.sorted() { try recount(poll, voter: voter, rollups: rollups) }
+            guard let poll = try view.poll(id) else {
+                for ballot in (fresh[id] ?? [:]).values.joined() { try file(ballot, db: db) }
+                continue
+            }
+            for voter in (voters[id] ?? []).sorted() {
+                let old = try String.fetchOne(db.cachedStatement(sql: "SELECT choices FROM poll_voters WHERE poll = ? AND voter = ?"),
+                                              arguments: [poll.id, voter]).map { try Value(json: $0).strings }
+                try move(poll, voter: voter, from: old, to: counted(poll, try filed(poll: poll.id, voter: voter, db: db)), rollups: rollups)
+            }
+            for (voter, arrived) in (fresh[id] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let before = try filed(poll: poll.id, voter: voter, db: db)
+                for ballot in arrived { try file(ballot, db: db) }
+                try move(poll, voter: voter, from: counted(poll, before), to: counted(poll, before + arrived), rollups: rollups)
+            }
             try rollups.flush("poll_votes")
             try write(poll, db: db)
         }
     }
 
-    /// Moves the votes by the difference between what the voter counted for and what they count for now.
-    private static func recount(_ poll: Poll, voter: String, rollups: RollupDelta) throws {
-        let db = rollups.db
-        let ballots = try Row.fetchAll(db.cachedStatement(sql: "SELECT ballot, hlc, origin, choices FROM ballot_facts WHERE poll = ? AND voter = ?"),
-                                       arguments: [poll.id, voter]).map { row in
-            Ballot(id: row[0], poll: poll.id, voter: voter, choices: try Value(json: row[3] as String).strings,
+    /// Files a ballot's fact: all that counting it needs (its stamp and choices, as its record has them now), so that a
+    /// voter's ballots are read from their facts, not as records. Its poll and voter stay those it was first filed under.
+    private static func file(_ ballot: Ballot, db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO ballot_facts(ballot, poll, voter, hlc, origin, choices) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(ballot) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, choices = excluded.choices
+            """).execute(arguments: [ballot.id, ballot.poll, ballot.voter, Int64(ballot.stamp.hlc.rawValue), ballot.stamp.origin,
+                                     Value.strings(ballot.choices).canonicalJSON])
+    }
+
+    /// A voter's ballots in a poll, as their facts have them.
+    private static func filed(poll: String, voter: String, db: Database) throws -> [Ballot] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT ballot, hlc, origin, choices FROM ballot_facts WHERE poll = ? AND voter = ?"),
+                         arguments: [poll, voter]).map { row in
+            Ballot(id: row[0], poll: poll, voter: voter, choices: try Value(json: row[3] as String).strings,
                    stamp: WriteStamp(hlc: HLCTimestamp(rawValue: UInt64(row[1] as Int64)), origin: row[2]))
         }
+    }
+
+    /// The options a voter's ballots count for by `Poll.tally`'s rule (each voter's latest counting ballot); nil when none
+    /// counts.
+    private static func counted(_ poll: Poll, _ ballots: [Ballot]) -> [String]? {
         let tally = poll.tally(ballots)
-        let new: [String]? = tally.ballots == 0 ? nil : poll.options.filter { (tally.counts[$0] ?? 0) > 0 }
-        let old = try String.fetchOne(db.cachedStatement(sql: "SELECT choices FROM poll_voters WHERE poll = ? AND voter = ?"), arguments: [poll.id, voter])
-            .map { try Value(json: $0).strings }
+        return tally.ballots == 0 ? nil : poll.options.filter { (tally.counts[$0] ?? 0) > 0 }
+    }
+
+    /// Moves the votes by the difference between what the voter counted for and what they count for now.
+    private static func move(_ poll: Poll, voter: String, from old: [String]?, to new: [String]?, rollups: RollupDelta) throws {
+        let db = rollups.db
         guard old != new else { return }
         for (choices, sign) in [(old, -1), (new, 1)] {
             for option in choices ?? [] {
