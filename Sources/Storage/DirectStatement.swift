@@ -72,12 +72,16 @@ struct DirectStatement {
         sqlite3_bind_null(handle, index)
     }
 
-    /// Runs the statement with what was bound; it is reset and its bindings cleared whatever happens.
+    /// Runs the statement with what was bound; it is reset and its bindings cleared whatever happens. Every parameter must
+    /// have been bound (SQLite would take a missing one as NULL; GRDB refuses, and so does this).
     mutating func run() throws {
         defer {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
             index = 0
+        }
+        guard index == sqlite3_bind_parameter_count(handle) else {
+            throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "\(index) of \(sqlite3_bind_parameter_count(handle)) parameters bound", sql: sql)
         }
         let code = sqlite3_step(handle)
         guard code == SQLITE_DONE else {

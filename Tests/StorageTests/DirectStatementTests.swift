@@ -25,6 +25,12 @@ import Testing
             let error = try #require(throws: DatabaseError.self) { try insert("a", 2, "again", [], .null) }
             #expect(error.resultCode == .SQLITE_CONSTRAINT)
             try insert("b", 2, "after", [9], .null)
+            // A parameter left unbound is refused, not taken as NULL.
+            var short = try DirectStatement(db, sql: "INSERT INTO t(id, n, label, data, x) VALUES (?, ?, ?, ?, ?)")
+            short.bind("c")
+            short.bind(Int64(3))
+            let misuse = try #require(throws: DatabaseError.self) { try short.run() }
+            #expect(misuse.resultCode == .SQLITE_MISUSE)
 
             let rows = try Row.fetchAll(db, sql: "SELECT id, n, label, typeof(label), data, typeof(data), x FROM t ORDER BY rowid")
             #expect(rows.map { $0[0] as String } == ["a", "", "社区", "b"])
