@@ -155,12 +155,14 @@ public struct RollupLayout: Sendable {
 
     /// The title, the header and the rows of this table in `answer`.
     public func table(_ answer: Value) -> (title: String?, header: [String], rows: [[String]]) {
+        // One pass over the template: what a field holds is not read as a template again.
         func fill(_ text: String) -> String {
-            var filled = text
-            while let open = filled.range(of: "{"), let close = filled.range(of: "}", range: open.upperBound..<filled.endIndex) {
-                filled.replaceSubrange(open.lowerBound..<close.upperBound, with: RollupColumn.text(answer[String(filled[open.upperBound..<close.lowerBound])]))
+            var filled = "", rest = text[...]
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                filled += rest[..<open] + RollupColumn.text(answer[String(rest[rest.index(after: open)..<close])])
+                rest = rest[rest.index(after: close)...]
             }
-            return filled
+            return filled + rest
         }
         let rows = (answer[list].list ?? []).map { row in columns.map { $0.text(in: row) } }
         return (title.map(fill), columns.map { fill($0.header) }, rows)

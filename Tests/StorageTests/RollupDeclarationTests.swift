@@ -147,6 +147,9 @@ import Testing
         #expect(polls.rows.map { [$0[0], $0[3], $0[7]] } == [["v1", "yes", "甲 2 / 乙 1"], ["v2", "no", "(hidden until closed)"]])
         let hot = Rollups.named("hot-topics")!.layout[0].table(.object(["since": .string("2026-05-01"), "until": .string("2026-05-07")]))
         #expect(hot.title == "hot topics 2026-05-01 … 2026-05-07")
+        // A field's text is not taken as a template in its turn.
+        let odd = Rollups.named("hot-topics")!.layout[0].table(.object(["since": .string("{until}"), "until": .string("{since}")]))
+        #expect(odd.title == "hot topics {until} … {since}")
         #expect(hot.rows.isEmpty)
     }
 }
