@@ -1,17 +1,15 @@
 import Foundation
 import GRDB
 import Replication
-import Storage
 
 /// The baseline for `shequ bench apply`: the same change rows inserted into a plain SQLite table
-/// with one prepared statement, batched in transactions — the fastest obvious way to store them. Same page size, WAL and
-/// sync settings as a node's database.
+/// with one prepared statement, batched in transactions — the fastest obvious way to store them.
 public enum PlainInsertBaseline {
     /// Inserts the changes into a fresh database at `path` in batches; returns the seconds taken.
     public static func insert(_ changes: [Change], batch: Int, path: String) throws -> Double {
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA page_size = \(Store.pageSize); PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
             try db.execute(sql: """
                 CREATE TABLE changes (origin TEXT NOT NULL, seq INTEGER NOT NULL, hlc INTEGER NOT NULL, scope TEXT NOT NULL, kind TEXT NOT NULL,
                 entity TEXT NOT NULL, op INTEGER NOT NULL, fields TEXT NOT NULL, author TEXT NOT NULL, signature BLOB NOT NULL,

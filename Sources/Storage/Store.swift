@@ -85,11 +85,10 @@ public final class Store: Sendable {
         configuration.prepareDatabase { db in
             // WAL with NORMAL sync: a commit survives a process crash; a power cut may lose the last
             // commits but never corrupts. The WAL is copied back by `WALCheckpointer` on its own thread, so that a burst
-            // of remote changes is not paced by checkpoints; the page caches share `pageCache`. A new database has 8 KiB
-            // pages (`Store.pageSize`).
+            // of remote changes is not paced by checkpoints; the page caches share `pageCache`.
             let writes = !db.configuration.readonly
             let cache = writes ? pageCache.writerKibibytes : pageCache.readerKibibytes(readers: readers)
-            try db.execute(sql: "PRAGMA page_size = \(Store.pageSize); PRAGMA synchronous = NORMAL; PRAGMA cache_size = -\(cache); PRAGMA temp_store = MEMORY")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -\(cache); PRAGMA temp_store = MEMORY")
             if writes { try checkpointer?.attach(to: db) }
         }
         let writer: any DatabaseWriter = if let path {
@@ -141,11 +140,6 @@ public final class Store: Sendable {
     }
 
     /// The system clock in milliseconds since the Unix epoch.
-    /// The page size of a database made from now on: random-keyed rows (a like's cells, an index by parent) dirty a page
-    /// each per change, yet `bench apply` ran 5–10 % faster at 8 KiB than at 4 KiB, with 12 % more bytes written (fewer
-    /// levels to descend, fewer splits); 1 and 2 KiB were slower still. A database keeps the size it was made with.
-    public static let pageSize = 8_192
-
     @Sendable public static func systemMillis() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     // MARK: - Backup and recovery

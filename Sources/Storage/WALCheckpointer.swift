@@ -13,14 +13,14 @@ import Synchronization
 /// copied all of it before the writer's next transaction begins, which a writer committing batch after batch never
 /// leaves time for; so at its first commit after the checkpointer is done, the writer copies what it appended meanwhile
 /// — a batch or two, not the whole log — and the next transaction starts the log afresh. Should the log still reach
-/// `limit` (eight times `wake`: a long read keeps frames from being copied), the writer checkpoints itself as SQLite
+/// `limit` (four times `wake`: a long read keeps frames from being copied), the writer checkpoints itself as SQLite
 /// would.
 final class WALCheckpointer: @unchecked Sendable {
     private let path: String
     private let bytes: Int
     private struct State {
-        /// The WAL length in pages that wakes the checkpointer, and the length at which the writer copies it all itself:
-        /// set by `attach` from the database's page size.
+        /// The WAL length in pages that wakes the checkpointer, and the length at which the writer copies it all itself
+        /// (four times it): set by `attach` from the database's page size.
         var wake: Int32 = 0, limit: Int32 = 0
         /// The log's length when the checkpointer last copied it all; 0 when there is nothing of its work to finish.
         var copied: Int32 = 0
@@ -47,7 +47,7 @@ final class WALCheckpointer: @unchecked Sendable {
     func attach(to db: Database) throws {
         let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4_096
         let wake = Int32(max(16, bytes / max(pageSize, 512)))
-        state.withLock { $0.wake = wake; $0.limit = wake * 8 }
+        state.withLock { $0.wake = wake; $0.limit = wake * 4 }
         sqlite3_wal_hook(db.sqliteConnection, { context, connection, _, frames in
             guard let context else { return SQLITE_OK }
             Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(frames: frames, writer: connection)

@@ -11,7 +11,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = (directory as NSString).appendingPathComponent("db.sqlite")
-        // 128 KiB of 8 KiB pages: the checkpointer wakes at 16 frames, the writer copies it all at 128.
+        // 128 KiB of 8 KiB pages: the checkpointer wakes at 16 frames, the writer copies it all at 64.
         let checkpointer = WALCheckpointer(path: path, bytes: 128 << 10)
         var configuration = Configuration()
         configuration.prepareDatabase { db in
