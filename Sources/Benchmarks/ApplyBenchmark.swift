@@ -27,6 +27,9 @@ public enum ApplyBenchmark {
         public var cpuSeconds: (apply: Double, plain: Double)?
         /// The CPU time of the thread that applied (SQLite's writer; the checkpoints run on a thread of their own).
         public var writerCPUSeconds: Double?
+        /// The largest the write-ahead log grew while applying (its file's size after each batch): what the checkpoints
+        /// keep bounded.
+        public var largestLogBytes = 0
 
         public var report: String {
             """
@@ -35,6 +38,7 @@ public enum ApplyBenchmark {
               plain SQLite     : \(Int(plainRate)) rows/s (\(String(format: "%.3f", plainSeconds)) s)
               ratio            : \(String(format: "%.2f", ratio)) of plain (target >= 0.33)
               CPU time         : \(cpuSeconds.map { String(format: "%.1f µs per change (plain: %.1f)", $0.apply * 1e6 / Double(changes), $0.plain * 1e6 / Double(changes)) } ?? "not known here")\(writerCPUSeconds.map { String(format: "; the writer's thread %.1f", $0 * 1e6 / Double(changes)) } ?? "")
+              largest WAL      : \(String(format: "%.1f MiB", Double(largestLogBytes) / 1_048_576))
               bytes written    : \(bytesWritten.map { String(format: "%.0f per change (plain: %.0f)", Double($0.apply) / Double(changes), Double($0.plain) / Double(changes)) } ?? "not known here")
               SQL statements   : \(String(format: "%.2f", statementsPerChange)) per change over the first \(statementChanges) (plain: 1); the most run:
             \(topStatements.joined(separator: "\n"))
@@ -98,10 +102,15 @@ public enum ApplyBenchmark {
         let beforePlain = writtenBytes(), cpuBeforePlain = cpuTime()
         let plain = try PlainInsertBaseline.insert(changes, batch: batch, path: (directory as NSString).appendingPathComponent("plain.sqlite"))
         let afterPlain = writtenBytes(), cpuAfterPlain = cpuTime()
-        let district = try Store(path: (directory as NSString).appendingPathComponent("district.sqlite"), nodeID: "district.bench")
+        let districtPath = (directory as NSString).appendingPathComponent("district.sqlite")
+        let district = try Store(path: districtPath, nodeID: "district.bench")
         let beforeApply = writtenBytes(), cpuBeforeApply = cpuTime(), threadBeforeApply = cpuTime(thread: true)
         let start = DispatchTime.now().uptimeNanoseconds
-        let applied = try apply(changes, batch: batch, at: district)
+        var largestLog = 0
+        let applied = try apply(changes, batch: batch, at: district) {
+            let size = (try? FileManager.default.attributesOfItem(atPath: districtPath + "-wal")[.size] as? Int) ?? 0
+            largestLog = max(largestLog, size)
+        }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let afterApply = writtenBytes(), cpuAfterApply = cpuTime(), threadAfterApply = cpuTime(thread: true)
         precondition(applied == changes.count, "applied \(applied) of \(changes.count)")
@@ -116,13 +125,16 @@ public enum ApplyBenchmark {
         }
         result.cpuSeconds = (cpuAfterApply - cpuBeforeApply, cpuAfterPlain - cpuBeforePlain)
         result.writerCPUSeconds = threadAfterApply - threadBeforeApply
+        result.largestLogBytes = largestLog
         return result
     }
 
-    /// Applies the changes at `store` in batches of `batch`, one transaction each; returns how many were applied.
-    private static func apply(_ changes: [Change], batch: Int, at store: Store) throws -> Int {
+    /// Applies the changes at `store` in batches of `batch`, one transaction each, calling `afterEach` after each;
+    /// returns how many were applied.
+    private static func apply(_ changes: [Change], batch: Int, at store: Store, afterEach: () -> Void = {}) throws -> Int {
         try stride(from: 0, to: changes.count, by: batch).reduce(0) { applied, offset in
-            applied + (try store.applyRemote(Array(changes[offset..<min(offset + batch, changes.count)])).applied)
+            defer { afterEach() }
+            return applied + (try store.applyRemote(Array(changes[offset..<min(offset + batch, changes.count)])).applied)
         }
     }
 
