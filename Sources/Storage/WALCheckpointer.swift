@@ -19,9 +19,10 @@ final class WALCheckpointer: @unchecked Sendable {
     private let path: String
     private let bytes: Int
     private struct State {
-        /// The WAL length in pages that wakes the checkpointer, and the length at which the writer copies it all itself
-        /// (four times it): set by `attach` from the database's page size.
-        var wake: Int32 = 0, limit: Int32 = 0
+        /// The WAL length in pages that wakes the checkpointer: set by `attach` from the database's page size.
+        var wake: Int32 = 0
+        /// The length at which the writer copies it all itself.
+        var limit: Int32 { wake * 4 }
         /// The log's length when the checkpointer last copied it all; 0 when there is nothing of its work to finish.
         var copied: Int32 = 0
         /// Checkpoints so far: on the checkpointer's thread, the writer's finishing ones, and the writer's at the limit.
@@ -47,7 +48,7 @@ final class WALCheckpointer: @unchecked Sendable {
     func attach(to db: Database) throws {
         let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4_096
         let wake = Int32(max(16, bytes / max(pageSize, 512)))
-        state.withLock { $0.wake = wake; $0.limit = wake * 4 }
+        state.withLock { $0.wake = wake }
         sqlite3_wal_hook(db.sqliteConnection, { context, connection, _, frames in
             guard let context else { return SQLITE_OK }
             Unmanaged<WALCheckpointer>.fromOpaque(context).takeUnretainedValue().committed(frames: frames, writer: connection)
