@@ -14,11 +14,14 @@ public enum ApplyBenchmark {
         public var applyRate: Double { Double(changes) / applySeconds }
         public var plainRate: Double { Double(changes) / plainSeconds }
         public var ratio: Double { applyRate / plainRate }
-        /// The SQL statements the apply path ran, by their text (the same for the same changes, however loaded the machine).
-        public var statements: [String: Int] = [:]
+        /// The SQL statements the apply path ran, by their text, with how often each ran (the same for the same changes,
+        /// however loaded the machine) and the time SQLite took over it.
+        public var statements: [String: Store.StatementTally] = [:]
         /// How many changes (the first ones) `statements` counts over.
         public var statementChanges = 1
-        public var statementsPerChange: Double { Double(statements.values.reduce(0, +)) / Double(statementChanges) }
+        public var statementsPerChange: Double { Double(statements.values.reduce(0) { $0 + $1.runs }) / Double(statementChanges) }
+        /// The time SQLite took over the counted changes' statements, per change (under the trace, so longer than untraced).
+        public var statementSecondsPerChange: Double { statements.values.reduce(0) { $0 + $1.seconds } / Double(statementChanges) }
         /// Bytes the process wrote while applying (the WAL's frames and the checkpoints'), and the plain inserts', when
         /// the system says (`wchar` in /proc/self/io).
         public var bytesWritten: (apply: Int, plain: Int)?
@@ -41,15 +44,19 @@ public enum ApplyBenchmark {
               largest WAL      : \(String(format: "%.1f MiB", Double(largestLogBytes) / 1_048_576))
               bytes written    : \(bytesWritten.map { String(format: "%.0f per change (plain: %.0f)", Double($0.apply) / Double(changes), Double($0.plain) / Double(changes)) } ?? "not known here")
               SQL statements   : \(String(format: "%.2f", statementsPerChange)) per change over the first \(statementChanges) (plain: 1); the most run:
-            \(topStatements.joined(separator: "\n"))
+            \(top(5, by: \.runs).joined(separator: "\n"))
+              SQL time         : \(String(format: "%.1f", statementSecondsPerChange * 1e6)) µs per change in SQLite under the trace; the most:
+            \(top(10, by: \.seconds).joined(separator: "\n"))
             """
         }
 
-        /// The five statements run most, per change, each as its first words.
-        var topStatements: [String] {
-            statements.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(5).map { sql, count in
+        /// The first `count` statements by `measure` (runs or seconds), each with its runs per change, its share of the
+        /// statements' time and its first words.
+        func top(_ count: Int, by measure: KeyPath<Store.StatementTally, some Comparable>) -> [String] {
+            let total = max(statements.values.reduce(0) { $0 + $1.seconds }, .leastNonzeroMagnitude)
+            return statements.sorted { ($0.value[keyPath: measure], $1.key) > ($1.value[keyPath: measure], $0.key) }.prefix(count).map { sql, tally in
                 let words = sql.split(whereSeparator: \.isWhitespace).prefix(8).joined(separator: " ")
-                return "    " + String(format: "%.2f", Double(count) / Double(statementChanges)) + "  " + words
+                return "    " + String(format: "%.2f %3.0f%%", Double(tally.runs) / Double(statementChanges), 100 * tally.seconds / total) + "  " + words
             }
         }
     }

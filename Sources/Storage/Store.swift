@@ -210,20 +210,33 @@ public final class Store: Sendable {
         return result
     }
 
-    /// Runs `body` counting the SQL statements the writer's connection runs meanwhile, by their text: a measure of the
-    /// apply path's work that does not vary with the machine's load (`bench apply`). Statements SQLite runs inside its own
-    /// modules (the full-text index's) are left out.
-    public func countingStatements<T>(_ body: () throws -> T) throws -> (result: T, statements: [String: Int]) {
-        let counts = Mutex<[String: Int]>([:])
+    /// How often one SQL statement ran, and the time SQLite spent running it (`Store.countingStatements`).
+    public struct StatementTally: Sendable, Equatable {
+        public var runs = 0
+        public var seconds = 0.0
+    }
+
+    /// Runs `body` counting the SQL statements the writer's connection runs meanwhile, by their text, and the time each
+    /// took (SQLite's profile trace, the commit's included): the count is a measure of the apply path's work that does not
+    /// vary with the machine's load (`bench apply`), the time says which of them that work is. Statements SQLite runs
+    /// inside its own modules (the full-text index's) are left out.
+    public func countingStatements<T>(_ body: () throws -> T) throws -> (result: T, statements: [String: StatementTally]) {
+        let tallies = Mutex<[String: StatementTally]>([:])
         try writer.writeWithoutTransaction { db in
-            db.trace(options: .statement) { event in
-                guard case .statement(let statement) = event, !statement.sql.hasPrefix("--") else { return }
-                counts.withLock { $0[statement.sql, default: 0] += 1 }
+            db.trace(options: [.statement, .profile]) { event in
+                switch event {
+                case .statement(let statement) where !statement.sql.hasPrefix("--"):
+                    tallies.withLock { $0[statement.sql, default: StatementTally()].runs += 1 }
+                case .profile(let statement, let duration) where !statement.sql.hasPrefix("--"):
+                    tallies.withLock { $0[statement.sql, default: StatementTally()].seconds += duration }
+                default:
+                    break
+                }
             }
         }
-        defer { try? writer.writeWithoutTransaction { db in db.trace(options: .statement, nil) } }
+        defer { try? writer.writeWithoutTransaction { db in db.trace(options: [.statement, .profile], nil) } }
         let result = try body()
-        return (result, counts.withLock { $0 })
+        return (result, tallies.withLock { $0 })
     }
 
     /// After a write transaction commits: announce the changes it committed (those it made to eager push, all of them
