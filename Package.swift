@@ -225,7 +225,8 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "ShequTestSupport"]),
         .testTarget(name: "GovernanceTests", dependencies: ["Governance", "Replication"]),
         .testTarget(name: "PhotosTests", dependencies: ["Photos", "ShequTestSupport"]),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication", "ShequTestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "Governance", "Replication", "ShequTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+                    resources: [.copy("Fixtures")]),
         .testTarget(
             name: "WireTests",
             dependencies: [

@@ -237,8 +237,8 @@ public enum RollupBenchmark {
         }, scan: { db, view in
             // Without the poll facts: count each poll's ballots again, by the same rule.
             let polls = try String.fetchAll(db, sql: """
-                SELECT e.id FROM entities e JOIN cells c ON c.entity = e.id AND c.field = 'closesAt'
-                WHERE e.kind = 'poll' AND CAST(c.value AS INTEGER) <= ? ORDER BY CAST(c.value AS INTEGER) DESC, e.id LIMIT 20
+                SELECT id FROM entities WHERE kind = 'poll' AND json_extract(cells, '$.closesAt[0]') <= ?
+                ORDER BY json_extract(cells, '$.closesAt[0]') DESC, id LIMIT 20
                 """, arguments: [now])
             return try polls.compactMap { id in
                 guard let poll = try view.poll(id) else { return nil }

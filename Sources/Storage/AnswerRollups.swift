@@ -43,12 +43,9 @@ enum AnswerRollups {
             } else if try isStaff(to) {
                 // The first message back after it, if already here.
                 let reply = try Int64.fetchOne(db, sql: """
-                    SELECT min(e.created) FROM entities e
-                    JOIN cells f ON f.entity = e.id AND f.field = 'from' AND f.value = ?
-                    JOIN cells t ON t.entity = e.id AND t.field = 'to' AND t.value = ?
-                    WHERE e.kind = 'message' AND e.scope = ? AND e.created >= ?
-                    """, arguments: [Value.string(to).canonicalJSON, Value.string(from).canonicalJSON, record.scope.description,
-                                     Int64(record.created.hlc.rawValue)])
+                    SELECT min(created) FROM entities
+                    WHERE kind = 'message' AND scope = ? AND created >= ? AND json_extract(cells, '$.from[0]') = ? AND json_extract(cells, '$.to[0]') = ?
+                    """, arguments: [record.scope.description, Int64(record.created.hlc.rawValue), to, from])
                 try ask(question: record.id, committee: committee, asker: from, answerer: to, post: nil, at: at,
                         answered: reply.map { Int64(HLCTimestamp(rawValue: UInt64($0)).millis) }, rollups: rollups)
             }

@@ -25,10 +25,11 @@ struct ChangeApplier {
     private var campaigns: Set<String> = []
     /// The notifications the applied changes caused, for the change feed.
     private(set) var notified: [InboxNotification] = []
-    /// Entities the batch wrote to, and the records of those among them it created with a single change: such a record is
-    /// that change's cells (`record(createdBy:)`), which `finish()` then need not read back.
-    private var written: Set<String> = []
-    private var created = ReadView.RecordCache()
+    /// The records the batch wrote to, as merged after its last change to each (of the kinds `finish()` reads), which
+    /// `finish()` then need not read back.
+    private var merged = ReadView.RecordCache()
+    /// What `finish()` will take as read, by id.
+    var mergedRecords: [String: EntityRecord?] { merged.records }
 
     init(db: Database, indexesSearch: Bool, inbox: Bool = false, webhook: Bool = false, nowMillis: Int64 = 0) {
         self.db = db
@@ -67,35 +68,24 @@ struct ChangeApplier {
         guard db.changesCount > 0 else { return false }
 
         let cells = Cell.cells(of: change)
-        try merge(entity: change.entity, cells: cells)
         let parent = kind.parentField.flatMap { change.fields[$0]?.string }
         let hlc = Int64(change.hlc.rawValue)
-        var entity = try DirectStatement(db, sql: "INSERT OR IGNORE INTO entities(id, kind, scope, parent, created) VALUES (?, ?, ?, ?, ?)")
+        let fresh = Dictionary(cells.map { ($0.field, $0.cell) }, uniquingKeysWith: { $1 })
+        var entity = try DirectStatement(db, sql: "INSERT OR IGNORE INTO entities(id, kind, scope, parent, created, cells) VALUES (?, ?, ?, ?, ?, ?)")
         entity.bind(change.entity)
         entity.bind(kind.rawValue)
         entity.bind(change.scope.description)
         entity.bind(parent)
         entity.bind(hlc)
+        entity.bind(CellsText.encode(fresh))
         try entity.run()
         let isNew = db.changesCount > 0
-        if !isNew {
-            // Known already: it was made no later than this change, and its parent is the first one any change named.
-            var known = try DirectStatement(db, sql: """
-                UPDATE entities SET created = min(created, ?1), parent = coalesce(parent, ?2)
-                WHERE id = ?3 AND (?1 < created OR (parent IS NULL AND ?2 IS NOT NULL))
-                """)
-            known.bind(hlc)
-            known.bind(parent)
-            known.bind(change.entity)
-            try known.run()
-        }
+        let record = isNew ? EntityRecord(id: change.entity, kind: kind, scope: change.scope, cells: fresh)
+                           : try merge(cells, into: change.entity, created: hlc, parent: parent)
         if isNew { rollups.unfiled.insert(change.entity) }
-        if written.insert(change.entity).inserted {
-            if isNew, kind.isReadWhenFinishing { created.records[change.entity] = Self.record(createdBy: change, kind: kind, cells: cells) }
-        } else {
-            created.records[change.entity] = nil
-        }
         if kind.isReadWhenFinishing {
+            // The record as merged so far in the batch: `finish()` reads it from here, not from its row.
+            merged.records[change.entity] = record
             touched[change.entity] = kind
         } else if kind == .ticketEvent, let parent {
             touched[parent] = .ticket
@@ -116,72 +106,45 @@ struct ChangeApplier {
         return true
     }
 
-    /// Merges a change's cells by `Cell.merge`'s rules (every cell of a change has the same stamp and op). Last-writer-wins
-    /// and write-once cells merge inside SQLite, all of a change's cells in one multi-row upsert; max-registers and
-    /// tombstones read, merge with `Cell.merge`, and write back.
-    private func merge(entity: String, cells: [(field: String, cell: Cell)]) throws {
-        guard let op = cells.first?.cell.op else { return }
-        switch op {
-        case .assign, .add:
-            let sql = (op == .assign ? Self.assignUpserts : Self.addUpserts).dropFirst(cells.count).first ?? Self.upsert(op: op, rows: cells.count)
-            var upsert = try DirectStatement(db, sql: sql)
-            for (field, cell) in cells {
-                upsert.bind(entity)
-                upsert.bind(field)
-                upsert.bind(cell.value.canonicalJSON)
-                upsert.bind(Int64(cell.stamp.hlc.rawValue))
-                upsert.bind(cell.stamp.origin)
-                upsert.bind(Int64(cell.op.rawValue))
-            }
-            try upsert.run()
-        case .raise, .remove:
-            for (field, cell) in cells {
-                let current = try Row.fetchOne(db.cachedStatement(sql: "SELECT value, hlc, origin, op FROM cells WHERE entity = ? AND field = ?"),
-                                               arguments: [entity, field]).map(ReadView.cell(from:))
-                let merged = Cell.merge(current: current, incoming: cell)
-                guard merged != current else { continue }
-                try db.cachedStatement(sql: "INSERT OR REPLACE INTO cells(entity, field, value, hlc, origin, op) VALUES (?, ?, ?, ?, ?, ?)")
-                    .execute(arguments: [entity, field, merged.value.canonicalJSON, Int64(merged.stamp.hlc.rawValue), merged.stamp.origin,
-                                         Int64(merged.op.rawValue)])
+    /// Merges a change's cells into those of an entity that has a row already, by `Cell.merge`'s rules, and writes the row
+    /// back if they changed — or if this change is older than any before it (`created`) or is the first to name the
+    /// entity's parent. Returns the entity's record as merged.
+    private func merge(_ cells: [(field: String, cell: Cell)], into id: String, created hlc: Int64, parent: String?) throws -> EntityRecord? {
+        var read = try DirectStatement(db, sql: "SELECT kind, scope, cells, created, parent IS NULL FROM entities WHERE id = ?")
+        read.bind(id)
+        guard let (kindText, scopeText, text, older, firstParent) = try read.one({ row in
+            (row.text(0), row.text(1), row.text(2), hlc < row.int64(3), row.int64(4) != 0 && parent != nil)
+        }) else { return nil }
+        guard let kind = EntityKind(rawValue: kindText), let scope = Scope(scopeText) else {
+            throw StorageError.corruptRow("entity \(id): kind \(kindText), scope \(scopeText)")
+        }
+        var current: [String: Cell]
+        do { current = try CellsText.decode(text) } catch { throw StorageError.corruptRow("cells of \(id): \(error)") }
+        var changed = false
+        for (field, cell) in cells {
+            let before = current[field]
+            let after = Cell.merge(current: before, incoming: cell)
+            if after != before {
+                current[field] = after
+                changed = true
             }
         }
-    }
-
-    /// The record of an entity whose first change this is: its cells as they merge into no cells at all.
-    static func record(createdBy change: Change, kind: EntityKind, cells: [(field: String, cell: Cell)]) -> EntityRecord {
-        EntityRecord(id: change.entity, kind: kind, scope: change.scope, cells: Dictionary(cells.map { ($0.field, $0.cell) }, uniquingKeysWith: { $1 }))
-    }
-
-    private static let assignUpserts = (0...16).map { upsert(op: .assign, rows: $0) }
-    private static let addUpserts = (0...16).map { upsert(op: .add, rows: $0) }
-
-    /// The upsert of `rows` cells of one op: last writer wins (`assign`), first writer wins (`add`, which also yields
-    /// to any cell of a higher op, as `Cell.merge` does).
-    private static func upsert(op: FieldOp, rows: Int) -> String {
-        let values = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
-        let wins = op == .assign
-            ? """
-              cells.op = excluded.op AND (excluded.hlc > cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin > cells.origin)
-                  OR (excluded.hlc = cells.hlc AND excluded.origin = cells.origin AND excluded.value > cells.value))
-              """
-            : """
-              cells.op < excluded.op
-                  OR (cells.op = excluded.op AND (excluded.hlc < cells.hlc OR (excluded.hlc = cells.hlc AND excluded.origin < cells.origin)
-                  OR (excluded.hlc = cells.hlc AND excluded.origin = cells.origin AND excluded.value < cells.value)))
-              """
-        return """
-            INSERT INTO cells(entity, field, value, hlc, origin, op) VALUES \(values)
-            ON CONFLICT(entity, field) DO UPDATE SET value = excluded.value, hlc = excluded.hlc, origin = excluded.origin, op = excluded.op
-            WHERE \(wins)
-            """
+        if changed || older || firstParent {
+            var write = try DirectStatement(db, sql: "UPDATE entities SET cells = ?, created = min(created, ?), parent = coalesce(parent, ?) WHERE id = ?")
+            write.bind(changed ? CellsText.encode(current) : text)
+            write.bind(hlc)
+            write.bind(parent)
+            write.bind(id)
+            try write.run()
+        }
+        return EntityRecord(id: id, kind: kind, scope: scope, cells: current)
     }
 
     /// Refreshes the derived columns and rollup facts of every entity the batch touched.
     mutating func finish() throws {
-        let view = ReadView(db: db, store: nil, cache: created)
+        let view = ReadView(db: db, store: nil, cache: merged)
         defer {
-            created = ReadView.RecordCache()
-            written.removeAll()
+            merged = ReadView.RecordCache()
             rollups.unfiled.removeAll()
         }
         let batch = TouchedEntities(touched, view: view)

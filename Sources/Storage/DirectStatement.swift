@@ -5,7 +5,7 @@ import GRDBSQLite
 /// runs (its log row, its entity row, its cells), GRDB's handling of arguments — each value boxed as a `DatabaseValue`
 /// in a `StatementArguments`, then validated and bound — cost about as much as SQLite's own work on them.
 ///
-/// For statements that return no rows, run inside a transaction GRDB opened. GRDB's statement hooks are skipped, which
+/// For statements that return no rows (`run`) or one wanted (`one`), run inside a transaction GRDB opened. GRDB's statement hooks are skipped, which
 /// nothing here relies on (no transaction observers); SQLite's own trace (`Store.countingStatements`) still sees them.
 struct DirectStatement {
     private let handle: OpaquePointer
@@ -72,22 +72,54 @@ struct DirectStatement {
         sqlite3_bind_null(handle, index)
     }
 
+    /// The columns of the row a query stands on (`one`), read by position.
+    struct Columns {
+        fileprivate let handle: OpaquePointer
+
+        func text(_ column: Int32) -> String {
+            guard let bytes = sqlite3_column_text(handle, column) else { return "" }
+            return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))), as: UTF8.self)
+        }
+
+        func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    }
+
+    /// Runs a query with what was bound and reads its first row with `read`, or returns nil when it has none; it is reset
+    /// and its bindings cleared whatever happens.
+    mutating func one<T>(_ read: (Columns) throws -> T) throws -> T? {
+        defer { reset() }
+        try checkBound()
+        switch sqlite3_step(handle) {
+        case SQLITE_ROW: return try read(Columns(handle: handle))
+        case SQLITE_DONE: return nil
+        case let code: throw failure(code)
+        }
+    }
+
     /// Runs the statement with what was bound; it is reset and its bindings cleared whatever happens. Every parameter must
     /// have been bound (SQLite would take a missing one as NULL; GRDB refuses, and so does this).
     mutating func run() throws {
-        defer {
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-            index = 0
-        }
+        defer { reset() }
+        try checkBound()
+        let code = sqlite3_step(handle)
+        guard code == SQLITE_DONE else { throw failure(code) }
+    }
+
+    private mutating func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        index = 0
+    }
+
+    private func checkBound() throws {
         guard index == sqlite3_bind_parameter_count(handle) else {
             throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "\(index) of \(sqlite3_bind_parameter_count(handle)) parameters bound", sql: sql)
         }
-        let code = sqlite3_step(handle)
-        guard code == SQLITE_DONE else {
-            let connection = db.sqliteConnection
-            throw DatabaseError(resultCode: ResultCode(rawValue: connection.map(sqlite3_extended_errcode) ?? code),
-                                message: connection.map { String(cString: sqlite3_errmsg($0)) }, sql: sql)
-        }
+    }
+
+    private func failure(_ code: Int32) -> DatabaseError {
+        let connection = db.sqliteConnection
+        return DatabaseError(resultCode: ResultCode(rawValue: connection.map(sqlite3_extended_errcode) ?? code),
+                             message: connection.map { String(cString: sqlite3_errmsg($0)) }, sql: sql)
     }
 }

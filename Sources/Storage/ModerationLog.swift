@@ -95,7 +95,7 @@ extension ReadView {
             SELECT f.entity, e.kind, count(*) AS n, group_concat(f.reason, char(31)) AS reasons, max(f.at) AS latest
             FROM moderation_flags f JOIN entities e ON e.id = f.entity
             WHERE f.committee = ? AND e.deleted = 0
-              AND coalesce((SELECT c.value FROM cells c WHERE c.entity = f.entity AND c.field = 'hidden'), 'null') = 'null'
+              AND json_extract(e.cells, '$.hidden[0]') IS NULL
             GROUP BY f.entity ORDER BY n DESC, latest DESC LIMIT ?
             """, arguments: [committee, limit]).compactMap { row in
             guard let kind = EntityKind(rawValue: row["kind"]) else { return nil }

@@ -65,14 +65,16 @@ extension ReadView {
         // `kind IN (every kind)` lets SQLite probe the (kind, scope) index instead of scanning every entity: at the
         // city, a digest per committee for 6,077 committees.
         let kinds = EntityKind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        let rows = try Row.fetchCursor(db, sql: """
-            SELECT c.entity, c.field, c.value, c.hlc, c.origin FROM entities e JOIN cells c ON c.entity = e.id
-            WHERE e.kind IN (\(kinds)) AND e.scope = ? ORDER BY c.entity, c.field
-            """, arguments: [Scope.committee(committee).description])
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, cells FROM entities WHERE kind IN (\(kinds)) AND scope = ? ORDER BY id",
+                                       arguments: [Scope.committee(committee).description])
         var text = ""
         while let row = try rows.next() {
-            let entity: String = row[0], field: String = row[1], value: String = row[2], hlc: Int64 = row[3], origin: String = row[4]
-            text += "\(entity)\u{1F}\(field)\u{1F}\(value)\u{1F}\(hlc)\u{1F}\(origin)\u{1E}"
+            let entity: String = row[0]
+            let cells = try Self.cells(row[1], of: entity)
+            for field in cells.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                let cell = cells[field]!
+                text += "\(entity)\u{1F}\(field)\u{1F}\(cell.value.canonicalJSON)\u{1F}\(Int64(cell.stamp.hlc.rawValue))\u{1F}\(cell.stamp.origin)\u{1E}"
+            }
         }
         return Digest.hex(of: text)
     }

@@ -18,24 +18,14 @@ public struct ReadView {
     /// The departments this node's district dispatches to (`Store.departments`).
     public var departments: [String] { store?.departments ?? [] }
 
-    static func cell(from row: Row) throws -> Cell {
-        try cell(from: row, at: 0)
-    }
-
-    /// A cell from the four columns value, hlc, origin and op, starting at column `first` (by position: a lookup by
-    /// name costs a search of the row's columns, and records are read cell by cell on every apply).
-    static func cell(from row: Row, at first: Int) throws -> Cell {
-        let text: String = row[first]
-        let value: Value
-        do { value = try Value(json: text) } catch { throw StorageError.corruptRow("cell value: \(error)") }
-        let op = FieldOp(rawValue: UInt8(clamping: row[first + 3] as Int64)) ?? .assign
-        return Cell(value: value, stamp: WriteStamp(hlc: HLCTimestamp(rawValue: UInt64(row[first + 1] as Int64)), origin: row[first + 2]), op: op)
+    /// An entity's cells from the text of its row's `cells` column (`CellsText`).
+    static func cells(_ text: String, of id: String) throws -> [String: Cell] {
+        do { return try CellsText.decode(text) } catch { throw StorageError.corruptRow("cells of \(id): \(error)") }
     }
 
     /// The value of one cell, if written.
     public func cellValue(entity: String, field: String) throws -> Value? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT value, hlc, origin, op FROM cells WHERE entity = ? AND field = ?"),
-                         arguments: [entity, field]).map { try Self.cell(from: $0).value }
+        try record(entity)?.cells[field]?.value
     }
 
     // MARK: - Records
@@ -48,27 +38,20 @@ public struct ReadView {
     /// One entity with all its cells.
     public func record(_ id: String) throws -> EntityRecord? {
         if let cache, let hit = cache.records[id] { return hit }
-        var record: EntityRecord?
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT e.kind, e.scope, c.field, c.value, c.hlc, c.origin, c.op
-            FROM entities e JOIN cells c ON c.entity = e.id WHERE e.id = ?
-            """), arguments: [id])
-        while let row = try rows.next() {
-            if record == nil { record = try Self.emptyRecord(id: id, row: row, at: 0) }
-            record!.cells[row[2]] = try Self.cell(from: row, at: 3)
-        }
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT kind, scope, cells FROM entities WHERE id = ?"), arguments: [id])
+        let record = try row.map { try Self.record(id: id, row: $0, at: 0) }
         cache?.records[id] = record
         return record
     }
 
-    /// An entity with no cells yet, from its kind and scope in columns `first` and `first + 1`.
-    private static func emptyRecord(id: String, row: Row, at first: Int) throws -> EntityRecord {
+    /// An entity from its kind, scope and cells in columns `first` to `first + 2`.
+    private static func record(id: String, row: Row, at first: Int) throws -> EntityRecord {
         let kindText: String = row[first]
         let scopeText: String = row[first + 1]
         guard let kind = EntityKind(rawValue: kindText), let scope = Scope(scopeText) else {
             throw StorageError.corruptRow("entity \(id): kind \(kindText), scope \(scopeText)")
         }
-        return EntityRecord(id: id, kind: kind, scope: scope, cells: [:])
+        return EntityRecord(id: id, kind: kind, scope: scope, cells: try cells(row[first + 2], of: id))
     }
 
     /// Entities matching a filter on the entity index, newest first (or oldest first), at most `limit`.
@@ -83,20 +66,11 @@ public struct ReadView {
             arguments += [cursor.created, cursor.created, cursor.id]
         }
         let direction = newestFirst ? "DESC" : "ASC"
-        let sql = """
-            SELECT e.id, e.kind, e.scope, c.field, c.value, c.hlc, c.origin, c.op
-            FROM (SELECT id, kind, scope, created FROM entities WHERE \(filter) ORDER BY created \(direction), id \(direction) LIMIT ?) e
-            JOIN cells c ON c.entity = e.id
-            ORDER BY e.created \(direction), e.id \(direction)
-            """
+        let sql = "SELECT id, kind, scope, cells FROM entities WHERE \(filter) ORDER BY created \(direction), id \(direction) LIMIT ?"
         arguments += [limit]
         var result: [EntityRecord] = []
         let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
-        while let row = try rows.next() {
-            let id: String = row[0]
-            if result.last?.id != id { result.append(try Self.emptyRecord(id: id, row: row, at: 1)) }
-            result[result.count - 1].cells[row[3]] = try Self.cell(from: row, at: 4)
-        }
+        while let row = try rows.next() { result.append(try Self.record(id: row[0], row: row, at: 1)) }
         return result
     }
 
@@ -163,11 +137,10 @@ public struct ReadView {
     public func posts(board: String, scopes: [Scope], limit: Int, after cursor: PageCursor? = nil) throws -> [Post] {
         guard !scopes.isEmpty else { return [] }
         let marks = Array(repeating: "?", count: scopes.count).joined(separator: ",")
-        // The board is a write-once field; the entity index does not carry it, so filter on the cell — one primary-key
-        // probe per post of the scope, newest first, until the page is full (`id IN (SELECT ... FROM cells WHERE field
-        // = 'board')` scanned every cell of the node on every read: 3 ms on the demo's street, growing with its data).
-        let filter = "kind = 'post' AND deleted = 0 AND scope IN (\(marks)) AND EXISTS (SELECT 1 FROM cells b WHERE b.entity = entities.id AND b.field = 'board' AND b.value = ?)"
-        let arguments = StatementArguments(scopes.map(\.description)) + [Value.string(board).canonicalJSON]
+        // The board is a write-once field; the entity index does not carry it, so filter on the cell in each post's row,
+        // newest first, until the page is full.
+        let filter = "kind = 'post' AND deleted = 0 AND scope IN (\(marks)) AND json_extract(cells, '$.board[0]') = ?"
+        let arguments = StatementArguments(scopes.map(\.description)) + [board]
         return try records(where: filter, arguments, limit: limit, after: cursor).compactMap(Post.init)
     }
 
@@ -179,8 +152,7 @@ public struct ReadView {
     /// How many members like a post: counted from the like flags that are on, never a stored counter.
     public func likeCount(post: String) throws -> Int {
         try Int.fetchOne(db.cachedStatement(sql: """
-            SELECT count(*) FROM entities e JOIN cells c ON c.entity = e.id AND c.field = 'on'
-            WHERE e.parent = ? AND e.kind = 'like' AND c.value = 'true'
+            SELECT count(*) FROM entities WHERE parent = ? AND kind = 'like' AND cells -> '$.on[0]' = 'true'
             """), arguments: [post]) ?? 0
     }
 
@@ -191,13 +163,13 @@ public struct ReadView {
 
     /// Private messages to or from a member, newest first.
     public func messages(for member: String, limit: Int = 200) throws -> [Message] {
-        let filter = "kind = 'message' AND EXISTS (SELECT 1 FROM cells b WHERE b.entity = entities.id AND b.field IN ('to', 'from') AND b.value = ?)"
-        return try records(where: filter, [Value.string(member).canonicalJSON], limit: limit).compactMap(Message.init)
+        let filter = "kind = 'message' AND (json_extract(cells, '$.to[0]') = ? OR json_extract(cells, '$.from[0]') = ?)"
+        return try records(where: filter, [member, member], limit: limit).compactMap(Message.init)
     }
 
     /// Posts mentioning a member, newest first.
     public func mentions(of member: String, limit: Int = 200) throws -> [Post] {
-        let filter = "kind = 'post' AND deleted = 0 AND EXISTS (SELECT 1 FROM cells b WHERE b.entity = entities.id AND b.field = 'mentions' AND b.value LIKE ?)"
+        let filter = "kind = 'post' AND deleted = 0 AND cells -> '$.mentions[0]' LIKE ?"
         return try records(where: filter, ["%" + Value.string(member).canonicalJSON + "%"], limit: limit).compactMap(Post.init)
     }
 
@@ -283,8 +255,8 @@ public struct ReadView {
 
     /// A member's sign-ups or bookings under a campaign or queue, every attempt (cancelled ones too), oldest first.
     public func attempts(under parent: String, kind: EntityKind, member: String) throws -> [EntityRecord] {
-        try records(where: "parent = ? AND kind = ? AND EXISTS (SELECT 1 FROM cells m WHERE m.entity = entities.id AND m.field = 'member' AND m.value = ?)",
-                    [parent, kind.rawValue, Value.string(member).canonicalJSON], limit: 1_000, newestFirst: false)
+        try records(where: "parent = ? AND kind = ? AND json_extract(cells, '$.member[0]') = ?",
+                    [parent, kind.rawValue, member], limit: 1_000, newestFirst: false)
     }
 
     /// A committee's volunteer campaigns, newest first.

@@ -66,6 +66,7 @@ import Testing
         // Back to the schema before v8, as the previous release left it.
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
+            try CellsMigrationTests.putTheCellsBackInTheirTable(db)
             try db.execute(sql: "DROP TABLE search_text; DROP TABLE search_docs; DELETE FROM grdb_migrations WHERE identifier = 'v8-search'")
         }
         try queue.close()
