@@ -28,6 +28,9 @@ struct ChangeApplier {
     /// The records the batch wrote to, as merged after its last change to each (of the kinds `finish()` reads), which
     /// `finish()` then need not read back.
     private var merged = ReadView.RecordCache()
+    /// The latest stamp of the changes the batch logged: `finish()` keeps the latest ever logged in `meta`, where the clock
+    /// starts from after a restart (`Store.init`).
+    private var latest: Int64 = 0
     /// What `finish()` will take as read, by id.
     var mergedRecords: [String: EntityRecord?] { merged.records }
 
@@ -66,6 +69,7 @@ struct ChangeApplier {
         log.bind(receivedAt)
         try log.run()
         guard db.changesCount > 0 else { return false }
+        latest = max(latest, Int64(change.hlc.rawValue))
 
         let cells = Cell.cells(of: change)
         let parent = kind.parentField.flatMap { change.fields[$0]?.string }
@@ -163,6 +167,12 @@ struct ChangeApplier {
                 .execute(arguments: [status, deleted, id])
         }
         try rollups.flush()
+        if latest > 0 {
+            try db.cachedStatement(sql: """
+                INSERT INTO meta(key, value) VALUES ('latest_hlc', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1 WHERE CAST(value AS INTEGER) < ?1
+                """).execute(arguments: [latest])
+            latest = 0
+        }
         touched.removeAll()
         tombstoned.removeAll()
         if let inbox {

@@ -531,6 +531,14 @@ enum Migrations {
                 try db.execute(sql: "DELETE FROM meta WHERE key = 'v12-fill'")
             }
         }
+        migrator.registerMigration("v17-latest-stamp-in-meta") { db in
+            // The index on (scope, hlc) served one query, the latest stamp at start-up; every change paid an entry in it, at
+            // a random page once a node holds many scopes. The latest stamp is kept in `meta` now, moved once per batch.
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO meta(key, value) SELECT 'latest_hlc', max(hlc) FROM changes HAVING count(*) > 0;
+                DROP INDEX changes_by_scope;
+                """)
+        }
         return migrator
     }
 

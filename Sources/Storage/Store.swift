@@ -130,7 +130,9 @@ public final class Store: Sendable {
             let secret = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'ballot_secret'") ?? ""
             let recovering = try Bool.fetchOne(db, sql: "SELECT 1 FROM meta WHERE key = 'recovering'") ?? false
             let ownHighest = try ReadView(db: db, store: nil).highestSequence(of: nodeID)
-            return (HLCTimestamp(rawValue: UInt64(try Int64.fetchOne(db, sql: "SELECT max(hlc) FROM changes") ?? 0)), secret, recovering, ownHighest)
+            // The latest stamp ever logged here (`ChangeApplier.finish()` keeps it): the clock starts past it.
+            let latest = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'latest_hlc'") ?? 0
+            return (HLCTimestamp(rawValue: UInt64(latest)), secret, recovering, ownHighest)
         }
         self.recovering = Mutex(recovering)
         self.ownHighest = Mutex(ownHighest)

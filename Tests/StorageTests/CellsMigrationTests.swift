@@ -51,6 +51,9 @@ import Testing
             #expect(got.tables[table] == rows, "\(table): \(got.tables[table]?.count ?? 0) rows, \(rows.count) expected")
         }
         #expect(try migrated.readNow { try $0.integrityCheck() } == "ok")
+        // v17: the latest stamp is in `meta`, and the clock starts past it.
+        let latest = try #require(changes.map(\.hlc).max())
+        #expect(try migrated.readNow { try Int64.fetchOne($0.db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'latest_hlc'") } == Int64(latest.rawValue))
         #expect(try migrated.readNow { try Bool.fetchOne($0.db, sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'cells')") } == false)
     }
 

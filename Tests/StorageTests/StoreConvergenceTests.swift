@@ -64,6 +64,24 @@ import Testing
         #expect(throws: (any Error).self) { try Store(path: path, nodeID: "street.other") }
     }
 
+    /// After a restart the clock starts past the latest stamp the node ever logged — a peer's too, made on a clock ahead of
+    /// this one — so what it writes next wins over what it had seen.
+    @Test func theClockStartsPastTheLatestStampLoggedAfterARestart() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-latest-\(UUID()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let draft = ChangeDraft(scope: .committee("c1"), kind: "post", entity: "p1", op: .assign, fields: ["title": .string("t")], author: "m")
+        let ahead = HLCTimestamp(millis: 1_030_000, counter: 4)
+        do {
+            let store = try Store(path: path, nodeID: "street.a", wallMillis: { 1_000_000 })
+            _ = try store.applyRemote([Change(id: ChangeID(origin: "street.b", seq: 1), hlc: ahead, draft: draft)])
+            _ = try store.applyRemote([Change(id: ChangeID(origin: "street.c", seq: 1), hlc: HLCTimestamp(millis: 1_010_000, counter: 0), draft: draft)])
+        }
+        let reopened = try Store(path: path, nodeID: "street.a", wallMillis: { 1_000_000 })
+        let mine = try reopened.writeNow { tx in try tx.append(draft) }
+        #expect(mine.hlc > ahead)
+        #expect(try reopened.readNow { try $0.record("p1")?["title"] } == .string("t"))
+    }
+
     @Test func theOwnSequenceMarkFollowsCommitsOnlyAndSurvivesARestart() throws {
         let store = try Store(path: nil, nodeID: "street.a", wallMillis: { 1_000_000 })
         func draft(_ entity: String) -> ChangeDraft {
