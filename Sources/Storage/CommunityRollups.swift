@@ -53,22 +53,30 @@ extension ActivityRollups {
     /// category, every one of them is refreshed.
     static func refresh(posts: Set<String>, items: Set<String>, view: ReadView, rollups: RollupDelta) throws {
         let db = rollups.db
-        var recount = Set<String>(), childrenRefreshed = Set<String>()
+        // Posts whose own fact changed, with their comments and likes counted as their facts were refreshed (nil: they were
+        // not, the post's category being what it was).
+        var changedPosts: [String: (fact: Fact?, counts: (comments: Int, likes: Int)?)] = [:]
         // Each post's category while it counts (nil: it does not), as its fact says once the posts are refreshed.
         var categories: [String: String?] = [:]
         for id in posts.sorted() {
             let new = try view.post(id).flatMap { try fact(post: $0, db: db) }
             categories[id] = new?.category
             let old = try Fact.replace(id, with: new, rollups: rollups)
-            if old != new { recount.insert(id) }
-            if let old, let new, old.category == new.category { continue }
-            for child in try view.records(where: "parent = ? AND kind IN ('comment', 'like')", [id], limit: 1_000_000, newestFirst: false) {
-                try Fact.replace(child.id, with: try fact(item: child, post: id, category: new?.category, db: db), rollups: rollups)
+            if let old, let new, old.category == new.category {
+                if old != new { changedPosts[id] = (new, nil) }
+                continue
             }
-            childrenRefreshed.insert(id)
-            recount.insert(id)
+            var counts = (comments: 0, likes: 0)
+            for child in try view.records(where: "parent = ? AND kind IN ('comment', 'like')", [id], limit: 1_000_000, newestFirst: false) {
+                let fact = try fact(item: child, post: id, category: new?.category, db: db)
+                try Fact.replace(child.id, with: fact, rollups: rollups)
+                counts.comments += fact?.kind == .comment ? 1 : 0
+                counts.likes += fact?.kind == .like ? 1 : 0
+            }
+            changedPosts[id] = (new, counts)
         }
-        // A comment or like moves its post's counts by a delta; a post whose own fact changed is counted again instead.
+        // A comment or like moves its post's counts by a delta; a post whose comments and likes were refreshed is counted
+        // instead.
         var moves: [String: (comments: Int, likes: Int)] = [:]
         func move(_ fact: Fact?, by sign: Int) {
             guard let fact, fact.kind == .comment || fact.kind == .like else { return }
@@ -76,7 +84,7 @@ extension ActivityRollups {
             moves[fact.post, default: (0, 0)].likes += fact.kind == .like ? sign : 0
         }
         for id in items.sorted() {
-            guard let record = try view.record(id), let postID = record["post"].string, !childrenRefreshed.contains(postID) else { continue }
+            guard let record = try view.record(id), let postID = record["post"].string, changedPosts[postID]?.counts == nil else { continue }
             let category: String?
             if let known = categories[postID] {
                 category = known
@@ -91,8 +99,8 @@ extension ActivityRollups {
             move(old, by: -1)
             move(new, by: 1)
         }
-        for id in recount.sorted() { try recountPost(id, counts: categories[id].flatMap { $0 } != nil, db: db) }
-        for (post, move) in moves.sorted(by: { $0.key < $1.key }) where !recount.contains(post) && (move.comments != 0 || move.likes != 0) {
+        for (id, changed) in changedPosts.sorted(by: { $0.key < $1.key }) { try write(post: id, fact: changed.fact, counts: changed.counts, db: db) }
+        for (post, move) in moves.sorted(by: { $0.key < $1.key }) where changedPosts[post]?.counts == nil && (move.comments != 0 || move.likes != 0) {
             // The row exists while the post's fact does, and an item counts only then.
             try db.cachedStatement(sql: "UPDATE post_activity SET comments = comments + ?, likes = likes + ? WHERE post = ?")
                 .execute(arguments: [move.comments, move.likes, post])
@@ -122,17 +130,17 @@ extension ActivityRollups {
                     kind: item.kind)
     }
 
-    /// The per-post counts of a post whose own fact changed: a count over the post's facts (an index range) in place of its
-    /// row, or no row for a post that does not count (`counts` false: it has no fact).
-    private static func recountPost(_ post: String, counts: Bool, db: Database) throws {
-        guard counts else { return try db.cachedStatement(sql: "DELETE FROM post_activity WHERE post = ?").execute(arguments: [post]) }
-        try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO post_activity(post, unit, category, day, comments, likes)
-            SELECT p.post, p.unit, p.category, p.day,
-                   (SELECT COUNT(*) FROM activity_facts WHERE post = p.post AND kind = 'comment'),
-                   (SELECT COUNT(*) FROM activity_facts WHERE post = p.post AND kind = 'like')
-            FROM activity_facts p WHERE p.entity = ? AND p.kind = 'post'
-            """).execute(arguments: [post])
+    /// The per-post row of a post whose own fact changed: none for a post that does not count (no fact); its comments and
+    /// likes as just counted when its children's facts were refreshed; or, when they were not (its category stayed), the
+    /// counts its row holds — the row exists while the post's fact does.
+    private static func write(post: String, fact: Fact?, counts: (comments: Int, likes: Int)?, db: Database) throws {
+        guard let fact else { return try db.cachedStatement(sql: "DELETE FROM post_activity WHERE post = ?").execute(arguments: [post]) }
+        guard let counts else {
+            return try db.cachedStatement(sql: "UPDATE post_activity SET unit = ?, category = ?, day = ? WHERE post = ?")
+                .execute(arguments: [fact.unit, fact.category, fact.day, post])
+        }
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO post_activity(post, unit, category, day, comments, likes) VALUES (?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [post, fact.unit, fact.category, fact.day, counts.comments, counts.likes])
     }
 }
 

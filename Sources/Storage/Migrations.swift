@@ -539,6 +539,11 @@ enum Migrations {
                 DROP INDEX changes_by_scope;
                 """)
         }
+        migrator.registerMigration("v18-no-activity-post-index") { db in
+            // A post's comments and likes are counted as their facts are refreshed (`ActivityRollups.refresh`), no longer
+            // by an index range over the facts; the index cost every comment and like an entry at a random page.
+            try db.execute(sql: "DROP INDEX activity_facts_by_post")
+        }
         return migrator
     }
 

@@ -63,6 +63,33 @@ import Testing
         }
     }
 
+    /// A post whose day moves while its category stays (an older change to it arrives after a newer one) has its row's day
+    /// moved, and keeps the counts of its comments — those the same batch brings included — as a node that had every change
+    /// at once counts them.
+    @Test func aPostWhoseDayMovesKeepsItsCountsAndTheBatchsOwn() throws {
+        let day: UInt64 = 86_400_000, start: UInt64 = 1_780_000_000_000
+        func change(_ seq: UInt64, millis: UInt64, _ kind: String, _ entity: String, _ fields: [String: Value]) -> Change {
+            Change(id: ChangeID(origin: "street.s", seq: seq), hlc: HLCTimestamp(millis: millis, counter: 0),
+                   draft: ChangeDraft(scope: .committee("c1"), kind: kind, entity: entity, op: .assign, fields: fields, author: "m1"))
+        }
+        let post: [String: Value] = ["board": "neighbours", "title": "路灯", "category": "environment", "author": "m1"]
+        let older = change(1, millis: start, "post", "p1", post)
+        // The newer change leaves out a field the older one wrote, so the record's stamps reach back to the older one.
+        let newer = change(2, millis: start + 3 * day, "post", "p1", post.merging(["title": "路灯又坏了"]) { $1 }.filter { $0.key != "author" })
+        let first = change(3, millis: start + 3 * day + 1, "comment", "k1", ["post": "p1", "body": "一", "author": "m2"])
+        let second = change(4, millis: start + 3 * day + 2, "comment", "k2", ["post": "p1", "body": "二", "author": "m3"])
+        let wall: @Sendable () -> UInt64 = { start + 4 * day }
+        let batched = try Store(path: nil, nodeID: "district.batched", wallMillis: wall)
+        _ = try batched.applyRemote([newer, first])
+        _ = try batched.applyRemote([older, second])
+        let whole = try Store(path: nil, nodeID: "district.whole", wallMillis: wall)
+        _ = try whole.applyRemote([older, newer, first, second])
+        let rows = try Self.snapshot(batched)["post_activity"]
+        #expect(rows == (try Self.snapshot(whole)["post_activity"]))
+        #expect(rows?.count == 1 && rows?.first?.contains("comments:2") == true, "\(rows ?? [])")
+        #expect(rows?.first?.contains(ShanghaiCalendar.day(ofMillis: Int64(start))) == true, "\(rows ?? [])")
+    }
+
     /// `finish()` takes the records the batch wrote from the applier, as it merged them, instead of reading their rows:
     /// each must be the record read back, for every kind the workloads make — entities created in the batch, written
     /// again in it, and written before it (the second batch).
