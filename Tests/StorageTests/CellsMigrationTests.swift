@@ -24,8 +24,9 @@ import Testing
         gunzip.waitUntilExit()
         #expect(gunzip.terminationStatus == 0)
         let before = try DatabaseQueue(path: path)
-        let (oldCells, identifiers) = try before.read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM cells") ?? 0, try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+        let (oldCells, identifiers, oldDigests) = try before.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM cells") ?? 0, try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"),
+             try Self.digestsFromTheCellsTable(db))
         }
         try before.close()
         #expect(!identifiers.contains("v16-cells-in-entity-rows"))
@@ -45,6 +46,9 @@ import Testing
         #expect(got.records.values.reduce(0) { $0 + $1.cells.count } == oldCells)
         #expect(got.records == expected.records, "\(got.records.filter { expected.records[$0.key] != $0.value }.count) records differ")
         #expect(got.digests == expected.digests)
+        // And the digests are the ones the release before computed from its cells table: a replica on either release
+        // compares equal with one on the other.
+        #expect(oldDigests.count >= 6 && Set(oldDigests.values).count == oldDigests.count && got.digests == oldDigests)
         #expect(got.tables.keys.sorted() == expected.tables.keys.sorted())
         for (table, rows) in expected.tables.sorted(by: { $0.key < $1.key }) {
             // Not the rows themselves in the message: a table holds hundreds.
@@ -55,6 +59,24 @@ import Testing
         let latest = try #require(changes.map(\.hlc).max())
         #expect(try migrated.readNow { try Int64.fetchOne($0.db, sql: "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'latest_hlc'") } == Int64(latest.rawValue))
         #expect(try migrated.readNow { try Bool.fetchOne($0.db, sql: "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'cells')") } == false)
+    }
+
+    /// Each committee's digest as the release before computed it (`ReadView.digest` over the `cells` table then).
+    static func digestsFromTheCellsTable(_ db: Database) throws -> [String: String] {
+        var digests: [String: String] = [:]
+        for committee in try String.fetchAll(db, sql: "SELECT id FROM entities WHERE kind = 'committee'") {
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT c.entity, c.field, c.value, c.hlc, c.origin FROM entities e JOIN cells c ON c.entity = e.id
+                WHERE e.scope = ? ORDER BY c.entity, c.field
+                """, arguments: [Scope.committee(committee).description])
+            var text = ""
+            for row in rows {
+                let entity: String = row[0], field: String = row[1], value: String = row[2], hlc: Int64 = row[3], origin: String = row[4]
+                text += "\(entity)\u{1F}\(field)\u{1F}\(value)\u{1F}\(hlc)\u{1F}\(origin)\u{1E}"
+            }
+            digests[committee] = Digest.hex(of: text)
+        }
+        return digests
     }
 
     /// Every record, each committee's digest, and the rows of every rollup and fact table.
