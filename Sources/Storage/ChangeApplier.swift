@@ -119,29 +119,25 @@ struct ChangeApplier {
         guard let (kindText, scopeText, text, older, firstParent) = try read.one({ row in
             (row.text(0), row.text(1), row.text(2), hlc < row.int64(3), row.int64(4) != 0 && parent != nil)
         }) else { return nil }
-        guard let kind = EntityKind(rawValue: kindText), let scope = Scope(scopeText) else {
-            throw StorageError.corruptRow("entity \(id): kind \(kindText), scope \(scopeText)")
-        }
-        var current: [String: Cell]
-        do { current = try CellsText.decode(text) } catch { throw StorageError.corruptRow("cells of \(id): \(error)") }
+        var record = try ReadView.record(id: id, kind: kindText, scope: scopeText, cells: text)
         var changed = false
         for (field, cell) in cells {
-            let before = current[field]
+            let before = record.cells[field]
             let after = Cell.merge(current: before, incoming: cell)
             if after != before {
-                current[field] = after
+                record.cells[field] = after
                 changed = true
             }
         }
         if changed || older || firstParent {
             var write = try DirectStatement(db, sql: "UPDATE entities SET cells = ?, created = min(created, ?), parent = coalesce(parent, ?) WHERE id = ?")
-            write.bind(changed ? CellsText.encode(current) : text)
+            write.bind(changed ? CellsText.encode(record.cells) : text)
             write.bind(hlc)
             write.bind(parent)
             write.bind(id)
             try write.run()
         }
-        return EntityRecord(id: id, kind: kind, scope: scope, cells: current)
+        return record
     }
 
     /// Refreshes the derived columns and rollup facts of every entity the batch touched.

@@ -46,12 +46,15 @@ public struct ReadView {
 
     /// An entity from its kind, scope and cells in columns `first` to `first + 2`.
     private static func record(id: String, row: Row, at first: Int) throws -> EntityRecord {
-        let kindText: String = row[first]
-        let scopeText: String = row[first + 1]
+        try record(id: id, kind: row[first], scope: row[first + 1], cells: row[first + 2])
+    }
+
+    /// An entity from the text of its row's kind, scope and cells columns.
+    static func record(id: String, kind kindText: String, scope scopeText: String, cells text: String) throws -> EntityRecord {
         guard let kind = EntityKind(rawValue: kindText), let scope = Scope(scopeText) else {
             throw StorageError.corruptRow("entity \(id): kind \(kindText), scope \(scopeText)")
         }
-        return EntityRecord(id: id, kind: kind, scope: scope, cells: try cells(row[first + 2], of: id))
+        return EntityRecord(id: id, kind: kind, scope: scope, cells: try cells(text, of: id))
     }
 
     /// Entities matching a filter on the entity index, newest first (or oldest first), at most `limit`.
