@@ -188,7 +188,7 @@ extension MultiProcess {
             let changes = try await offPool { try ApplyBenchmark.makeChanges(count: 1_500) }
             #expect(changes.count == 1_500)
             let result = try await offPool { try ApplyBenchmark.run(changes: changes, batch: 500, directory: directory) }
-            #expect(result.applyRate > 0 && result.plainRate > 0)
+            #expect(result.applyRate > 0 && result.plainRate > 0 && result.floorRate > 0)
             #expect(result.report.contains("ratio") && result.report.contains("batches of 500"))
             #expect(result.largestLogBytes > 0, "the write-ahead log was measured")
         }
