@@ -179,6 +179,11 @@ public enum Like {
     /// The deterministic id, so a member's likes on one post always land on one entity.
     public static func id(post: String, member: String) -> String { "l:\(post):\(member)" }
 
+    /// The ids `id(post:member:)` gives for this post's likes, whatever the member: they share the prefix `l:<post>:`
+    /// and so lie in `lower..<upper` in the order of their bytes (SQLite's for text). A like of another post whose id
+    /// extends this one past a colon lies there too: filter on the like's post as well.
+    public static func ids(post: String) -> (lower: String, upper: String) { ("l:\(post):", "l:\(post);") }
+
     /// Likes or unlikes a post; idempotent.
     public static func set(_ on: Bool, post: Post, in committee: Committee, by actor: Actor) throws(GovernanceError) -> ChangeDraft {
         guard !post.deleted, post.isVisible(to: actor, via: committee) else { throw .notFound("post") }

@@ -67,7 +67,7 @@ extension ActivityRollups {
                 continue
             }
             var counts = (comments: 0, likes: 0)
-            for child in try view.records(where: "parent = ? AND kind IN ('comment', 'like')", [id], limit: 1_000_000, newestFirst: false) {
+            for child in try view.children(of: id, kind: .comment, limit: 1_000_000) + view.children(of: id, kind: .like, limit: 1_000_000) {
                 let fact = try fact(item: child, post: id, category: new?.category, db: db)
                 try Fact.replace(child.id, with: fact, rollups: rollups)
                 counts.comments += fact?.kind == .comment ? 1 : 0

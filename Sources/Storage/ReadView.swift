@@ -77,9 +77,19 @@ public struct ReadView {
         return result
     }
 
-    /// Children of an entity (a post's comments, a ticket's events), oldest first.
+    /// Children of an entity (a post's comments and likes, a ticket's events), oldest first.
     public func children(of parent: String, kind: EntityKind, limit: Int = 10_000) throws -> [EntityRecord] {
-        try records(where: "parent = ? AND kind = ?", [parent, kind.rawValue], limit: limit, newestFirst: false)
+        let (filter, arguments) = Self.children(of: parent, kind: kind)
+        return try records(where: filter, arguments, limit: limit, newestFirst: false)
+    }
+
+    /// The filter on the entity index for an entity's children of one kind: by their parent, or for likes, which the index
+    /// keeps no parent for (`EntityKind.indexesParent`), by the range of ids `Like.ids(post:)` names and their post.
+    static func children(of parent: String, kind: EntityKind) -> (filter: String, arguments: StatementArguments) {
+        guard kind == .like else { return ("parent = ? AND kind = ?", [parent, kind.rawValue]) }
+        let ids = Like.ids(post: parent)
+        // `+kind`: the kind is checked, not looked up in the index on it, which would read every like.
+        return ("id >= ? AND id < ? AND +kind = 'like' AND json_extract(cells, '$.post[0]') = ?", [ids.lower, ids.upper, parent])
     }
 
     // MARK: - Hierarchy and members
@@ -154,9 +164,9 @@ public struct ReadView {
 
     /// How many members like a post: counted from the like flags that are on, never a stored counter.
     public func likeCount(post: String) throws -> Int {
-        try Int.fetchOne(db.cachedStatement(sql: """
-            SELECT count(*) FROM entities WHERE parent = ? AND kind = 'like' AND cells -> '$.on[0]' = 'true'
-            """), arguments: [post]) ?? 0
+        let (filter, arguments) = Self.children(of: post, kind: .like)
+        return try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM entities WHERE \(filter) AND cells -> '$.on[0]' = 'true'"),
+                                arguments: arguments) ?? 0
     }
 
     /// Whether a member currently likes a post.

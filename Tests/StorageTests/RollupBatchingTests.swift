@@ -173,6 +173,70 @@ import Testing
             #expect(indexes.count == 2 && indexes.allSatisfy { $0.contains("IS NOT NULL") })
             let withoutStatus = try Int.fetchOne(view.db, sql: "SELECT count(*) FROM entities WHERE status IS NULL") ?? 0
             #expect(withoutStatus > 0, "likes, comments and ballots have no status")
+            // v19: likes keep no parent; a post's likes are a range of the primary key.
+            #expect(try Int.fetchOne(view.db, sql: "SELECT count(*) FROM entities WHERE kind = 'like'") ?? 0 > 5)
+            #expect(try Int.fetchOne(view.db, sql: "SELECT count(*) FROM entities WHERE kind = 'like' AND parent IS NOT NULL") == 0)
+            let likes = ReadView.children(of: "p", kind: .like)
+            let likesPlan = try Row.fetchAll(view.db, sql: "EXPLAIN QUERY PLAN SELECT id FROM entities WHERE \(likes.filter)", arguments: likes.arguments)
+            #expect(likesPlan.map { $0["detail"] as String }.joined().contains("PRIMARY KEY (id>? AND id<?)"))
+        }
+    }
+
+    /// A post's likes are found by their ids (`Like.ids(post:)`), not by the parent index: among them lie the likes of a post
+    /// whose id extends the first past a colon, which are not the first post's.
+    @Test func aPostsLikesAreItsOwnWhenAnotherPostsIdExtendsItsId() throws {
+        let committee = Committee(id: "c1", name: "一居委", street: "s1", district: "d1")
+        let store = try Store(path: nil, nodeID: "street.s1")
+        let counts = try store.writeNow { tx in
+            try tx.append(Committee.define(committee, author: "street.s1"))
+            func resident(_ id: String) -> Actor { Actor(memberID: id, role: .resident, status: .approved, committee: committee.id, unit: nil) }
+            let input = PostInput(title: "邻里", body: "周末打扫楼道", category: "environment")
+            let short = try tx.createPost(input, board: Board.named("neighbours")!, committee: committee.id, by: resident("m1"), id: "p_a")
+            let long = try tx.createPost(input, board: Board.named("neighbours")!, committee: committee.id, by: resident("m1"), id: "p_a:b")
+            // `l:p_a:b:m2` lies among the ids of p_a's likes, by member "b:m2" as far as its id says.
+            _ = try tx.setLike(true, post: long.id, by: resident("m2"))
+            _ = try tx.setLike(true, post: long.id, by: resident("m3"))
+            _ = try tx.setLike(true, post: short.id, by: resident("m4"))
+            _ = try tx.setLike(true, post: short.id, by: resident("m5"))
+            _ = try tx.setLike(false, post: short.id, by: resident("m5"))
+            return (short: try tx.view.likeCount(post: short.id), long: try tx.view.likeCount(post: long.id),
+                    children: try tx.view.children(of: short.id, kind: .like).map(\.id))
+        }
+        #expect(counts.short == 1 && counts.long == 2)
+        #expect(counts.children == ["l:p_a:m4", "l:p_a:m5"])
+    }
+
+    /// v19 takes likes out of the parent index on a node written before it: their rows lose their parent, and each post's
+    /// like count and hot-topic figures stay what they were.
+    @Test func theLikeMigrationEmptiesTheirParentsAndKeepsTheCounts() throws {
+        let (changes, end) = try CommunityRollupTests.activity(seed: 27)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("shequ-v19-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let likeCounts = "SELECT e.id FROM entities e WHERE e.kind = 'post' ORDER BY e.id"
+        let before: [String: Int]
+        do {
+            let district = try Store(path: path, nodeID: "district.d1", wallMillis: { UInt64(end) })
+            _ = try district.applyRemote(changes)
+            before = try district.readNow { view in
+                Dictionary(uniqueKeysWithValues: try String.fetchAll(view.db, sql: likeCounts).map { ($0, try view.likeCount(post: $0)) })
+            }
+        }
+        #expect(before.values.contains { $0 > 0 })
+        // As the release before left it: each like's row names its post as parent.
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE entities SET parent = json_extract(cells, '$.post[0]') WHERE kind = 'like';
+                DELETE FROM grdb_migrations WHERE identifier = 'v19-likes-out-of-the-parent-index';
+                """)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM entities WHERE kind = 'like' AND parent IS NOT NULL") ?? 0 > 5)
+        }
+        try queue.close()
+        let reopened = try Store(path: path, nodeID: "district.d1", wallMillis: { UInt64(end) })
+        try reopened.readNow { view throws in
+            #expect(try Int.fetchOne(view.db, sql: "SELECT count(*) FROM entities WHERE kind = 'like' AND parent IS NOT NULL") == 0)
+            #expect(Dictionary(uniqueKeysWithValues: try String.fetchAll(view.db, sql: likeCounts).map { ($0, try view.likeCount(post: $0)) }) == before)
+            #expect(try view.integrityCheck() == "ok")
         }
     }
 }
