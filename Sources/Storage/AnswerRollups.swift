@@ -80,13 +80,16 @@ enum AnswerRollups {
     /// answered sooner are answered now.
     static func answer(answerer: String, asker: String?, post: String?, at: Int64, rollups: RollupDelta) throws {
         let db = rollups.db
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
+        var read = try DirectStatement(db, sql: """
             SELECT question, committee, asked_ms, answered_ms FROM answer_facts
             WHERE answerer = ? AND \(post == nil ? "asker = ? AND post IS NULL" : "post = ?") AND asked_ms <= ? AND (answered_ms IS NULL OR answered_ms > ?)
-            """), arguments: [answerer, post ?? asker ?? "", at, at])
-        for row in rows {
-            let question: String = row["question"], committee: String = row["committee"], asked: Int64 = row["asked_ms"]
-            let before: Int64? = row["answered_ms"]
+            """)
+        read.bind(answerer)
+        read.bind(post ?? asker ?? "")
+        read.bind(at)
+        read.bind(at)
+        let rows = try read.all { row in (question: row.text(0), committee: row.text(1), asked: row.int64(2), before: row.isNull(3) ? nil : row.int64(3)) }
+        for (question, committee, asked, before) in rows {
             try db.cachedStatement(sql: "UPDATE answer_facts SET answered_ms = ? WHERE question = ?").execute(arguments: [at, question])
             let wasInDay = before.map { $0 - asked <= day } ?? false
             try rollups.add("rollup_answers", keys: ["committee": committee], counts: [

@@ -160,8 +160,11 @@ struct ChangeApplier {
             }
             let deleted = try view.record(id)?.isDeleted ?? false
             // Unchanged (a ticket's comment leaves its stage), the row is not rewritten: its page stays clean for the commit.
-            try db.cachedStatement(sql: "UPDATE entities SET status = ?1, deleted = ?2 WHERE id = ?3 AND (status IS NOT ?1 OR deleted IS NOT ?2)")
-                .execute(arguments: [status, deleted, id])
+            var update = try DirectStatement(db, sql: "UPDATE entities SET status = ?1, deleted = ?2 WHERE id = ?3 AND (status IS NOT ?1 OR deleted IS NOT ?2)")
+            update.bind(status)
+            update.bind(deleted)
+            update.bind(id)
+            try update.run()
         }
         try rollups.flush()
         if latest > 0 {

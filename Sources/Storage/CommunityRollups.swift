@@ -89,8 +89,9 @@ extension ActivityRollups {
             if let known = categories[postID] {
                 category = known
             } else {
-                category = try String.fetchOne(db.cachedStatement(sql: "SELECT category FROM activity_facts WHERE entity = ? AND kind = 'post'"),
-                                               arguments: [postID])
+                var read = try DirectStatement(db, sql: "SELECT category FROM activity_facts WHERE entity = ? AND kind = 'post'")
+                read.bind(postID)
+                category = try read.one { $0.text(0) }
                 categories[postID] = category
             }
             let new = try fact(item: record, post: postID, category: category, db: db)
@@ -102,8 +103,11 @@ extension ActivityRollups {
         for (id, changed) in changedPosts.sorted(by: { $0.key < $1.key }) { try write(post: id, fact: changed.fact, counts: changed.counts, db: db) }
         for (post, move) in moves.sorted(by: { $0.key < $1.key }) where changedPosts[post]?.counts == nil && (move.comments != 0 || move.likes != 0) {
             // The row exists while the post's fact does, and an item counts only then.
-            try db.cachedStatement(sql: "UPDATE post_activity SET comments = comments + ?, likes = likes + ? WHERE post = ?")
-                .execute(arguments: [move.comments, move.likes, post])
+            var update = try DirectStatement(db, sql: "UPDATE post_activity SET comments = comments + ?, likes = likes + ? WHERE post = ?")
+            update.bind(Int64(move.comments))
+            update.bind(Int64(move.likes))
+            update.bind(post)
+            try update.run()
         }
     }
 
@@ -259,19 +263,27 @@ enum PollRollups {
     /// Files a ballot's fact: all that counting it needs (its stamp and choices, as its record has them now), so that a
     /// voter's ballots are read from their facts, not as records. Its poll and voter stay those it was first filed under.
     private static func file(_ ballot: Ballot, db: Database) throws {
-        try db.cachedStatement(sql: """
+        var insert = try DirectStatement(db, sql: """
             INSERT INTO ballot_facts(ballot, poll, voter, hlc, origin, choices) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(ballot) DO UPDATE SET hlc = excluded.hlc, origin = excluded.origin, choices = excluded.choices
-            """).execute(arguments: [ballot.id, ballot.poll, ballot.voter, Int64(ballot.stamp.hlc.rawValue), ballot.stamp.origin,
-                                     Value.strings(ballot.choices).canonicalJSON])
+            """)
+        insert.bind(ballot.id)
+        insert.bind(ballot.poll)
+        insert.bind(ballot.voter)
+        insert.bind(Int64(ballot.stamp.hlc.rawValue))
+        insert.bind(ballot.stamp.origin)
+        insert.bind(Value.strings(ballot.choices).canonicalJSON)
+        try insert.run()
     }
 
     /// A voter's ballots in a poll, as their facts have them.
     private static func filed(poll: String, voter: String, db: Database) throws -> [Ballot] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT ballot, hlc, origin, choices FROM ballot_facts WHERE poll = ? AND voter = ?"),
-                         arguments: [poll, voter]).map { row in
-            Ballot(id: row[0], poll: poll, voter: voter, choices: try Value(json: row[3] as String).strings,
-                   stamp: WriteStamp(hlc: HLCTimestamp(rawValue: UInt64(row[1] as Int64)), origin: row[2]))
+        var read = try DirectStatement(db, sql: "SELECT ballot, hlc, origin, choices FROM ballot_facts WHERE poll = ? AND voter = ?")
+        read.bind(poll)
+        read.bind(voter)
+        return try read.all { row in
+            Ballot(id: row.text(0), poll: poll, voter: voter, choices: try Value(json: row.text(3)).strings,
+                   stamp: WriteStamp(hlc: HLCTimestamp(rawValue: UInt64(row.int64(1))), origin: row.text(2)))
         }
     }
 

@@ -2,11 +2,13 @@ import GRDB
 import GRDBSQLite
 
 /// One of GRDB's cached statements, bound and stepped through SQLite's C API. For the statements every applied change
-/// runs (its log row, its entity row, its cells), GRDB's handling of arguments — each value boxed as a `DatabaseValue`
-/// in a `StatementArguments`, then validated and bound — cost about as much as SQLite's own work on them.
+/// runs (its log row, its entity row) and the rollups' most frequent ones, GRDB's handling of arguments — each value
+/// boxed as a `DatabaseValue` in a `StatementArguments`, then validated and bound — cost about as much as SQLite's own
+/// work on them.
 ///
-/// For statements that return no rows (`run`) or one wanted (`one`), run inside a transaction GRDB opened. GRDB's statement hooks are skipped, which
-/// nothing here relies on (no transaction observers); SQLite's own trace (`Store.countingStatements`) still sees them.
+/// For statements that return no rows (`run`), one wanted (`one`) or a few (`all`), run inside a transaction GRDB
+/// opened. GRDB's statement hooks are skipped, which nothing here relies on (no transaction observers); SQLite's own trace
+/// (`Store.countingStatements`) still sees them.
 struct DirectStatement {
     private let handle: OpaquePointer
     private let db: Database
@@ -82,6 +84,8 @@ struct DirectStatement {
         }
 
         func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+        func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
     }
 
     /// Runs a query with what was bound and reads its first row with `read`, or returns nil when it has none; it is reset
@@ -93,6 +97,21 @@ struct DirectStatement {
         case SQLITE_ROW: return try read(Columns(handle: handle))
         case SQLITE_DONE: return nil
         case let code: throw failure(code)
+        }
+    }
+
+    /// Runs a query with what was bound and reads every row with `read`; it is reset and its bindings cleared whatever
+    /// happens.
+    mutating func all<T>(_ read: (Columns) throws -> T) throws -> [T] {
+        defer { reset() }
+        try checkBound()
+        var rows: [T] = []
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW: rows.append(try read(Columns(handle: handle)))
+            case SQLITE_DONE: return rows
+            case let code: throw failure(code)
+            }
         }
     }
 
