@@ -10,7 +10,7 @@ public enum CellsText {
         var out: [UInt8] = []
         out.reserveCapacity(64 * cells.count + 2)
         out.append(UInt8(ascii: "{"))
-        for (i, field) in cells.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+        for (i, field) in cells.keysInCanonicalOrder.enumerated() {
             let cell = cells[field]!
             if i > 0 { out.append(UInt8(ascii: ",")) }
             Value.writeString(field, into: &out)

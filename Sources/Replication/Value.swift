@@ -98,7 +98,7 @@ extension Value {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (i, key) in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            for (i, key) in members.keysInCanonicalOrder.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))
@@ -149,4 +149,10 @@ extension Value {
         }
         out.append(UInt8(ascii: "\""))
     }
+}
+
+extension Dictionary where Key == String {
+    /// The keys in the order canonical JSON writes an object's members, by their UTF-8 bytes (SQLite's order for text):
+    /// the order every canonical text here follows — a value's JSON, an entity's cells (`CellsText`), a digest.
+    public var keysInCanonicalOrder: [String] { keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
 }

@@ -71,7 +71,7 @@ extension ReadView {
         while let row = try rows.next() {
             let entity: String = row[0]
             let cells = try Self.cells(row[1], of: entity)
-            for field in cells.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            for field in cells.keysInCanonicalOrder {
                 let cell = cells[field]!
                 text += "\(entity)\u{1F}\(field)\u{1F}\(cell.value.canonicalJSON)\u{1F}\(Int64(cell.stamp.hlc.rawValue))\u{1F}\(cell.stamp.origin)\u{1E}"
             }
